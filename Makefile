@@ -1,0 +1,62 @@
+# Rhone: `make run` sets everything up and starts Rhone; `make test` sets everything up and runs every test.
+# Both work on a fresh Debian machine: missing tools are installed (apt, npm, cargo install).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/rhone-target
+TOOLS ?= $(HOME)/.cache/rhone-tools
+export PATH := $(TOOLS)/bin:$(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+CARGO_LEPTOS_VERSION := 0.3.10
+WASM_BINDGEN_VERSION := 0.2.130
+# cargo-leptos builds the dev server with this flag; tests use the same so they reuse its artifacts.
+LEPTOS_RUSTFLAGS := --cfg erase_components
+BIN := $(CARGO_TARGET_DIR)/debug/rhone
+APT := DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: help setup system-deps rust-tools node-deps build run test test-unit test-e2e bench clean
+
+help:
+	@echo "make run    set up and start Rhone (dashboard http://127.0.0.1:3000, apps on http://<slug>.localhost:8080)"
+	@echo "make test   set up and run every test (unit, integration, browser)"
+	@echo "make bench  deploy-overhead and idle-RSS benchmark"
+
+setup: system-deps rust-tools node-deps
+
+system-deps:
+	@missing=""; \
+	for p in git:git chromium:chromium python3:python3 node:nodejs npm:npm curl:curl; do \
+	  command -v $${p%%:*} >/dev/null || missing="$$missing $${p##*:}"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; $(APT) update -q && $(APT) install -y -q $$missing; fi
+
+rust-tools:
+	@rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@cargo-leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)" || \
+	  cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --root $(TOOLS)
+	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --root $(TOOLS)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund
+node-deps: node_modules/.package-lock.json
+
+build: setup
+	cargo leptos build
+
+run: build
+	@mkdir -p data
+	@echo "Rhone dashboard: http://127.0.0.1:3000   apps: http://<slug>.localhost:8080"
+	LEPTOS_SITE_ROOT=target/site $(BIN) serve
+
+test: build test-unit
+
+test-unit:
+	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test -p domain -p rhone
+
+test-e2e:
+	bash end2end/run.sh $(BIN)
+
+bench: build
+	bash bench/deploy.sh $(BIN)
+
+clean:
+	rm -rf target data

@@ -1,0 +1,214 @@
+//! Apps and their environment variables.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::model::App;
+use crate::store::apps::SealedVar;
+use crate::types::{parse_health_path, parse_root_dir, EnvKey, GitRef, RepoUrl, Slug};
+use crate::Services;
+
+pub const MASK: &str = "********";
+const MAX_VALUE: usize = 32 * 1024;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApp {
+    pub name: String,
+    /// Derived from `name` when absent.
+    pub slug: Option<String>,
+    pub repo_url: String,
+    /// Empty or absent: the repository's default branch.
+    pub branch: Option<String>,
+    pub root_dir: Option<String>,
+    pub build_command: Option<String>,
+    pub start_command: Option<String>,
+    pub health_check_path: Option<String>,
+}
+
+/// A partial update; an empty string clears `branch`, `build_command` and `start_command`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppPatch {
+    pub name: Option<String>,
+    pub repo_url: Option<String>,
+    pub branch: Option<String>,
+    pub root_dir: Option<String>,
+    pub build_command: Option<String>,
+    pub start_command: Option<String>,
+    pub health_check_path: Option<String>,
+}
+
+fn parse_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Error::invalid("name", "must be 1 to 100 characters"));
+    }
+    Ok(name.to_string())
+}
+
+fn parse_branch(b: &str) -> Result<String> {
+    let b = b.trim();
+    if b.is_empty() {
+        return Ok(String::new());
+    }
+    GitRef::parse(b).map(|r| r.as_str().to_string()).map_err(|_| Error::invalid("branch", "is not a valid branch name"))
+}
+
+fn parse_command(field: &'static str, c: &str) -> Result<Option<String>> {
+    let c = c.trim();
+    if c.len() > 4096 || c.contains('\0') {
+        return Err(Error::invalid(field, "must be at most 4096 characters"));
+    }
+    Ok((!c.is_empty()).then(|| c.to_string()))
+}
+
+impl Services {
+    pub async fn create_app(&self, input: NewApp) -> Result<App> {
+        let name = parse_name(&input.name)?;
+        let slug = match input.slug.as_deref() {
+            Some(s) => Slug::parse(s)?,
+            None => Slug::from_name(&name).map_err(|_| Error::invalid("name", "must contain a letter or digit"))?,
+        };
+        let draft = App {
+            id: 0,
+            slug: slug.to_string(),
+            name,
+            repo_url: RepoUrl::parse(&input.repo_url)?.as_str().to_string(),
+            branch: parse_branch(input.branch.as_deref().unwrap_or(""))?,
+            root_dir: parse_root_dir(input.root_dir.as_deref().unwrap_or(""))?,
+            build_command: parse_command("build_command", input.build_command.as_deref().unwrap_or(""))?,
+            start_command: parse_command("start_command", input.start_command.as_deref().unwrap_or(""))?,
+            health_check_path: parse_health_path(input.health_check_path.as_deref().unwrap_or("/"))?,
+            created_at: 0,
+            updated_at: 0,
+        };
+        let app = self.store.insert_app(&draft).await?;
+        self.routes.register(&app.slug);
+        tracing::info!(app.slug = %app.slug, "app created");
+        Ok(app)
+    }
+
+    pub async fn list_apps(&self) -> Result<Vec<App>> {
+        self.store.list_apps().await
+    }
+
+    pub async fn app(&self, slug: &str) -> Result<App> {
+        Slug::parse(slug).map_err(|_| Error::NotFound("app"))?;
+        self.store.app_by_slug(slug).await
+    }
+
+    pub async fn update_app(&self, slug: &str, patch: AppPatch) -> Result<App> {
+        let mut app = self.app(slug).await?;
+        if let Some(n) = patch.name {
+            app.name = parse_name(&n)?;
+        }
+        if let Some(u) = patch.repo_url {
+            app.repo_url = RepoUrl::parse(&u)?.as_str().to_string();
+        }
+        if let Some(b) = patch.branch {
+            app.branch = parse_branch(&b)?;
+        }
+        if let Some(r) = patch.root_dir {
+            app.root_dir = parse_root_dir(&r)?;
+        }
+        if let Some(c) = patch.build_command {
+            app.build_command = parse_command("build_command", &c)?;
+        }
+        if let Some(c) = patch.start_command {
+            app.start_command = parse_command("start_command", &c)?;
+        }
+        if let Some(p) = patch.health_check_path {
+            app.health_check_path = parse_health_path(&p)?;
+        }
+        self.store.update_app(&app).await
+    }
+
+    /// Stops the app's versions, cancels its deployments and deletes its builds, logs and records.
+    pub async fn delete_app(&self, slug: &str) -> Result<()> {
+        let app = self.app(slug).await?;
+        self.cancel_app_deployments(app.id).await?;
+        let route = self.routes.remove(&app.slug);
+        if let Some(r) = route {
+            self.stop_version(r.deployment_id).await;
+        }
+        for inst in self.runtime.all() {
+            if let Ok(d) = self.store.deployment(inst.deployment_id).await {
+                if d.app_id == app.id {
+                    self.stop_version(d.id).await;
+                }
+            }
+        }
+        let mut dep_ids = Vec::new();
+        let mut before = None;
+        loop {
+            let page = self.store.list_deployments(app.id, before, 200).await?;
+            if page.is_empty() {
+                break;
+            }
+            before = page.last().map(|d| d.id);
+            dep_ids.extend(page.iter().map(|d| d.id));
+        }
+        self.store.delete_app(app.id).await?;
+        for id in dep_ids {
+            self.store.delete_log(&crate::logs::deploy_channel(id)).await?;
+        }
+        self.store.delete_log(&crate::logs::app_channel(app.id)).await?;
+        let dir = self.settings.builds_dir().join(&app.slug);
+        if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(app.slug = %app.slug, error = %e, "removing build directory failed");
+            }
+        }
+        tracing::info!(app.slug = %app.slug, "app deleted");
+        Ok(())
+    }
+
+    /// Env vars with values masked unless `reveal`.
+    pub async fn env(&self, slug: &str, reveal: bool) -> Result<BTreeMap<String, String>> {
+        let app = self.app(slug).await?;
+        if !reveal {
+            let vars = self.store.env_vars(app.id).await?;
+            return Ok(vars.into_iter().map(|v| (v.key, MASK.to_string())).collect());
+        }
+        Ok(self.env_plain(app.id).await?.into_iter().collect())
+    }
+
+    pub(crate) async fn env_plain(&self, app_id: i64) -> Result<Vec<(String, String)>> {
+        let vars = self.store.env_vars(app_id).await?;
+        vars.into_iter()
+            .map(|v| Ok((v.key.clone(), self.key.open(&aad(app_id, &v.key), &v.nonce, &v.ciphertext)?)))
+            .collect()
+    }
+
+    /// `replace`: the map becomes the whole set. Otherwise merge; a `None` value deletes the key.
+    pub async fn write_env(&self, slug: &str, vars: BTreeMap<String, Option<String>>, replace: bool) -> Result<BTreeMap<String, String>> {
+        let app = self.app(slug).await?;
+        let mut changes = Vec::with_capacity(vars.len());
+        for (k, v) in vars {
+            let key = EnvKey::parse(&k)?;
+            let sealed = match v {
+                Some(v) if replace || v != MASK => {
+                    if v.len() > MAX_VALUE || v.contains('\0') {
+                        return Err(Error::invalid("env", format!("value of {k} must be at most 32 KiB of text")));
+                    }
+                    let (nonce, ciphertext) = self.key.seal(&aad(app.id, key.as_str()), &v)?;
+                    Some(SealedVar { key: key.as_str().to_string(), nonce, ciphertext })
+                }
+                // merging the masked placeholder back keeps the stored value
+                Some(_) => continue,
+                None if replace => return Err(Error::invalid("env", format!("value of {k} must be a string"))),
+                None => None,
+            };
+            changes.push((key.as_str().to_string(), sealed));
+        }
+        self.store.write_env_vars(app.id, replace, &changes).await?;
+        self.env(slug, false).await
+    }
+}
+
+fn aad(app_id: i64, key: &str) -> String {
+    format!("{app_id}:{key}")
+}

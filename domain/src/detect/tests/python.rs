@@ -1,0 +1,144 @@
+//! Rule 6: Python.
+
+use super::*;
+
+const VENV: &str = "python3 -m venv .venv";
+const PIP_R: &str = ".venv/bin/pip install -r requirements.txt";
+
+#[test]
+fn requirements_with_app_py_runs_python_app_py() {
+    let plan = plan(&MemView::new().file("requirements.txt", "# deps\nflask==3.0\n").file("app.py", ""));
+    assert_eq!(plan.provider, Provider::Python);
+    assert_eq!(plan.build, cmds(&[VENV, PIP_R]));
+    assert_eq!(plan.start.as_deref(), Some(".venv/bin/python app.py"));
+}
+
+#[test]
+fn main_py_is_the_fallback_script() {
+    let plan = plan(&MemView::new().file("requirements.txt", "flask").file("main.py", ""));
+    assert_eq!(plan.start.as_deref(), Some(".venv/bin/python main.py"));
+}
+
+#[test]
+fn requirements_with_only_comments_skip_pip() {
+    let plan = plan(&MemView::new().file("requirements.txt", "# nothing\n\n   \n").file("app.py", ""));
+    assert_eq!(plan.build, cmds(&[VENV]));
+}
+
+#[test]
+fn gunicorn_in_requirements_starts_gunicorn() {
+    let plan = plan(
+        &MemView::new().file("requirements.txt", "flask\ngunicorn==21.2\n").file("app.py", "").file("main.py", ""),
+    );
+    assert_eq!(plan.start.as_deref(), Some(".venv/bin/gunicorn --bind 127.0.0.1:$PORT app:app"));
+}
+
+#[test]
+fn gunicorn_module_falls_back_to_main_then_wsgi() {
+    let plan1 = plan(&MemView::new().file("requirements.txt", "Gunicorn>=20").file("main.py", ""));
+    assert_eq!(plan1.start.as_deref(), Some(".venv/bin/gunicorn --bind 127.0.0.1:$PORT main:app"));
+    let plan2 = plan(&MemView::new().file("requirements.txt", "gunicorn"));
+    assert_eq!(plan2.start.as_deref(), Some(".venv/bin/gunicorn --bind 127.0.0.1:$PORT wsgi:app"));
+}
+
+#[test]
+fn requirement_names_match_case_insensitively_with_extras_and_markers() {
+    for line in [
+        "GUNICORN",
+        "gunicorn[gevent]>=21",
+        "gunicorn ; python_version > '3.8'",
+        "gunicorn @ https://x/g.whl",
+        "gunicorn==21 # server",
+    ] {
+        let plan = plan(&MemView::new().file("requirements.txt", line).file("app.py", ""));
+        assert_eq!(plan.start.as_deref(), Some(".venv/bin/gunicorn --bind 127.0.0.1:$PORT app:app"), "{line}");
+    }
+}
+
+#[test]
+fn requirement_named_gunicorn_extras_does_not_match_substring() {
+    for line in
+        ["notgunicorn==1", "gunicorn-extras", "django-gunicorn", "# gunicorn", "-e git+https://x/y#egg=gunicorn"]
+    {
+        let plan = plan(&MemView::new().file("requirements.txt", line).file("app.py", ""));
+        assert_eq!(plan.start.as_deref(), Some(".venv/bin/python app.py"), "{line}");
+    }
+}
+
+#[test]
+fn uvicorn_prefers_main_py() {
+    let plan1 = plan(
+        &MemView::new().file("requirements.txt", "fastapi\nuvicorn[standard]").file("main.py", "").file("app.py", ""),
+    );
+    assert_eq!(plan1.start.as_deref(), Some(".venv/bin/uvicorn main:app --host 127.0.0.1 --port $PORT"));
+    let plan2 = plan(&MemView::new().file("requirements.txt", "uvicorn").file("app.py", ""));
+    assert_eq!(plan2.start.as_deref(), Some(".venv/bin/uvicorn app:app --host 127.0.0.1 --port $PORT"));
+}
+
+#[test]
+fn included_requirement_files_are_followed() {
+    let repo = MemView::new()
+        .file("requirements.txt", "-r requirements/prod.txt\n")
+        .file("requirements/prod.txt", "--requirement=base.txt\n")
+        .file("requirements/base.txt", "gunicorn\n")
+        .file("app.py", "");
+    let plan = plan(&repo);
+    assert_eq!(plan.build, cmds(&[VENV, PIP_R]));
+    assert!(plan.start.as_deref().is_some_and(|s| s.starts_with(".venv/bin/gunicorn")));
+}
+
+#[test]
+fn pyproject_installs_the_project_and_its_dependencies() {
+    let toml =
+        "[project]\nname = \"gunicorn-app\"\ndependencies = [\n  \"flask>=3\", # web\n  'Gunicorn[gevent]>=21',\n]\n";
+    let plan = plan(&MemView::new().file("pyproject.toml", toml).file("app.py", ""));
+    assert_eq!(plan.build, cmds(&[VENV, ".venv/bin/pip install ."]));
+    assert_eq!(plan.start.as_deref(), Some(".venv/bin/gunicorn --bind 127.0.0.1:$PORT app:app"));
+}
+
+#[test]
+fn pyproject_project_name_and_optional_dependencies_do_not_count() {
+    let toml = "[project]\nname = \"gunicorn\"\ndependencies = [\"flask\"]\n[project.optional-dependencies]\nprod = [\"gunicorn\"]\n";
+    let plan = plan(&MemView::new().file("pyproject.toml", toml).file("main.py", ""));
+    assert_eq!(plan.start.as_deref(), Some(".venv/bin/python main.py"));
+}
+
+#[test]
+fn poetry_dependency_keys_count() {
+    let toml =
+        "[tool.poetry.dependencies]\npython = \"^3.11\"\nuvicorn = { version = \"^0.30\", extras = [\"standard\"] }\n";
+    let plan = plan(&MemView::new().file("pyproject.toml", toml).file("main.py", ""));
+    assert_eq!(plan.start.as_deref(), Some(".venv/bin/uvicorn main:app --host 127.0.0.1 --port $PORT"));
+}
+
+#[test]
+fn requirements_txt_wins_over_pyproject_unless_it_installs_the_project() {
+    let toml = "[project]\ndependencies = [\"gunicorn\"]\n";
+    let repo = MemView::new().file("pyproject.toml", toml).file("requirements.txt", "flask\n").file("app.py", "");
+    let plan1 = plan(&repo);
+    assert_eq!(plan1.build, cmds(&[VENV, PIP_R]));
+    assert_eq!(plan1.start.as_deref(), Some(".venv/bin/python app.py"));
+    let plan2 = plan(&repo.file("requirements.txt", "-e .\n"));
+    assert!(plan2.start.as_deref().is_some_and(|s| s.starts_with(".venv/bin/gunicorn")));
+}
+
+#[test]
+fn python_app_without_an_entry_point_is_a_clear_error() {
+    let err = error(&MemView::new().file("requirements.txt", "uvicorn"));
+    assert_eq!(err, DetectError::NoStartCommand { provider: "Python".into() });
+    assert!(err.to_string().contains("app.py") && err.to_string().contains("start command"));
+}
+
+#[test]
+fn unreadable_requirements_name_the_file() {
+    let err = error(&MemView::new().unreadable("requirements.txt"));
+    assert!(matches!(&err, DetectError::InvalidFile { file, .. } if file == "requirements.txt"), "{err:?}");
+}
+
+#[test]
+fn node_wins_over_python_and_python_over_static() {
+    let repo = MemView::new().file("package.json", r#"{"main": "a.js"}"#).file("a.js", "").file("requirements.txt", "");
+    assert!(matches!(plan(&repo).provider, Provider::Node { .. }));
+    let repo = MemView::new().file("requirements.txt", "").file("app.py", "").file("index.html", "");
+    assert_eq!(plan(&repo).provider, Provider::Python);
+}

@@ -1,0 +1,54 @@
+//! The one error type of the domain boundary. Internal details are logged where they are handled and
+//! never shown to a client: `Internal` carries a message for the log only.
+
+use std::fmt;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("not allowed")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{field}: {msg}")]
+    Invalid { field: &'static str, msg: String },
+    #[error("too many attempts, try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("payment required")]
+    PaymentRequired,
+    #[error("internal error")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(field: &'static str, msg: impl fmt::Display) -> Self {
+        Error::Invalid { field, msg: msg.to_string() }
+    }
+
+    pub fn internal(context: &str, err: impl fmt::Display) -> Self {
+        Error::Internal(format!("{context}: {err}"))
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => Error::NotFound("record"),
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                Error::Conflict("already exists".into())
+            }
+            _ => Error::internal("database", e),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for Error {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Error::internal("migration", e)
+    }
+}

@@ -1,0 +1,141 @@
+//! The records the domain hands out (serializable: the REST API returns them as they are).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    /// The first characters of the token, to recognise it in a list.
+    pub prefix: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct App {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub repo_url: String,
+    pub branch: String,
+    pub root_dir: String,
+    pub build_command: Option<String>,
+    pub start_command: Option<String>,
+    pub health_check_path: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentStatus {
+    Pending,
+    Building,
+    Deploying,
+    Live,
+    Failed,
+    Cancelled,
+    Superseded,
+}
+
+impl DeploymentStatus {
+    pub const ALL: [DeploymentStatus; 7] = [
+        Self::Pending,
+        Self::Building,
+        Self::Deploying,
+        Self::Live,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Superseded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Building => "building",
+            Self::Deploying => "deploying",
+            Self::Live => "live",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| Error::internal("deployment status", format!("unknown status {s:?}")))
+    }
+
+    /// Still being worked on: the pipeline may move it forward.
+    pub fn in_progress(self) -> bool {
+        matches!(self, Self::Pending | Self::Building | Self::Deploying)
+    }
+
+    /// The build log of a deployment in this state will not grow any more.
+    pub fn build_finished(self) -> bool {
+        !self.in_progress()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Deployment {
+    pub id: i64,
+    pub app_id: i64,
+    pub app_slug: String,
+    pub status: DeploymentStatus,
+    pub git_ref: String,
+    pub commit_sha: Option<String>,
+    pub commit_message: Option<String>,
+    /// The deployment this one re-released (rollbacks run no build).
+    pub rollback_of: Option<i64>,
+    pub error: Option<String>,
+    pub build_ms: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+    /// Set while the build is kept on disk (the last 5 successful builds are kept for rollback).
+    pub rollback_available: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StatusEvent {
+    pub status: DeploymentStatus,
+    pub at: i64,
+}
+
+/// One stored log line.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LogLine {
+    pub seq: i64,
+    pub at: i64,
+    /// `stdout`, `stderr` or `rhone` (lines the pipeline writes itself).
+    pub stream: String,
+    pub line: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_round_trips_through_its_name() {
+        for st in DeploymentStatus::ALL {
+            assert_eq!(DeploymentStatus::parse(st.as_str()).unwrap(), st);
+            assert_eq!(serde_json::to_value(st).unwrap(), st.as_str());
+        }
+        assert!(DeploymentStatus::parse("exploded").is_err());
+    }
+}

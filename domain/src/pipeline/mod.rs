@@ -1,0 +1,130 @@
+//! The deploy pipeline: clone → detect → build → start → health-check → switch traffic → retire the
+//! old version. Each deployment runs as a persisted `deploy` job; every status change is a store write.
+
+mod build;
+mod git;
+mod health;
+mod recover;
+mod release;
+mod run;
+pub mod worker;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{watch, Notify};
+
+use crate::error::{Error, Result};
+use crate::model::{Deployment, DeploymentStatus as S};
+use crate::types::GitRef;
+use crate::Services;
+
+pub const DEPLOY_JOB: &str = "deploy";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct DeployJob {
+    deployment_id: i64,
+}
+
+/// In-memory coordination: wakes workers and tells a running deployment it was cancelled.
+#[derive(Clone, Default)]
+pub struct Control {
+    wake: Arc<Notify>,
+    cancels: Arc<Mutex<HashMap<i64, watch::Sender<bool>>>>,
+}
+
+impl Control {
+    fn cancel_signal(&self, id: i64) -> watch::Receiver<bool> {
+        let mut map = self.cancels.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(id).or_insert_with(|| watch::channel(false).0).subscribe()
+    }
+
+    fn cancel(&self, id: i64) {
+        let map = self.cancels.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = map.get(&id) {
+            let _ = tx.send(true);
+        }
+    }
+
+    fn forget(&self, id: i64) {
+        self.cancels.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
+}
+
+impl Services {
+    /// Queues a deployment of `git_ref` (default: the app's branch). Older deployments of the same app
+    /// still in progress are superseded.
+    pub async fn request_deploy(&self, slug: &str, git_ref: Option<&str>) -> Result<Deployment> {
+        let app = self.app(slug).await?;
+        let git_ref = match git_ref.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => GitRef::parse(r)?.as_str().to_string(),
+            None if app.branch.is_empty() => "HEAD".to_string(),
+            None => app.branch.clone(),
+        };
+        self.enqueue_deployment(app.id, &git_ref, None).await
+    }
+
+    async fn enqueue_deployment(&self, app_id: i64, git_ref: &str, rollback_of: Option<i64>) -> Result<Deployment> {
+        self.supersede_in_progress(app_id).await?;
+        let dep = self.store.insert_deployment(app_id, git_ref, rollback_of).await?;
+        let payload = serde_json::to_string(&DeployJob { deployment_id: dep.id }).map_err(|e| Error::internal("job", e))?;
+        self.store.enqueue_job(DEPLOY_JOB, Some(&format!("deploy:{}", dep.id)), &payload).await?;
+        self.pipeline.wake.notify_waiters();
+        self.pipeline.wake.notify_one();
+        tracing::info!(app.id = app_id, deployment.id = dep.id, git_ref, "deployment queued");
+        Ok(dep)
+    }
+
+    async fn supersede_in_progress(&self, app_id: i64) -> Result<()> {
+        for d in self.store.list_deployments(app_id, None, 20).await? {
+            if d.status.in_progress() && self.store.transition(d.id, &[S::Pending, S::Building, S::Deploying], S::Superseded, Some("superseded by a newer deployment")).await? {
+                self.pipeline.cancel(d.id);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn cancel_app_deployments(&self, app_id: i64) -> Result<()> {
+        for d in self.store.list_deployments(app_id, None, 20).await? {
+            if d.status.in_progress() && self.store.transition(d.id, &[S::Pending, S::Building, S::Deploying], S::Cancelled, Some("cancelled")).await? {
+                self.pipeline.cancel(d.id);
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn deployment(&self, id: i64) -> Result<Deployment> {
+        self.store.deployment(id).await
+    }
+
+    pub async fn list_deployments(&self, slug: &str, before: Option<i64>, limit: i64) -> Result<Vec<Deployment>> {
+        let app = self.app(slug).await?;
+        self.store.list_deployments(app.id, before, limit.clamp(1, 100)).await
+    }
+
+    pub async fn cancel_deployment(&self, id: i64) -> Result<Deployment> {
+        let d = self.store.deployment(id).await?;
+        if !d.status.in_progress() {
+            return Err(Error::Conflict(format!("deployment {id} is {} and can no longer be cancelled", d.status.as_str())));
+        }
+        if self.store.transition(id, &[S::Pending, S::Building, S::Deploying], S::Cancelled, Some("cancelled by user")).await? {
+            self.pipeline.cancel(id);
+        }
+        self.store.deployment(id).await
+    }
+
+    /// Makes the build of an earlier deployment live again, without rebuilding.
+    pub async fn rollback(&self, id: i64) -> Result<Deployment> {
+        let target = self.store.deployment(id).await?;
+        if !matches!(target.status, S::Live | S::Superseded) || !target.rollback_available {
+            return Err(Error::Conflict(format!(
+                "deployment {id} has no kept build to roll back to (only the last successful builds are kept)"
+            )));
+        }
+        if target.status == S::Live && self.routes.live(&target.app_slug).is_some_and(|r| r.deployment_id == id) {
+            return Err(Error::Conflict(format!("deployment {id} is already live")));
+        }
+        self.enqueue_deployment(target.app_id, &target.git_ref, Some(id)).await
+    }
+}

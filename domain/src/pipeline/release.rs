@@ -1,0 +1,165 @@
+//! Start the new version, wait for it to be healthy, switch traffic atomically, then drain and stop the
+//! old version. A version that never becomes healthy is stopped and the old one keeps serving.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::build::{StepError, StepResult};
+use super::health;
+use super::run::{internal, Ctx};
+use crate::detect::BuildPlan;
+use crate::logs::app_channel;
+use crate::model::DeploymentStatus as S;
+use crate::routing::{Route, Target};
+use crate::runtime::process::State;
+use crate::runtime::StartSpec;
+use crate::Services;
+
+impl Services {
+    pub(super) async fn release(&self, ctx: &mut Ctx<'_>, plan: &BuildPlan, workdir: &Path) -> StepResult {
+        let id = ctx.dep.id;
+        let target = match (&plan.start, &plan.static_root) {
+            (Some(start), _) => {
+                let port = free_port().map_err(internal)?;
+                ctx.log.info(&format!("starting: {start} (PORT={port})"));
+                let app_log = self.logs.open(&app_channel(ctx.app.id), ctx.env.iter().map(|(_, v)| v.clone()).collect()).await;
+                let spec = StartSpec {
+                    deployment_id: id,
+                    dir: workdir.to_path_buf(),
+                    command: start.clone(),
+                    env: ctx.env.to_vec(),
+                    port,
+                    log: app_log,
+                    deploy_log: Some(ctx.log.clone()),
+                };
+                let inst = self.runtime.start(spec).await.map_err(|e| StepError::Failed(e.to_string()))?;
+                if let State::Running { pid, pid_start } = inst.state() {
+                    self.store.set_process(id, Some(port as i64), Some(pid as i64), pid_start).await.map_err(internal)?;
+                }
+                if let Err(e) = self.wait_healthy(ctx, port).await {
+                    self.stop_version(id).await;
+                    return Err(e);
+                }
+                Target::Http(([127, 0, 0, 1], port).into())
+            }
+            (None, Some(root)) => {
+                let dir = workdir.join(root);
+                if !dir.join("index.html").is_file() {
+                    return Err(StepError::Failed(format!("static site has no index.html in {root:?}")));
+                }
+                ctx.log.info("static site: served by Rhone");
+                Target::Static(dir)
+            }
+            (None, None) => return Err(StepError::Failed("the build plan has no start command".into())),
+        };
+        if !self.store.transition(id, &[S::Deploying], S::Live, None).await.map_err(internal)? {
+            self.stop_version(id).await;
+            return Err(StepError::Cancelled);
+        }
+        if let Some(inst) = self.runtime.get(id) {
+            inst.mark_live();
+        }
+        let previous = self.routes.switch(Route::new(ctx.app.slug.clone(), id, target));
+        ctx.log.info("traffic switched to the new version");
+        for d in self.store.list_deployments(ctx.app.id, None, 50).await.map_err(internal)? {
+            if d.id != id && d.status == S::Live {
+                let _ = self.store.transition(d.id, &[S::Live], S::Superseded, None).await;
+            }
+        }
+        if let Some(old) = previous.filter(|r| r.deployment_id != id) {
+            let drain = self.settings.drain_timeout;
+            let deadline = tokio::time::Instant::now() + drain;
+            while old.inflight() > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            ctx.log.info(&format!("stopping the previous version (deployment {})", old.deployment_id));
+            self.stop_version(old.deployment_id).await;
+        }
+        if let Err(e) = self.prune_builds(ctx.app.id).await {
+            tracing::warn!(app.slug = %ctx.app.slug, error = %e, "pruning old builds failed");
+        }
+        Ok(())
+    }
+
+    async fn wait_healthy(&self, ctx: &mut Ctx<'_>, port: u16) -> StepResult {
+        let path = &ctx.app.health_check_path;
+        let deadline = tokio::time::Instant::now() + self.settings.health_timeout;
+        ctx.log.info(&format!("health check: GET {path} on port {port} (up to {}s)", self.settings.health_timeout.as_secs()));
+        let mut last;
+        let mut next_note = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(State::Exited(why)) = self.runtime.get(ctx.dep.id).map(|i| i.state()) {
+                return Err(StepError::Failed(format!("the app {why} before it became healthy (see the log above)")));
+            }
+            match health::probe(port, path).await {
+                Ok(code) if health::healthy(code) => {
+                    ctx.log.info(&format!("health check passed: HTTP {code}"));
+                    return Ok(());
+                }
+                Ok(code) => last = format!("HTTP {code}"),
+                Err(e) => last = e,
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(StepError::Failed(format!(
+                    "the app did not become healthy within {}s (last check: {last}); it must answer GET {path} with 2xx/3xx on $PORT",
+                    self.settings.health_timeout.as_secs()
+                )));
+            }
+            if now >= next_note {
+                ctx.log.info(&format!("still waiting for the app to answer (last check: {last})"));
+                next_note = now + Duration::from_secs(5);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                _ = super::build::cancelled(&mut ctx.cancel) => return Err(StepError::Cancelled),
+            }
+        }
+    }
+
+    /// Stops a version's process (if it has one) and forgets it.
+    pub async fn stop_version(&self, deployment_id: i64) {
+        if let Some(inst) = self.runtime.get(deployment_id) {
+            inst.stop(self.settings.drain_timeout).await;
+            self.runtime.remove(deployment_id);
+            let _ = self.store.set_process(deployment_id, None, None, None).await;
+        }
+    }
+
+    /// Deletes builds beyond the newest `keep_builds` successful ones (never one in use).
+    async fn prune_builds(&self, app_id: i64) -> crate::Result<()> {
+        let in_use: Vec<String> = match self.store.deployments_with_status(S::Live).await {
+            Ok(v) => futures::future::join_all(v.iter().map(|d| self.store.release(d.id)))
+                .await
+                .into_iter()
+                .filter_map(|r| r.ok().and_then(|r| r.artifact_dir))
+                .collect(),
+            Err(e) => return Err(e),
+        };
+        let mut seen = std::collections::HashSet::new();
+        let candidates = self.store.prunable_builds(app_id, 0).await?;
+        for (id, dir) in candidates {
+            if seen.len() < self.settings.keep_builds || in_use.contains(&dir) {
+                seen.insert(dir);
+                continue;
+            }
+            if seen.contains(&dir) {
+                continue;
+            }
+            self.store.clear_artifact(id).await?;
+            if !candidates_share(&self.store, &dir).await && Path::new(&dir).starts_with(self.settings.builds_dir()) {
+                let _ = tokio::fs::remove_dir_all(&dir).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn candidates_share(store: &crate::store::Store, dir: &str) -> bool {
+    store.artifact_in_use(dir).await.unwrap_or(true)
+}
+
+fn free_port() -> std::io::Result<u16> {
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(l.local_addr()?.port())
+}

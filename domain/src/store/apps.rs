@@ -1,0 +1,160 @@
+//! Apps and their (encrypted) environment variables.
+
+use sqlx::any::AnyRow;
+
+use super::{get, now_ms, Store};
+use crate::error::{Error, Result};
+use crate::model::App;
+
+const APP_COLS: &str = "id, slug, name, repo_url, branch, root_dir, build_command, start_command, \
+                        health_check_path, created_at, updated_at";
+
+fn app(row: &AnyRow) -> Result<App> {
+    Ok(App {
+        id: get(row, "id")?,
+        slug: get(row, "slug")?,
+        name: get(row, "name")?,
+        repo_url: get(row, "repo_url")?,
+        branch: get(row, "branch")?,
+        root_dir: get(row, "root_dir")?,
+        build_command: get(row, "build_command")?,
+        start_command: get(row, "start_command")?,
+        health_check_path: get(row, "health_check_path")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+/// An encrypted env var as stored.
+#[derive(Debug, Clone)]
+pub struct SealedVar {
+    pub key: String,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+impl Store {
+    pub async fn insert_app(&self, a: &App) -> Result<App> {
+        let now = now_ms();
+        let row = sqlx::query(&format!(
+            "INSERT INTO apps (slug, name, repo_url, branch, root_dir, build_command, start_command,
+             health_check_path, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+             RETURNING {APP_COLS}"
+        ))
+        .bind(&a.slug)
+        .bind(&a.name)
+        .bind(&a.repo_url)
+        .bind(&a.branch)
+        .bind(&a.root_dir)
+        .bind(&a.build_command)
+        .bind(&a.start_command)
+        .bind(&a.health_check_path)
+        .bind(now)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| match Error::from(e) {
+            Error::Conflict(_) => Error::Conflict(format!("an app with slug {:?} already exists", a.slug)),
+            other => other,
+        })?;
+        app(&row)
+    }
+
+    pub async fn update_app(&self, a: &App) -> Result<App> {
+        let row = sqlx::query(&format!(
+            "UPDATE apps SET name = $2, repo_url = $3, branch = $4, root_dir = $5, build_command = $6,
+             start_command = $7, health_check_path = $8, updated_at = $9 WHERE id = $1 RETURNING {APP_COLS}"
+        ))
+        .bind(a.id)
+        .bind(&a.name)
+        .bind(&a.repo_url)
+        .bind(&a.branch)
+        .bind(&a.root_dir)
+        .bind(&a.build_command)
+        .bind(&a.start_command)
+        .bind(&a.health_check_path)
+        .bind(now_ms())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(app).transpose()?.ok_or(Error::NotFound("app"))
+    }
+
+    pub async fn list_apps(&self) -> Result<Vec<App>> {
+        let rows = sqlx::query(&format!("SELECT {APP_COLS} FROM apps ORDER BY slug"))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(app).collect()
+    }
+
+    pub async fn app_by_slug(&self, slug: &str) -> Result<App> {
+        let row = sqlx::query(&format!("SELECT {APP_COLS} FROM apps WHERE slug = $1"))
+            .bind(slug)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(app).transpose()?.ok_or(Error::NotFound("app"))
+    }
+
+    pub async fn app_by_id(&self, id: i64) -> Result<App> {
+        let row = sqlx::query(&format!("SELECT {APP_COLS} FROM apps WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(app).transpose()?.ok_or(Error::NotFound("app"))
+    }
+
+    pub async fn delete_app(&self, id: i64) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        for table in ["env_vars", "deployment_events", "deployments"] {
+            let sql = match table {
+                "deployment_events" => {
+                    "DELETE FROM deployment_events WHERE deployment_id IN (SELECT id FROM deployments WHERE app_id = $1)"
+                        .to_string()
+                }
+                t => format!("DELETE FROM {t} WHERE app_id = $1"),
+            };
+            sqlx::query(&sql).bind(id).execute(&mut *tx).await?;
+        }
+        sqlx::query("DELETE FROM apps WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn env_vars(&self, app_id: i64) -> Result<Vec<SealedVar>> {
+        let rows = sqlx::query("SELECT key, nonce, ciphertext FROM env_vars WHERE app_id = $1 ORDER BY key")
+            .bind(app_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok(SealedVar { key: get(r, "key")?, nonce: get(r, "nonce")?, ciphertext: get(r, "ciphertext")? }))
+            .collect()
+    }
+
+    /// Applies a change set in one transaction: `None` deletes a key. `replace` first deletes all keys.
+    pub async fn write_env_vars(&self, app_id: i64, replace: bool, changes: &[(String, Option<SealedVar>)]) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        if replace {
+            sqlx::query("DELETE FROM env_vars WHERE app_id = $1").bind(app_id).execute(&mut *tx).await?;
+        }
+        let now = now_ms();
+        for (key, value) in changes {
+            sqlx::query("DELETE FROM env_vars WHERE app_id = $1 AND key = $2")
+                .bind(app_id)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(v) = value {
+                sqlx::query(
+                    "INSERT INTO env_vars (app_id, key, nonce, ciphertext, updated_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(app_id)
+                .bind(key)
+                .bind(&v.nonce)
+                .bind(&v.ciphertext)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,218 @@
+//! Deployments and their status history. Every status change is a conditional write (`from` states)
+//! plus an event row, so a cancel racing the pipeline has exactly one winner.
+
+use sqlx::any::AnyRow;
+
+use super::{get, now_ms, Store};
+use crate::error::{Error, Result};
+use crate::model::{Deployment, DeploymentStatus, StatusEvent};
+
+const DEP_COLS: &str = "d.id, d.app_id, a.slug AS app_slug, d.status, d.git_ref, d.commit_sha, d.commit_message, \
+     d.rollback_of, d.error, d.build_ms, d.created_at, d.updated_at, d.finished_at, d.artifact_dir";
+
+fn deployment(row: &AnyRow) -> Result<Deployment> {
+    let artifact: Option<String> = get(row, "artifact_dir")?;
+    Ok(Deployment {
+        id: get(row, "id")?,
+        app_id: get(row, "app_id")?,
+        app_slug: get(row, "app_slug")?,
+        status: DeploymentStatus::parse(&get::<String>(row, "status")?)?,
+        git_ref: get(row, "git_ref")?,
+        commit_sha: get(row, "commit_sha")?,
+        commit_message: get(row, "commit_message")?,
+        rollback_of: get(row, "rollback_of")?,
+        error: get(row, "error")?,
+        build_ms: get(row, "build_ms")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+        finished_at: get(row, "finished_at")?,
+        rollback_available: artifact.is_some(),
+    })
+}
+
+/// What the runtime needs to (re)start a built version.
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub deployment_id: i64,
+    pub app_id: i64,
+    pub plan: Option<String>,
+    pub artifact_dir: Option<String>,
+    pub pid: Option<i64>,
+    pub pid_start: Option<i64>,
+}
+
+impl Store {
+    pub async fn insert_deployment(&self, app_id: i64, git_ref: &str, rollback_of: Option<i64>) -> Result<Deployment> {
+        let now = now_ms();
+        let row = sqlx::query(
+            "INSERT INTO deployments (app_id, status, git_ref, rollback_of, created_at, updated_at)
+             VALUES ($1, 'pending', $2, $3, $4, $4) RETURNING id",
+        )
+        .bind(app_id)
+        .bind(git_ref)
+        .bind(rollback_of)
+        .bind(now)
+        .fetch_one(self.pool())
+        .await?;
+        let id: i64 = get(&row, "id")?;
+        self.insert_event(id, DeploymentStatus::Pending, now).await?;
+        self.deployment(id).await
+    }
+
+    async fn insert_event(&self, id: i64, status: DeploymentStatus, at: i64) -> Result<()> {
+        sqlx::query("INSERT INTO deployment_events (deployment_id, status, at) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(status.as_str())
+            .bind(at)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn deployment(&self, id: i64) -> Result<Deployment> {
+        let row = sqlx::query(&format!("SELECT {DEP_COLS} FROM deployments d JOIN apps a ON a.id = d.app_id WHERE d.id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(deployment).transpose()?.ok_or(Error::NotFound("deployment"))
+    }
+
+    /// Newest first; `before` is an id cursor for the next page.
+    pub async fn list_deployments(&self, app_id: i64, before: Option<i64>, limit: i64) -> Result<Vec<Deployment>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DEP_COLS} FROM deployments d JOIN apps a ON a.id = d.app_id
+             WHERE d.app_id = $1 AND d.id < $2 ORDER BY d.id DESC LIMIT $3"
+        ))
+        .bind(app_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(deployment).collect()
+    }
+
+    pub async fn deployments_with_status(&self, status: DeploymentStatus) -> Result<Vec<Deployment>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DEP_COLS} FROM deployments d JOIN apps a ON a.id = d.app_id WHERE d.status = $1 ORDER BY d.id"
+        ))
+        .bind(status.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(deployment).collect()
+    }
+
+    pub async fn status_events(&self, id: i64) -> Result<Vec<StatusEvent>> {
+        let rows = sqlx::query("SELECT status, at FROM deployment_events WHERE deployment_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok(StatusEvent { status: DeploymentStatus::parse(&get::<String>(r, "status")?)?, at: get(r, "at")? }))
+            .collect()
+    }
+
+    /// Moves a deployment to `to` if it is currently in one of `from`; returns whether it moved.
+    pub async fn transition(&self, id: i64, from: &[DeploymentStatus], to: DeploymentStatus, error: Option<&str>) -> Result<bool> {
+        let now = now_ms();
+        let from_list = from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(",");
+        let finished = if to.build_finished() && to != DeploymentStatus::Superseded { Some(now) } else { None };
+        let done = sqlx::query(&format!(
+            "UPDATE deployments SET status = $2, updated_at = $3, error = COALESCE($4, error),
+             finished_at = COALESCE(finished_at, $5) WHERE id = $1 AND status IN ({from_list})"
+        ))
+        .bind(id)
+        .bind(to.as_str())
+        .bind(now)
+        .bind(error)
+        .bind(finished)
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        self.insert_event(id, to, now).await?;
+        Ok(true)
+    }
+
+    pub async fn set_commit(&self, id: i64, sha: &str, message: &str) -> Result<()> {
+        sqlx::query("UPDATE deployments SET commit_sha = $2, commit_message = $3, updated_at = $4 WHERE id = $1")
+            .bind(id)
+            .bind(sha)
+            .bind(message)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_build(&self, id: i64, plan: &str, artifact_dir: &str, build_ms: i64) -> Result<()> {
+        sqlx::query("UPDATE deployments SET plan = $2, artifact_dir = $3, build_ms = $4, updated_at = $5 WHERE id = $1")
+            .bind(id)
+            .bind(plan)
+            .bind(artifact_dir)
+            .bind(build_ms)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_process(&self, id: i64, port: Option<i64>, pid: Option<i64>, pid_start: Option<i64>) -> Result<()> {
+        sqlx::query("UPDATE deployments SET port = $2, pid = $3, pid_start = $4 WHERE id = $1")
+            .bind(id)
+            .bind(port)
+            .bind(pid)
+            .bind(pid_start)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn release(&self, id: i64) -> Result<Release> {
+        let row = sqlx::query("SELECT id, app_id, plan, artifact_dir, pid, pid_start FROM deployments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound("deployment"))?;
+        Ok(Release {
+            deployment_id: get(&row, "id")?,
+            app_id: get(&row, "app_id")?,
+            plan: get(&row, "plan")?,
+            artifact_dir: get(&row, "artifact_dir")?,
+            pid: get(&row, "pid")?,
+            pid_start: get(&row, "pid_start")?,
+        })
+    }
+
+    /// Builds of this app kept on disk beyond the newest `keep` (never the live one): to prune.
+    pub async fn prunable_builds(&self, app_id: i64, keep: i64) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT id, artifact_dir FROM deployments WHERE app_id = $1 AND artifact_dir IS NOT NULL
+             AND status IN ('live', 'superseded') ORDER BY id DESC",
+        )
+        .bind(app_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::new();
+        for row in rows.iter().skip(keep.max(1) as usize) {
+            out.push((get(row, "id")?, get(row, "artifact_dir")?));
+        }
+        Ok(out)
+    }
+
+    pub async fn clear_artifact(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE deployments SET artifact_dir = NULL WHERE id = $1").bind(id).execute(self.pool()).await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// True if any deployment still references this build directory.
+    pub async fn artifact_in_use(&self, dir: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM deployments WHERE artifact_dir = $1")
+            .bind(dir)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(get::<i64>(&row, "n")? > 0)
+    }
+}

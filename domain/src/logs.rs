@@ -241,3 +241,76 @@ async fn store_batch(store: &Store, batch: &mut Vec<(String, LogLine)>, written:
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn hub() -> (LogHub, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
+        (LogHub::new(store), dir)
+    }
+
+    #[tokio::test]
+    async fn secrets_are_redacted_before_lines_are_stored_or_streamed() {
+        let (hub, _d) = hub().await;
+        let sink = hub.open("deploy:1", vec!["hunter2-secret".into(), "x".into()]).await;
+        let mut sub = hub.subscribe("deploy:1", 10).await.unwrap();
+        sink.line("stdout", "password=hunter2-secret and x stays\n");
+        match sub.live.recv().await.unwrap() {
+            LogEvent::Line(l) => assert_eq!(l.line, "password=[redacted] and x stays"),
+            other => panic!("{other:?}"),
+        }
+        hub.flush().await;
+        let stored = hub.store.log_lines("deploy:1", 0, 10).await.unwrap();
+        assert_eq!(stored[0].line, "password=[redacted] and x stays", "short values are not redacted");
+    }
+
+    #[tokio::test]
+    async fn a_subscription_continues_history_without_gaps_or_duplicates() {
+        let (hub, _d) = hub().await;
+        let sink = hub.open("app:1", vec![]).await;
+        for i in 0..5 {
+            sink.line("stdout", &format!("early {i}"));
+        }
+        let mut sub = hub.subscribe("app:1", 100).await.unwrap();
+        sink.line("stdout", "late");
+        let seqs: Vec<i64> = sub.history.iter().map(|l| l.seq).collect();
+        assert_eq!(seqs, [1, 2, 3, 4, 5]);
+        match sub.live.recv().await.unwrap() {
+            LogEvent::Line(l) => assert_eq!((l.seq, l.line.as_str()), (6, "late")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn history_after_eviction_comes_from_the_store_and_sequence_continues() {
+        let (hub, _d) = hub().await;
+        let sink = hub.open("deploy:9", vec![]).await;
+        sink.line("rhone", "one");
+        sink.line("rhone", "two");
+        sink.end();
+        hub.flush().await;
+        let sub = hub.subscribe("deploy:9", 100).await.unwrap();
+        assert_eq!(sub.history.iter().map(|l| l.line.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+        let again = hub.open("deploy:9", vec![]).await;
+        again.line("rhone", "three");
+        hub.flush().await;
+        let lines = hub.store.log_lines("deploy:9", 0, 10).await.unwrap();
+        assert_eq!(lines.iter().map(|l| l.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_slow_subscriber_lags_instead_of_blocking_the_writer() {
+        let (hub, _d) = hub().await;
+        let sink = hub.open("app:2", vec![]).await;
+        let mut sub = hub.subscribe("app:2", 0).await.unwrap();
+        for i in 0..5_000 {
+            sink.line("stdout", &format!("line {i}"));
+        }
+        assert!(matches!(sub.live.recv().await, Err(broadcast::error::RecvError::Lagged(_))));
+        hub.flush().await;
+        assert_eq!(hub.store.last_log_seq("app:2").await.unwrap(), 5_000, "every line is stored");
+    }
+}

@@ -137,7 +137,7 @@ impl Services {
             Err(e) => return Err(e),
         };
         let mut seen = std::collections::HashSet::new();
-        let candidates = self.store.prunable_builds(app_id, 0).await?;
+        let candidates = self.store.kept_builds(app_id).await?;
         for (id, dir) in candidates {
             if seen.len() < self.settings.keep_builds || in_use.contains(&dir) {
                 seen.insert(dir);

@@ -184,8 +184,8 @@ impl Store {
         })
     }
 
-    /// Builds of this app kept on disk beyond the newest `keep` (never the live one): to prune.
-    pub async fn prunable_builds(&self, app_id: i64, keep: i64) -> Result<Vec<(i64, String)>> {
+    /// Successful builds of this app still on disk, newest first.
+    pub async fn kept_builds(&self, app_id: i64) -> Result<Vec<(i64, String)>> {
         let rows = sqlx::query(
             "SELECT id, artifact_dir FROM deployments WHERE app_id = $1 AND artifact_dir IS NOT NULL
              AND status IN ('live', 'superseded') ORDER BY id DESC",
@@ -194,7 +194,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let mut out = Vec::new();
-        for row in rows.iter().skip(keep.max(1) as usize) {
+        for row in &rows {
             out.push((get(row, "id")?, get(row, "artifact_dir")?));
         }
         Ok(out)

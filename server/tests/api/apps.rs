@@ -59,6 +59,9 @@ async fn bad_input_gets_a_clear_4xx_on_every_endpoint() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app.json(Method::POST, "/deployments/999/cancel", json!({})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, err) = app.get("/deployments/abc").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(err["error"].as_str().unwrap().contains("number"), "{err}");
     let (status, _) = app.get("/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;

@@ -205,3 +205,30 @@ impl crate::helpers::TestApp {
         out
     }
 }
+
+#[tokio::test]
+async fn only_the_last_five_successful_builds_are_kept_for_rollback() {
+    let app = spawn_app().await;
+    let repo = Repo::new(&[("index.html", "v0")]);
+    app.create_app("pruned", &repo.path(), json!({})).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        if i > 0 {
+            repo.commit(&[("index.html", &format!("v{i}"))], &format!("v{i}"));
+        }
+        let d = app.deploy_and_wait("pruned").await;
+        assert_eq!(d["status"], "live", "{d}");
+        ids.push(d["id"].as_i64().unwrap());
+    }
+    let mut kept = Vec::new();
+    for id in &ids {
+        let (_, d) = app.get(&format!("/deployments/{id}")).await;
+        kept.push(d["rollback_available"].as_bool().unwrap());
+    }
+    assert_eq!(kept, [false, false, true, true, true, true, true]);
+    let on_disk = std::fs::read_dir(app.data.path().join("builds/pruned")).unwrap().count();
+    assert_eq!(on_disk, 5, "pruned builds are deleted from disk");
+    let (status, err) = app.json(Method::POST, &format!("/deployments/{}/rollback", ids[0]), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{err}");
+    app.stop().await;
+}

@@ -5,6 +5,7 @@ use domain::model::{Deployment, StatusEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::http::auth::CurrentUser;
+use crate::http::path::IdPath;
 use crate::http::error::ApiResult;
 use crate::http::error::ApiError;
 use crate::http::json::optional_json;
@@ -43,16 +44,16 @@ pub async fn list(State(s): State<AppState>, _: CurrentUser, Path(slug): Path<St
     Ok(Json(s.services.list_deployments(&slug, p.before, p.limit.unwrap_or(20)).await?))
 }
 
-pub async fn show(State(s): State<AppState>, _: CurrentUser, Path(id): Path<i64>) -> ApiResult<Json<Detail>> {
+pub async fn show(State(s): State<AppState>, _: CurrentUser, IdPath(id): IdPath) -> ApiResult<Json<Detail>> {
     let deployment = s.services.deployment(id).await?;
     let events = s.services.store.status_events(id).await?;
     Ok(Json(Detail { deployment, events }))
 }
 
-pub async fn cancel(State(s): State<AppState>, _: CurrentUser, Path(id): Path<i64>) -> ApiResult<Json<Deployment>> {
+pub async fn cancel(State(s): State<AppState>, _: CurrentUser, IdPath(id): IdPath) -> ApiResult<Json<Deployment>> {
     Ok(Json(s.services.cancel_deployment(id).await?))
 }
 
-pub async fn rollback(State(s): State<AppState>, _: CurrentUser, Path(id): Path<i64>) -> ApiResult<(StatusCode, Json<Deployment>)> {
+pub async fn rollback(State(s): State<AppState>, _: CurrentUser, IdPath(id): IdPath) -> ApiResult<(StatusCode, Json<Deployment>)> {
     Ok((StatusCode::ACCEPTED, Json(s.services.rollback(id).await?)))
 }

@@ -15,6 +15,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::http::auth::CurrentUser;
+use crate::http::path::IdPath;
 use crate::http::error::ApiResult;
 use crate::http::AppState;
 
@@ -27,7 +28,7 @@ fn last_event_id(h: &HeaderMap) -> i64 {
 }
 
 /// `GET /api/v1/deployments/{id}/logs`: closes with `event: end` once the deployment is final.
-pub async fn build(State(s): State<AppState>, _: CurrentUser, Path(id): Path<i64>, headers: HeaderMap) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+pub async fn build(State(s): State<AppState>, _: CurrentUser, IdPath(id): IdPath, headers: HeaderMap) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     s.services.deployment(id).await?;
     let sub = s.services.logs.subscribe(&deploy_channel(id), 20_000).await?;
     let (tx, rx) = mpsc::channel(512);

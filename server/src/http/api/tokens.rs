@@ -1,10 +1,11 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::http::auth::CurrentUser;
+use crate::http::path::IdPath;
 use crate::http::error::ApiResult;
 use crate::http::json::Body;
 use crate::http::{client_ip, AppState, ClientAddr};
@@ -39,7 +40,7 @@ pub async fn list(State(s): State<AppState>, CurrentUser(u): CurrentUser) -> Api
     Ok(Json(json!(s.services.list_api_tokens(&u).await?)))
 }
 
-pub async fn revoke(State(s): State<AppState>, CurrentUser(u): CurrentUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn revoke(State(s): State<AppState>, CurrentUser(u): CurrentUser, IdPath(id): IdPath) -> ApiResult<StatusCode> {
     s.services.revoke_api_token(&u, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -87,6 +87,8 @@ impl Services {
         ctx.log.info(&format!("health check: GET {path} on port {port} (up to {}s)", self.settings.health_timeout.as_secs()));
         let mut last;
         let mut next_note = tokio::time::Instant::now() + Duration::from_secs(5);
+        // poll fast at first (most apps are up within ~100 ms), then back off to 250 ms
+        let mut pause = Duration::from_millis(20);
         loop {
             if let Some(State::Exited(why)) = self.runtime.get(ctx.dep.id).map(|i| i.state()) {
                 return Err(StepError::Failed(format!("the app {why} before it became healthy (see the log above)")));
@@ -111,9 +113,10 @@ impl Services {
                 next_note = now + Duration::from_secs(5);
             }
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = super::build::cancelled(&mut ctx.cancel) => return Err(StepError::Cancelled),
             }
+            pause = (pause * 2).min(Duration::from_millis(250));
         }
     }
 

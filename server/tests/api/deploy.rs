@@ -232,3 +232,51 @@ async fn only_the_last_five_successful_builds_are_kept_for_rollback() {
     assert_eq!(status, StatusCode::CONFLICT, "{err}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_live_process_that_crashes_is_restarted() {
+    let app = spawn_app().await;
+    let crashy = r#"import os, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/crash":
+            os._exit(7)
+        self.send_response(200); self.send_header("Content-Length", "5"); self.end_headers(); self.wfile.write(b"alive")
+    def log_message(self, *a): pass
+HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+"#;
+    let repo = Repo::new(&[("requirements.txt", ""), ("app.py", crashy)]);
+    app.create_app("crashy", &repo.path(), json!({})).await;
+    assert_eq!(app.deploy_and_wait("crashy").await["status"], "live");
+    let (status, _) = app.via_proxy("crashy", "/crash").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "the crash cuts the request");
+    let mut back = false;
+    for _ in 0..100 {
+        if app.via_proxy("crashy", "/").await == (StatusCode::OK, "alive".to_string()) {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "the supervisor restarts the live version");
+    let log = app.sse_until("/apps/crashy/logs", "restarting").await;
+    assert!(log.contains("exited with status 7; restarting"), "{log}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reconnecting_log_client_resumes_after_last_event_id() {
+    let app = spawn_app().await;
+    let repo = Repo::new(&[("index.html", "x")]);
+    app.create_app("resume", &repo.path(), json!({})).await;
+    let id = app.deploy_and_wait("resume").await["id"].as_i64().unwrap();
+    let full = app.build_log(id).await;
+    let total = full.matches("event: line").count();
+    assert!(total > 3, "{full}");
+    let res = app.api(Method::GET, &format!("/deployments/{id}/logs")).header("Last-Event-ID", "3").send().await.unwrap();
+    let rest = res.text().await.unwrap();
+    assert_eq!(rest.matches("event: line").count(), total - 3, "{rest}");
+    assert!(!rest.contains("id: 3\n") && rest.contains("id: 4\n"), "{rest}");
+    app.stop().await;
+}

@@ -50,7 +50,7 @@ run: build
 test: build test-unit
 
 test-unit:
-	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test -p domain -p rhone
+	RHONE_TEST_POSTGRES_URL=$$(bash server/tests/postgres.sh) RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test -p domain -p rhone
 
 test-e2e:
 	bash end2end/run.sh $(BIN)

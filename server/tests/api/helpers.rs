@@ -21,6 +21,8 @@ pub struct TestApp {
     pub token: String,
     pub client: reqwest::Client,
     pub data: tempfile::TempDir,
+    /// Config overrides this server was started with (kept across `restart`).
+    pub extra: Vec<(String, String)>,
 }
 
 fn site() -> SiteSettings {
@@ -52,6 +54,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
     let running = rhone::start(config(data.path(), extra), site()).await.expect("rhone starts");
     let mut app = TestApp::from_running(running, data).await;
+    app.extra = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     app.token = app.login_token().await;
     app
 }
@@ -65,6 +68,7 @@ impl TestApp {
             token: String::new(),
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
             data,
+            extra: Vec::new(),
         }
     }
 
@@ -79,8 +83,12 @@ impl TestApp {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }
-        let running = rhone::start(config(self.data.path(), extra), site()).await.expect("rhone restarts");
+        let mut all: Vec<(&str, &str)> = self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        all.extend_from_slice(extra);
+        let running = rhone::start(config(self.data.path(), &all), site()).await.expect("rhone restarts");
+        let extra_kept = std::mem::take(&mut self.extra);
         let mut app = TestApp::from_running(running, self.data).await;
+        app.extra = extra_kept;
         app.token = app.login_token().await;
         app
     }

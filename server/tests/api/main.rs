@@ -5,3 +5,4 @@ mod helpers;
 mod apps;
 mod auth;
 mod deploy;
+mod story;

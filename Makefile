@@ -18,7 +18,7 @@ APT := DEBIAN_FRONTEND=noninteractive apt-get
 help:
 	@echo "make run    set up and start Rhone (dashboard http://127.0.0.1:3000, apps on http://<slug>.localhost:8080)"
 	@echo "make test   set up and run every test (unit, integration, browser)"
-	@echo "make bench  deploy-overhead and idle-RSS benchmark"
+	@echo "make bench  benchmarks: deploy overhead + idle RSS, proxy vs direct (release build)"
 
 setup: system-deps rust-tools node-deps
 
@@ -55,8 +55,11 @@ test-unit:
 test-e2e:
 	bash end2end/run.sh $(BIN)
 
-bench: build
-	bash bench/deploy.sh $(BIN)
+# benchmarks use a release build of the server (the dashboard assets are not needed)
+bench: setup
+	cargo build --release -p rhone --bin rhone
+	bash bench/deploy.sh $(CARGO_TARGET_DIR)/release/rhone
+	bash bench/proxy.sh $(CARGO_TARGET_DIR)/release/rhone
 
 clean:
 	rm -rf target data

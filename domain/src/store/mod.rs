@@ -9,6 +9,9 @@ mod jobs;
 mod logs;
 mod users;
 
+#[cfg(test)]
+mod tests;
+
 pub use jobs::ClaimedJob;
 
 use std::time::{SystemTime, UNIX_EPOCH};

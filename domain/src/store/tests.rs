@@ -1,0 +1,79 @@
+//! Store behaviour on a real SQLite file (the PostgreSQL path runs in `server/tests/api/story.rs`).
+
+use super::*;
+use crate::model::{App, DeploymentStatus as S};
+
+async fn store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::connect(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
+    (s, dir)
+}
+
+async fn app(s: &Store) -> App {
+    let draft = App {
+        id: 0,
+        slug: "a".into(),
+        name: "a".into(),
+        repo_url: "/r".into(),
+        branch: String::new(),
+        root_dir: ".".into(),
+        build_command: None,
+        start_command: None,
+        health_check_path: "/".into(),
+        created_at: 0,
+        updated_at: 0,
+    };
+    s.insert_app(&draft).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_transition_happens_only_from_the_listed_states() {
+    let (s, _d) = store().await;
+    let a = app(&s).await;
+    let d = s.insert_deployment(a.id, "main", None).await.unwrap();
+    assert!(!s.transition(d.id, &[S::Building], S::Deploying, None).await.unwrap(), "not building yet");
+    assert!(s.transition(d.id, &[S::Pending], S::Building, None).await.unwrap());
+    // a cancel and the pipeline race: exactly one wins
+    let cancel = s.transition(d.id, &[S::Pending, S::Building, S::Deploying], S::Cancelled, Some("by user"));
+    let advance = s.transition(d.id, &[S::Building], S::Deploying, None);
+    let (c, a2) = tokio::join!(cancel, advance);
+    assert!(c.unwrap() ^ a2.unwrap(), "exactly one of the racing transitions applies");
+    let events: Vec<_> = s.status_events(d.id).await.unwrap().into_iter().map(|e| e.status).collect();
+    assert_eq!(events.len(), 3, "{events:?}");
+}
+
+#[tokio::test]
+async fn final_states_record_when_they_finished() {
+    let (s, _d) = store().await;
+    let a = app(&s).await;
+    let d = s.insert_deployment(a.id, "main", None).await.unwrap();
+    assert!(d.finished_at.is_none());
+    s.transition(d.id, &[S::Pending], S::Failed, Some("boom")).await.unwrap();
+    let d = s.deployment(d.id).await.unwrap();
+    assert_eq!(d.error.as_deref(), Some("boom"));
+    assert!(d.finished_at.is_some());
+}
+
+#[tokio::test]
+async fn jobs_are_deduplicated_and_claimed_once_in_order() {
+    let (s, _d) = store().await;
+    assert!(s.enqueue_job("deploy", Some("k1"), "{\"n\":1}").await.unwrap());
+    assert!(!s.enqueue_job("deploy", Some("k1"), "{\"n\":1}").await.unwrap(), "same dedupe key");
+    assert!(s.enqueue_job("deploy", Some("k2"), "{\"n\":2}").await.unwrap());
+    let (j1, j2, j3) = tokio::join!(s.claim_job(), s.claim_job(), s.claim_job());
+    let mut got: Vec<String> = [j1, j2, j3].into_iter().filter_map(|j| j.unwrap()).map(|j| j.payload).collect();
+    got.sort();
+    assert_eq!(got, ["{\"n\":1}", "{\"n\":2}"], "each job claimed exactly once");
+    assert!(s.claim_job().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn interrupted_jobs_are_failed_on_recovery() {
+    let (s, _d) = store().await;
+    s.enqueue_job("deploy", Some("k"), "p").await.unwrap();
+    s.enqueue_job("deploy", Some("q"), "queued").await.unwrap();
+    s.claim_job().await.unwrap();
+    let failed = s.fail_interrupted_jobs("restart").await.unwrap();
+    assert_eq!(failed, [("deploy".to_string(), "p".to_string())]);
+    assert_eq!(s.claim_job().await.unwrap().map(|j| j.payload).as_deref(), Some("queued"), "queued jobs survive");
+}

@@ -8,8 +8,12 @@ TOOLS ?= $(HOME)/.cache/rhone-tools
 export PATH := $(TOOLS)/bin:$(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION := 0.2.130
-# cargo-leptos builds the dev server with this flag; tests use the same so they reuse its artifacts.
-LEPTOS_RUSTFLAGS := --cfg erase_components
+# cargo-leptos builds the dev server with these variables (some are read at compile time); the Rust
+# tests use the same, so they reuse its artifacts and never replace `rhone` with a binary that asks
+# for differently named wasm files.
+LEPTOS_BUILD_ENV := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=rhone LEPTOS_SITE_ROOT=target/site \
+  LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend \
+  LEPTOS_BIN_DIR=server LEPTOS_JS_MINIFY=false LEPTOS_HASH_FILES=false
 BIN := $(CARGO_TARGET_DIR)/debug/rhone
 APT := DEBIAN_FRONTEND=noninteractive apt-get
 
@@ -47,10 +51,10 @@ run: build
 	@echo "Rhone dashboard: http://127.0.0.1:3000   apps: http://<slug>.localhost:8080"
 	LEPTOS_SITE_ROOT=target/site $(BIN) serve
 
-test: build test-unit
+test: build test-unit test-e2e
 
 test-unit:
-	RHONE_TEST_POSTGRES_URL=$$(bash server/tests/postgres.sh) RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test -p domain -p rhone
+	RHONE_TEST_POSTGRES_URL=$$(bash server/tests/postgres.sh) $(LEPTOS_BUILD_ENV) cargo test -p domain -p app -p rhone
 
 test-e2e:
 	bash end2end/run.sh $(BIN)

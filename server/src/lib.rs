@@ -92,7 +92,7 @@ pub async fn start(config: Config, site: site::SiteSettings) -> Result<Running, 
             tracing::error!(error = %e, "proxy stopped");
         }
     }));
-    let state = http::AppState { services: services.clone(), leptos: site.options(addr), secure_cookies: config.secure_cookies };
+    let state = http::AppState { services: services.clone(), leptos: site.options(addr), secure_cookies: config.secure_cookies, proxy_port: proxy_addr.port() };
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut arx = rx.clone();
     tasks.push(tokio::spawn(async move {

@@ -21,6 +21,7 @@ pub struct AppState {
     pub services: Services,
     pub leptos: LeptosOptions,
     pub secure_cookies: bool,
+    pub proxy_port: u16,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -37,8 +38,12 @@ pub fn client_ip(addr: &ClientAddr) -> String {
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let services = state.services.clone();
-    let secure = state.secure_cookies;
+    let (services, secure, proxy_port) = (state.services.clone(), state.secure_cookies, state.proxy_port);
+    let context = move || {
+        provide_context(services.clone());
+        provide_context(app::server::CookieSecurity(secure));
+        provide_context(app::server::ProxyPort(proxy_port));
+    };
     let shell_opts = state.leptos.clone();
     Router::new()
         .nest("/api/v1", api::router())
@@ -46,15 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(session::login))
         .route("/auth/logout", post(session::logout))
         .route("/auth/setup", post(session::setup))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || {
-                provide_context(services.clone());
-                provide_context(app::server::CookieSecurity(secure));
-            },
-            move || app::shell(shell_opts.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || app::shell(shell_opts.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell))
         .with_state(state)
 }

@@ -1,0 +1,64 @@
+//! Server functions, one file per area. Bodies are thin: context → authorize → one domain call →
+//! map the error.
+
+pub mod apps;
+pub mod deployments;
+pub mod env;
+pub mod session;
+pub mod tokens;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ctx {
+    use domain::model::User;
+    use domain::Services;
+    use leptos::prelude::use_context;
+
+    use crate::error::AppError;
+
+    pub const SESSION_COOKIE: &str = "rhone_session";
+
+    pub fn services() -> Result<Services, AppError> {
+        use_context::<Services>().ok_or_else(|| {
+            tracing::error!("domain::Services is missing from the Leptos context");
+            AppError::Internal
+        })
+    }
+
+    fn session_cookie(headers: &http::HeaderMap) -> Option<String> {
+        headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == SESSION_COOKIE)
+            .map(|(_, v)| v.to_string())
+    }
+
+    /// The user behind the request's session cookie, if any.
+    pub async fn user(services: &Services) -> Result<Option<User>, AppError> {
+        let headers = leptos_axum::extract::<http::HeaderMap>().await.map_err(|e| {
+            tracing::error!(error = %e, "could not read the request headers");
+            AppError::Internal
+        })?;
+        match session_cookie(&headers) {
+            Some(s) if !s.is_empty() => Ok(services.user_by_session(&s).await?),
+            _ => Ok(None),
+        }
+    }
+
+    /// The services and the logged-in user; `Unauthorized` for anonymous requests.
+    pub async fn authorize() -> Result<(Services, User), AppError> {
+        let services = services()?;
+        match user(&services).await? {
+            Some(u) => Ok((services, u)),
+            None => Err(AppError::Unauthorized),
+        }
+    }
+
+    /// An optional form text: blank means "not given".
+    pub fn opt(s: String) -> Option<String> {
+        let t = s.trim();
+        (!t.is_empty()).then(|| t.to_string())
+    }
+}

@@ -1,0 +1,34 @@
+//! Who is logged in, whether the first-run setup is pending, and where apps are served.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::types::{SiteInfo, UserInfo};
+
+#[server]
+pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
+    // The server's 404 fallback renders the app without `Services` in the context: nobody is logged
+    // in there (every other server function treats a missing context as an internal error).
+    let Some(services) = use_context::<domain::Services>() else {
+        return Ok(None);
+    };
+    Ok(super::ctx::user(&services).await?.map(UserInfo::from))
+}
+
+#[server]
+pub async fn needs_setup() -> Result<bool, AppError> {
+    let services = super::ctx::services()?;
+    Ok(services.needs_setup().await?)
+}
+
+#[server]
+pub async fn get_site_info() -> Result<SiteInfo, AppError> {
+    let (services, _user) = super::ctx::authorize().await?;
+    Ok(SiteInfo { base_domain: services.routes.base_domain().to_string(), proxy_port: proxy_port() })
+}
+
+/// The port of the app proxy, provided as context by the server (it knows the bound address).
+#[cfg(feature = "ssr")]
+fn proxy_port() -> u16 {
+    leptos::prelude::use_context::<crate::server::ProxyPort>().map(|p| p.0).unwrap_or(8080)
+}

@@ -1,0 +1,27 @@
+//! The few browser calls the pages make, with harmless server-side stand-ins (event handlers never run
+//! on the server).
+
+/// `window.confirm(msg)`; false when it cannot be asked.
+pub fn confirm(msg: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::prelude::window().confirm_with_message(msg).unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = msg;
+        false
+    }
+}
+
+/// `location.protocol` (`http:` or `https:`).
+pub fn protocol() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::prelude::window().location().protocol().unwrap_or_else(|_| "http:".into())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        "http:".into()
+    }
+}

@@ -1,0 +1,42 @@
+//! A labelled text input of the app form that shows the server's message for its field.
+
+use leptos::prelude::*;
+
+use super::{INPUT, LABEL};
+use crate::error::AppError;
+
+#[component]
+pub fn Field(
+    /// The field of [`crate::types::AppFields`] (= the domain's field name in errors); the input is
+    /// named `fields[<name>]`.
+    name: &'static str,
+    label: &'static str,
+    #[prop(into)] error: Signal<Option<AppError>>,
+    #[prop(into, optional)] value: String,
+    #[prop(optional)] placeholder: &'static str,
+    #[prop(optional)] help: &'static str,
+    #[prop(optional)] required: bool,
+) -> impl IntoView {
+    let msg = move || error.get().and_then(|e| e.field_msg(name));
+    let id = format!("field-{name}");
+    view! {
+        <div class="space-y-1">
+            <label for=id.clone() class=LABEL>{label}</label>
+            <input
+                id=id
+                name=format!("fields[{name}]")
+                type="text"
+                value=value
+                placeholder=placeholder
+                required=required
+                data-testid=format!("input-{name}")
+                class=INPUT
+                class=("border-red-500", move || msg().is_some())
+            />
+            {(!help.is_empty()).then(|| view! { <p class="text-xs text-gray-500">{help}</p> })}
+            {move || msg().map(|m| view! {
+                <p class="text-xs font-medium text-red-700" data-testid=format!("field-error-{name}")>{m}</p>
+            })}
+        </div>
+    }
+}

@@ -1,0 +1,28 @@
+//! The top navigation bar of the logged-in pages.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::types::UserInfo;
+
+#[component]
+pub fn Nav(user: UserInfo) -> impl IntoView {
+    let link = "rounded px-2 py-1 text-sm text-gray-200 hover:bg-gray-700 hover:text-white aria-[current=page]:bg-gray-900";
+    view! {
+        <nav class="bg-gray-800">
+            <div class="mx-auto flex max-w-5xl flex-wrap items-center gap-2 px-4 py-2">
+                <a href="/" class="mr-2 font-semibold text-white">"Rhone"</a>
+                <A href="/" attr:class=link attr:data-testid="nav-apps" exact=true>"Apps"</A>
+                <A href="/tokens" attr:class=link attr:data-testid="nav-tokens">"Tokens"</A>
+                <span class="ml-auto hidden truncate text-xs text-gray-400 sm:inline" data-testid="nav-user">
+                    {user.email}
+                </span>
+                <form method="post" action="/auth/logout" class="ml-auto sm:ml-0">
+                    <button type="submit" class="rounded px-2 py-1 text-sm text-gray-200 hover:bg-gray-700" data-testid="logout">
+                        "Log out"
+                    </button>
+                </form>
+            </div>
+        </nav>
+    }
+}

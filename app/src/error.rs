@@ -1,0 +1,87 @@
+//! The one error type of the server-function boundary. Every variant carries a message meant for the
+//! person using the dashboard; internal details are logged on the server and never sent.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Your session has ended. Log in again.")]
+    Unauthorized,
+    #[error("You are not allowed to do that.")]
+    Forbidden,
+    #[error("{0} not found. It may have been deleted; go back to the list and reload.")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// A field of the submitted form is wrong; `field` names the form field.
+    #[error("{field}: {msg}")]
+    Invalid { field: String, msg: String },
+    #[error("Too many attempts. Try again in {0} seconds.")]
+    RateLimited(u64),
+    #[error("This needs a paid plan.")]
+    PaymentRequired,
+    #[error("Something went wrong on the server; the details are in the server log. Try again.")]
+    Internal,
+    #[error("Could not reach Rhone ({0}). Check your connection and try again.")]
+    Transport(String),
+}
+
+impl AppError {
+    /// The message for one form field, if this error is about that field.
+    pub fn field_msg(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Invalid { field, msg } if field == name => Some(msg.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(e) => AppError::Transport(e),
+            ServerFnErrorErr::Response(e) => AppError::Transport(e),
+            ServerFnErrorErr::UnsupportedRequestMethod(e) => AppError::Transport(e),
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function failed");
+                #[cfg(not(feature = "ssr"))]
+                let _ = other;
+                AppError::Internal
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<domain::Error> for AppError {
+    fn from(e: domain::Error) -> Self {
+        use domain::Error as E;
+        match e {
+            E::NotFound(what) => AppError::NotFound(capitalize(what)),
+            E::Unauthorized => AppError::Unauthorized,
+            E::Forbidden => AppError::Forbidden,
+            E::Conflict(msg) => AppError::Conflict(msg),
+            E::Invalid { field, msg } => AppError::Invalid { field: field.to_string(), msg },
+            E::RateLimited { retry_after_secs } => AppError::RateLimited(retry_after_secs),
+            E::PaymentRequired => AppError::PaymentRequired,
+            E::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error in a server function");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,89 @@
+//! `/apps/:slug`: one app — its live URL, deploys, deployments, build and runtime logs, environment
+//! variables and settings.
+
+mod deployments;
+mod env_editor;
+mod settings;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::apps::get_app;
+use crate::api::session::get_site_info;
+use crate::components::browser::protocol;
+use crate::components::log_panel::LogPanel;
+use crate::components::ErrorBox;
+use crate::error::AppError;
+use crate::types::{AppInfo, SiteInfo};
+use deployments::{DeployForm, Deployments, DeploymentsTable};
+
+#[component]
+pub fn AppPage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = Memo::new(move |_| params.read().get("slug").unwrap_or_default());
+    // Every resource is created here, outside the async blocks below, so that the server and the
+    // browser create them in the same order (hydration matches them by order).
+    let app = Resource::new(move || slug.get(), get_app);
+    let site = Resource::new(|| (), |_| get_site_info());
+    let deps = Deployments::new(slug);
+    view! {
+        <Suspense fallback=|| view! { <p class="text-sm text-gray-500">"Loading app…"</p> }>
+            {move || Suspend::new(async move {
+                match app.await {
+                    Ok(a) => view! { <AppView app=a deps site/> }.into_any(),
+                    Err(e) => view! { <ErrorBox error=Signal::stored(Some(e))/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AppView(app: AppInfo, deps: Deployments, site: Resource<Result<SiteInfo, AppError>>) -> impl IntoView {
+    let slug = app.slug.clone();
+    let info = RwSignal::new(app);
+    let runtime_url = Signal::stored(Some(format!("/api/v1/apps/{slug}/logs")));
+    let build_subtitle = Signal::derive(move || deps.shown().map(|id| format!("deployment #{id}")).unwrap_or_default());
+    let on_end = Callback::new(move |_status: String| deps.refresh());
+    view! {
+        <div class="space-y-4">
+            <Header info site/>
+            <DeployForm slug=slug.clone() deps/>
+            <DeploymentsTable deps/>
+            <div class="grid gap-4 lg:grid-cols-2">
+                <LogPanel title="Build log" testid="build-log" url=deps.build_log_url() on_end subtitle=build_subtitle/>
+                <LogPanel title="Runtime log" testid="runtime-log" url=runtime_url subtitle="the live version"/>
+            </div>
+            <env_editor::EnvEditor slug=slug.clone()/>
+            <settings::Settings info/>
+            <settings::DangerZone slug/>
+        </div>
+    }
+}
+
+#[component]
+fn Header(info: RwSignal<AppInfo>, site: Resource<Result<SiteInfo, AppError>>) -> impl IntoView {
+    let proto = RwSignal::new(String::from("http:"));
+    Effect::new(move |_| proto.set(protocol()));
+    let slug = info.with_untracked(|a| a.slug.clone());
+    view! {
+        <header class="space-y-1">
+            <h1 class="text-2xl font-semibold break-words" data-testid="app-name">{move || info.with(|a| a.name.clone())}</h1>
+            <p class="text-sm text-gray-500 break-all">{move || info.with(|a| a.repo_url.clone())}</p>
+            <Suspense>
+                {move || {
+                    let slug = slug.clone();
+                    Suspend::new(async move {
+                        site.await.ok().map(|s| {
+                            let url = Signal::derive(move || s.app_url(&proto.get(), &slug));
+                            view! {
+                                <a href=url target="_blank" rel="noopener" data-testid="live-url"
+                                    class="text-sm font-medium text-blue-700 underline break-all">{url}</a>
+                            }
+                        })
+                    })
+                }}
+            </Suspense>
+        </header>
+    }
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Browser tests against a fresh Rhone: free loopback ports, a temporary data directory, and a local Git
+# repository holding a tiny dependency-free Python app. Run from anywhere after `cargo leptos build`:
+#   bash end2end/run.sh <path-to-rhone-binary>
+set -euo pipefail
+
+BIN=$(realpath "${1:?usage: end2end/run.sh <path-to-rhone-binary>}")
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TMP=$(mktemp -d)
+ADMIN_EMAIL=admin@example.com
+ADMIN_PASSWORD=e2e-secret-password
+RHONE_PID=""
+
+cleanup() {
+  local status=$?
+  if [ -n "$RHONE_PID" ]; then
+    kill "$RHONE_PID" 2>/dev/null || true
+    wait "$RHONE_PID" 2>/dev/null || true
+  fi
+  if [ "$status" -ne 0 ] && [ -f "$TMP/rhone.log" ]; then
+    echo "---- rhone log ----"
+    cat "$TMP/rhone.log"
+  fi
+  rm -rf "$TMP"
+  exit "$status"
+}
+trap cleanup EXIT
+
+read -r P1 P2 < <(python3 -c 'import socket
+ss=[socket.socket() for _ in range(2)]
+[s.bind(("127.0.0.1", 0)) for s in ss]
+print(*[s.getsockname()[1] for s in ss]); [s.close() for s in ss]')
+
+REPO="$TMP/repo"
+mkdir -p "$REPO"
+: > "$REPO/requirements.txt"
+cat > "$REPO/app.py" <<'PY'
+import os
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+
+class Hello(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello from e2e\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, fmt, *args):
+        print("request: " + fmt % args, flush=True)
+
+
+port = int(os.environ["PORT"])
+print("e2e app starting", flush=True)
+# A burst of output: the log viewers must keep up and keep only their last 5000 lines.
+for i in range(8000):
+    print(f"burst {i}")
+print(f"e2e app listening on 127.0.0.1:{port}", flush=True)
+HTTPServer(("127.0.0.1", port), Hello).serve_forever()
+PY
+git -C "$REPO" init -q -b main
+git -C "$REPO" add -A
+git -C "$REPO" -c user.email=e2e@example.com -c user.name=e2e commit -q -m "Say hello from e2e"
+
+cd "$ROOT"
+RHONE_DATA_DIR="$TMP/data" \
+RHONE_ADDR="127.0.0.1:$P1" \
+RHONE_PROXY_ADDR="127.0.0.1:$P2" \
+RHONE_BASE_DOMAIN=localhost \
+RHONE_ADMIN_EMAIL="$ADMIN_EMAIL" \
+RHONE_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+LEPTOS_SITE_ROOT="$ROOT/target/site" \
+  "$BIN" serve > "$TMP/rhone.log" 2>&1 &
+RHONE_PID=$!
+
+BASE_URL="http://127.0.0.1:$P1"
+for _ in $(seq 1 150); do
+  curl -fsS "$BASE_URL/healthz" > /dev/null 2>&1 && break
+  kill -0 "$RHONE_PID" 2>/dev/null || { echo "rhone exited during startup"; exit 1; }
+  sleep 0.2
+done
+curl -fsS "$BASE_URL/healthz" > /dev/null || { echo "rhone did not answer /healthz"; exit 1; }
+
+# A rhone binary built by plain `cargo build`/`cargo test` (not `cargo leptos build`) asks browsers for
+# `<name>_bg.wasm`, which cargo-leptos does not produce: every page would stay dead. Say so up front.
+WASM=$(curl -fsS "$BASE_URL/login" | grep -o '("[^"]*", "[^"]*", "[^"]*", "[^"]*"' | awk -F'"' '{print $4 "/" $8 ".wasm"}' | head -n1)
+if [ -z "$WASM" ] || [ ! -f "$ROOT/target/site/$WASM" ]; then
+  echo "the dashboard asks for /${WASM:-<unknown>.wasm}, which is not in $ROOT/target/site:"
+  echo "rebuild with 'cargo leptos build' (a plain cargo build of rhone links a differently configured leptos)"
+  exit 1
+fi
+
+set +e
+BASE_URL="$BASE_URL" PROXY_PORT="$P2" REPO_PATH="$REPO" ADMIN_EMAIL="$ADMIN_EMAIL" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+  npx playwright test -c end2end/playwright.config.ts
+status=$?
+set -e
+exit "$status"

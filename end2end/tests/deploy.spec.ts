@@ -1,0 +1,87 @@
+import { createApp, env, expect, login, test, waitInteractive } from './helpers';
+
+test('a wrong password shows an error on the login page', async ({ page }) => {
+  await page.goto('/login');
+  await page.getByTestId('email').fill(env.email);
+  await page.getByTestId('password').fill('not-the-password');
+  await page.getByTestId('submit').click();
+  await expect(page).toHaveURL(/\/login\?error=/);
+  await expect(page.getByTestId('error')).toContainText(/wrong email or password/i);
+});
+
+test('anonymous visitors are sent to the login page', async ({ page }) => {
+  const res = await page.request.get('/', { maxRedirects: 0, headers: { Accept: 'text/html' } });
+  expect(res.status()).toBe(302);
+  expect(res.headers()['location']).toBe('/login');
+  await page.goto('/apps/new');
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test('the one-time setup page is gone once an account exists', async ({ page }) => {
+  await page.goto('/setup');
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByTestId('setup-form')).toHaveCount(0);
+});
+
+test.describe.serial('deploying', () => {
+    test('an app is created, deployed with a live build log, and served through the proxy', async ({ page, context }) => {
+    await login(page);
+    await createApp(page, 'E2E Hello', 'e2e-hello');
+    const liveUrl = `http://e2e-hello.localhost:${env.proxyPort}`;
+    await expect(page.getByTestId('live-url')).toHaveAttribute('href', liveUrl);
+    await expect(page.getByTestId('no-deployments')).toBeVisible();
+
+    await page.getByTestId('deploy-button').click();
+    const buildLog = page.getByTestId('build-log');
+    await expect(buildLog).toContainText('detected', { timeout: 60_000 });
+    // Lines arrive while the build runs, not only once it is over.
+    await expect(buildLog).not.toContainText('health check passed');
+    await expect(buildLog).toContainText('$ python3 -m venv');
+    await expect(buildLog).toContainText('health check passed', { timeout: 90_000 });
+    await expect(page.getByTestId('build-log-state')).toHaveText('finished: live');
+
+    const newest = page.locator('[data-testid^="deployment-row-"]').first();
+    await expect(newest).toHaveAttribute('data-status', 'live', { timeout: 30_000 });
+    await expect(newest.getByTestId('rollback')).toHaveCount(0);
+    await expect(newest.getByTestId('cancel-deployment')).toHaveCount(0);
+    const runtimeLog = page.getByTestId('runtime-log');
+    await expect(runtimeLog).toContainText('e2e app listening on 127.0.0.1');
+    await expect(runtimeLog).toContainText('burst 7999');
+    expect(await runtimeLog.locator('div').count()).toBeLessThanOrEqual(5000);
+
+    const visitor = await context.newPage();
+    await visitor.goto(`${liveUrl}/`);
+    await expect(visitor.locator('body')).toContainText('hello from e2e');
+    await visitor.close();
+    await expect(runtimeLog).toContainText('"GET / HTTP/1.1" 200');
+
+    await page.getByTestId('nav-apps').click();
+    await expect(page.getByTestId('app-row-e2e-hello')).toContainText('live');
+  });
+
+  test('a deploy can be cancelled, and a rollback brings an earlier build back', async ({ page }) => {
+    page.on('dialog', (d) => d.accept());
+    await login(page);
+    await page.getByTestId('app-row-e2e-hello').click();
+    await waitInteractive(page);
+    const rows = page.locator('[data-testid^="deployment-row-"]');
+    await expect(rows).toHaveCount(1);
+
+    await page.getByTestId('deploy-button').click();
+    await expect(rows).toHaveCount(2);
+    await rows.first().getByTestId('cancel-deployment').click();
+    await expect(rows.first()).toHaveAttribute('data-status', 'cancelled');
+    await expect(page.getByTestId('build-log-state')).toHaveText('finished: cancelled');
+
+    await page.getByTestId('deploy-button').click();
+    await expect(rows).toHaveCount(3);
+    await expect(rows.first()).toHaveAttribute('data-status', 'live', { timeout: 90_000 });
+    const firstBuild = rows.last();
+    await expect(firstBuild).toHaveAttribute('data-status', 'superseded');
+    await firstBuild.getByTestId('rollback').click();
+    await expect(rows).toHaveCount(4);
+    await expect(rows.first()).toContainText('rollback to #1');
+    await expect(rows.first()).toHaveAttribute('data-status', 'live', { timeout: 60_000 });
+    await expect(page.getByTestId('build-log')).toContainText('rolling back to the build of deployment 1');
+  });
+});

@@ -1,0 +1,46 @@
+import { test as base, expect, Page } from '@playwright/test';
+
+/** `test` whose page fails the test on any uncaught error or Rust panic in the browser. */
+export const test = base.extend({
+  page: async ({ page }, use) => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /panicked|hydration error/i.test(m.text())) errors.push(m.text());
+    });
+    await use(page);
+    expect(errors, 'errors in the browser').toEqual([]);
+  },
+});
+export { expect };
+
+export const env = {
+  email: process.env.ADMIN_EMAIL ?? '',
+  password: process.env.ADMIN_PASSWORD ?? '',
+  repo: process.env.REPO_PATH ?? '',
+  proxyPort: process.env.PROXY_PORT ?? '',
+};
+
+export async function login(page: Page) {
+  await page.goto('/login');
+  await page.getByTestId('email').fill(env.email);
+  await page.getByTestId('password').fill(env.password);
+  await page.getByTestId('submit').click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId('nav-apps')).toBeVisible();
+}
+
+/** Creates an app from the test repository and waits for its page to be interactive. */
+export async function createApp(page: Page, name: string, slug: string) {
+  await page.goto('/apps/new');
+  await page.getByTestId('input-name').fill(name);
+  await page.getByTestId('input-repo_url').fill(env.repo);
+  await page.getByTestId('create-app').click();
+  await expect(page).toHaveURL(new RegExp(`/apps/${slug}$`));
+  await waitInteractive(page);
+}
+
+/** The runtime-log panel connects only once the page is hydrated. */
+export async function waitInteractive(page: Page) {
+  await expect(page.getByTestId('runtime-log-state')).toHaveText(/following|connecting/);
+}

@@ -16,6 +16,19 @@ use crate::store::now_ms;
 use crate::types::Email;
 use crate::Services;
 
+/// The browser session cookie (HttpOnly, SameSite=Lax).
+pub const SESSION_COOKIE: &str = "rhone_session";
+
+/// The value of cookie `name` among `Cookie` header values.
+pub fn cookie_value<'a>(headers: impl IntoIterator<Item = &'a str>, name: &str) -> Option<&'a str> {
+    headers
+        .into_iter()
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
 pub const SESSION_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
 const TOKEN_PREFIX: &str = "rhone_";
 const MIN_PASSWORD: usize = 8;
@@ -182,6 +195,14 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookie_value_finds_the_named_cookie_across_headers() {
+        let headers = ["a=1; rhone_session=abc", "b=2"];
+        assert_eq!(cookie_value(headers, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie_value(headers, "b"), Some("2"));
+        assert_eq!(cookie_value(["xrhone_session=1"], SESSION_COOKIE), None);
+    }
 
     #[test]
     fn password_hash_verifies_only_the_same_password() {

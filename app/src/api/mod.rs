@@ -15,8 +15,6 @@ pub(crate) mod ctx {
 
     use crate::error::AppError;
 
-    pub const SESSION_COOKIE: &str = "rhone_session";
-
     pub fn services() -> Result<Services, AppError> {
         use_context::<Services>().ok_or_else(|| {
             tracing::error!("domain::Services is missing from the Leptos context");
@@ -25,14 +23,8 @@ pub(crate) mod ctx {
     }
 
     fn session_cookie(headers: &http::HeaderMap) -> Option<String> {
-        headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|kv| kv.trim().split_once('='))
-            .find(|(k, _)| *k == SESSION_COOKIE)
-            .map(|(_, v)| v.to_string())
+        let values = headers.get_all(http::header::COOKIE).iter().filter_map(|v| v.to_str().ok());
+        domain::auth::cookie_value(values, domain::auth::SESSION_COOKIE).map(str::to_string)
     }
 
     /// The user behind the request's session cookie, if any.

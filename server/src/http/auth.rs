@@ -9,20 +9,13 @@ use domain::{Error, Services};
 use super::error::ApiError;
 use super::AppState;
 
-pub const SESSION_COOKIE: &str = "rhone_session";
+pub use domain::auth::SESSION_COOKIE;
 
 /// The authenticated user; rejects with 401 otherwise.
 pub struct CurrentUser(pub User);
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+    domain::auth::cookie_value(headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()), name)
 }
 
 pub async fn user_from_headers(services: &Services, headers: &HeaderMap) -> Result<Option<User>, Error> {

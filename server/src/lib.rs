@@ -7,7 +7,6 @@ pub mod proxy;
 pub mod site;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use domain::crypto::SecretKey;
 use domain::{Services, Settings};
@@ -121,5 +120,3 @@ impl Running {
         self.services.logs.flush().await;
     }
 }
-
-pub type SharedRouteTable = Arc<domain::routing::RouteTable>;

@@ -33,13 +33,19 @@ async fn a_transition_happens_only_from_the_listed_states() {
     let d = s.insert_deployment(a.id, "main", None).await.unwrap();
     assert!(!s.transition(d.id, &[S::Building], S::Deploying, None).await.unwrap(), "not building yet");
     assert!(s.transition(d.id, &[S::Pending], S::Building, None).await.unwrap());
-    // a cancel and the pipeline race: exactly one wins
-    let cancel = s.transition(d.id, &[S::Pending, S::Building, S::Deploying], S::Cancelled, Some("by user"));
+    // two writers move the same state on (a cancel and the pipeline's next step): exactly one wins
+    let cancel = s.transition(d.id, &[S::Building], S::Cancelled, Some("by user"));
     let advance = s.transition(d.id, &[S::Building], S::Deploying, None);
     let (c, a2) = tokio::join!(cancel, advance);
     assert!(c.unwrap() ^ a2.unwrap(), "exactly one of the racing transitions applies");
     let events: Vec<_> = s.status_events(d.id).await.unwrap().into_iter().map(|e| e.status).collect();
     assert_eq!(events.len(), 3, "{events:?}");
+    // a cancel from any in-progress state still applies after the pipeline moved on
+    let d2 = s.insert_deployment(a.id, "main", None).await.unwrap();
+    s.transition(d2.id, &[S::Pending], S::Building, None).await.unwrap();
+    s.transition(d2.id, &[S::Building], S::Deploying, None).await.unwrap();
+    assert!(s.transition(d2.id, &[S::Pending, S::Building, S::Deploying], S::Cancelled, None).await.unwrap());
+    assert!(!s.transition(d2.id, &[S::Deploying], S::Live, None).await.unwrap(), "a cancelled deployment never goes live");
 }
 
 #[tokio::test]

@@ -7,15 +7,7 @@ BIN=${1:?path to the rhone binary}
 SECS=${2:-10}
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
-TMP=$(mktemp -d)
-read -r API PROXY <<<"$(python3 -c 'import socket
-s=[socket.socket() for _ in range(2)]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(" ".join(str(x.getsockname()[1]) for x in s))')"
-RHONE_DATA_DIR=$TMP/data RHONE_ADDR=127.0.0.1:$API RHONE_PROXY_ADDR=127.0.0.1:$PROXY \
-  RHONE_ADMIN_EMAIL=bench@example.com RHONE_ADMIN_PASSWORD=bench-password-1 RUST_LOG=warn "$BIN" serve >"$TMP/rhone.log" 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$TMP"' EXIT
+source bench/start-rhone.sh
 mkdir -p "$TMP/repo" && cd "$TMP/repo"
 cat > package.json <<'JSON'
 {"name":"bench","version":"1.0.0","scripts":{"start":"node server.js"}}
@@ -23,7 +15,6 @@ JSON
 echo "require('http').createServer((q, s) => s.end('hello')).listen(+process.env.PORT, '127.0.0.1');" > server.js
 git init -q -b main && git add -A && git -c user.email=b@x -c user.name=b commit -qm init
 cd - >/dev/null
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$API/healthz" >/dev/null && break; sleep 0.1; done
 TOKEN=$(curl -sf -X POST "http://127.0.0.1:$API/api/v1/auth/token" -H 'content-type: application/json' \
   -d '{"email":"bench@example.com","password":"bench-password-1"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 api() { curl -sf -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' "$@"; }

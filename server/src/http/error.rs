@@ -44,7 +44,7 @@ pub fn public_message(e: &Error) -> String {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = status_of(&self.0);
-        let mut res = (status, Json(serde_json::json!({ "error": public_message(&self.0) }))).into_response();
+        let mut res = error_response(status, public_message(&self.0));
         if let Error::RateLimited { retry_after_secs } = self.0 {
             if let Ok(v) = retry_after_secs.to_string().parse() {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
@@ -54,7 +54,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A 4xx for a request body or query that could not be parsed.
-pub fn bad_request(msg: impl Into<String>) -> Response {
-    (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": msg.into() }))).into_response()
+/// The API's error shape: `{"error": msg}` with `status`.
+pub fn error_response(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
 }

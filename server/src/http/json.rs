@@ -3,9 +3,11 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde::de::DeserializeOwned;
+
+use super::error::error_response;
 
 pub struct Body<T>(pub T);
 
@@ -29,7 +31,7 @@ fn reject(r: JsonRejection) -> Response {
         }
         _ => (StatusCode::BAD_REQUEST, "could not read the request body".to_string()),
     };
-    (status, Json(serde_json::json!({ "error": msg }))).into_response()
+    error_response(status, msg)
 }
 
 /// Parses an optional JSON body: empty means `T::default()`.
@@ -39,6 +41,6 @@ pub fn optional_json<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, R
     }
     serde_json::from_slice(bytes).map_err(|e| {
         let status = if e.is_data() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST };
-        (status, Json(serde_json::json!({ "error": format!("invalid request body: {e}") }))).into_response()
+        error_response(status, format!("invalid request body: {e}"))
     })
 }

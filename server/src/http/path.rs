@@ -3,8 +3,9 @@
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
+
+use super::error::error_response;
 
 pub struct IdPath(pub i64);
 
@@ -14,7 +15,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Path::<i64>::from_request_parts(parts, state).await {
             Ok(Path(id)) => Ok(IdPath(id)),
-            Err(_) => Err((StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "the id in the URL must be a number" }))).into_response()),
+            Err(_) => Err(error_response(StatusCode::BAD_REQUEST, "the id in the URL must be a number")),
         }
     }
 }

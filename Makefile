@@ -28,7 +28,7 @@ setup: system-deps rust-tools node-deps
 
 system-deps:
 	@missing=""; \
-	for p in git:git chromium:chromium python3:python3 node:nodejs npm:npm curl:curl; do \
+	for p in git:git chromium:chromium python3:python3 node:nodejs npm:npm curl:curl ssh-keygen:openssh-client /usr/sbin/sshd:openssh-server; do \
 	  command -v $${p%%:*} >/dev/null || missing="$$missing $${p##*:}"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; $(APT) update -q && $(APT) install -y -q $$missing; fi
 
@@ -40,7 +40,7 @@ rust-tools:
 	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --root $(TOOLS)
 
 node_modules/.package-lock.json: package.json package-lock.json
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 node-deps: node_modules/.package-lock.json
 
 build: setup
@@ -64,6 +64,7 @@ bench: setup
 	cargo build --release -p rhone --bin rhone
 	bash bench/deploy.sh $(CARGO_TARGET_DIR)/release/rhone
 	bash bench/proxy.sh $(CARGO_TARGET_DIR)/release/rhone
+	bash bench/restart.sh $(CARGO_TARGET_DIR)/release/rhone
 
 clean:
 	rm -rf target data

@@ -7,6 +7,7 @@ set -euo pipefail
 BIN=$(realpath "${1:?usage: end2end/run.sh <path-to-rhone-binary>}")
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TMP=$(mktemp -d)
+chmod 711 "$TMP" # app users must reach their own directories under $TMP/data-apps
 ADMIN_EMAIL=admin@example.com
 ADMIN_PASSWORD=e2e-secret-password
 RHONE_PID=""
@@ -66,6 +67,7 @@ git -C "$REPO" -c user.email=e2e@example.com -c user.name=e2e commit -q -m "Say 
 
 cd "$ROOT"
 RHONE_DATA_DIR="$TMP/data" \
+RHONE_STOP_APPS=true \
 RHONE_ADDR="127.0.0.1:$P1" \
 RHONE_PROXY_ADDR="127.0.0.1:$P2" \
 RHONE_BASE_DOMAIN=localhost \

@@ -56,7 +56,8 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("") view=apps::AppsPage ssr=ssr.clone()/>
                         <Route path=(StaticSegment("apps"), StaticSegment("new")) view=new_app::NewAppPage ssr=ssr.clone()/>
                         <Route path=(StaticSegment("apps"), ParamSegment("slug")) view=app::AppPage ssr=ssr.clone()/>
-                        <Route path=StaticSegment("tokens") view=tokens::TokensPage ssr/>
+                        <Route path=StaticSegment("tokens") view=tokens::TokensPage ssr=ssr.clone()/>
+                        <Route path=StaticSegment("account") view=account::AccountPage ssr/>
                     </ProtectedParentRoute>
                 </Routes>
             </main>
@@ -65,7 +66,8 @@ pub fn App() -> impl IntoView {
 }
 
 pub mod server {
-    /// Whether session cookies set by server functions carry `Secure` (provided as context by `rhone`).
+    /// Whether session cookies are `Secure` and so named `__Host-rhone_session` (provided as context
+    /// by `rhone`; server functions read the session cookie by that name).
     #[derive(Clone, Copy, Debug)]
     pub struct CookieSecurity(pub bool);
 

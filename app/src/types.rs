@@ -8,6 +8,9 @@ pub struct UserInfo {
     pub id: i64,
     pub email: String,
     pub role: String,
+    /// A warning about the installation shown on every page (e.g. apps share Rhone's uid).
+    #[serde(default)]
+    pub platform_warning: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,7 +118,7 @@ mod from_domain {
 
     impl From<model::User> for UserInfo {
         fn from(u: model::User) -> Self {
-            UserInfo { id: u.id, email: u.email, role: u.role }
+            UserInfo { id: u.id, email: u.email, role: u.role, platform_warning: None }
         }
     }
 

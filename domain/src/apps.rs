@@ -85,6 +85,7 @@ impl Services {
             created_at: 0,
             updated_at: 0,
         };
+        self.check_repo_source(&draft.repo_url).await?;
         let app = self.store.insert_app(&draft).await?;
         self.routes.register(&app.slug);
         tracing::info!(app.slug = %app.slug, "app created");
@@ -107,6 +108,7 @@ impl Services {
         }
         if let Some(u) = patch.repo_url {
             app.repo_url = RepoUrl::parse(&u)?.as_str().to_string();
+            self.check_repo_source(&app.repo_url).await?;
         }
         if let Some(b) = patch.branch {
             app.branch = parse_branch(&b)?;
@@ -156,7 +158,7 @@ impl Services {
             self.store.delete_log(&crate::logs::deploy_channel(id)).await?;
         }
         self.store.delete_log(&crate::logs::app_channel(app.id)).await?;
-        let dir = self.settings.builds_dir().join(&app.slug);
+        let dir = self.settings.app_dir(&app.slug);
         if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
             if e.kind() != std::io::ErrorKind::NotFound {
                 tracing::warn!(app.slug = %app.slug, error = %e, "removing build directory failed");

@@ -1,12 +1,13 @@
-//! Accounts: argon2 password hashes, browser sessions, API tokens and the login rate limit.
-//! Session ids and tokens are random 32-byte values; only their SHA-256 is stored.
+//! Accounts: passwords (argon2, off the async threads: `passwords.rs`), the login limits
+//! (`limiter.rs`), first-run setup (`setup.rs`), browser sessions and API tokens. Session ids and
+//! tokens are random 32-byte values; only their SHA-256 is stored.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod limiter;
+mod passwords;
+mod setup;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use std::net::IpAddr;
+
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -15,6 +16,9 @@ use crate::model::{ApiToken, User};
 use crate::store::now_ms;
 use crate::types::Email;
 use crate::Services;
+
+pub use limiter::{Attempt, LoginLimiter};
+pub use passwords::{PasswordPool, MIN_PASSWORD};
 
 /// The browser session cookie (HttpOnly, SameSite=Lax).
 pub const SESSION_COOKIE: &str = "rhone_session";
@@ -29,9 +33,22 @@ pub fn cookie_value<'a>(headers: impl IntoIterator<Item = &'a str>, name: &str) 
         .map(|(_, v)| v)
 }
 
+/// The session cookie's name when it is `Secure` (dashboard served over https): the `__Host-` prefix
+/// makes browsers refuse it unless it is `Secure`, host-only and `Path=/`, so a sibling subdomain
+/// (an app) can neither set nor shadow it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-rhone_session";
+
+/// The session cookie's name for a dashboard whose cookies are (not) `Secure`.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
 pub const SESSION_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
 const TOKEN_PREFIX: &str = "rhone_";
-const MIN_PASSWORD: usize = 8;
 
 pub fn hash_secret(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
@@ -43,56 +60,6 @@ fn random_token() -> String {
     hex::encode(b)
 }
 
-pub fn hash_password(password: &str) -> Result<String> {
-    if password.chars().count() < MIN_PASSWORD {
-        return Err(Error::invalid("password", format!("must be at least {MIN_PASSWORD} characters")));
-    }
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Error::internal("hash password", e))
-}
-
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-}
-
-/// Failed logins per key (email and client address) in a sliding window.
-#[derive(Clone, Default)]
-pub struct LoginLimiter {
-    failures: Arc<Mutex<HashMap<String, Vec<Instant>>>>,
-}
-
-impl LoginLimiter {
-    const MAX: usize = 5;
-    const WINDOW: Duration = Duration::from_secs(60);
-
-    fn check(&self, key: &str) -> Result<()> {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let list = map.entry(key.to_string()).or_default();
-        list.retain(|t| now.duration_since(*t) < Self::WINDOW);
-        if list.len() >= Self::MAX {
-            let wait = Self::WINDOW.saturating_sub(now.duration_since(list[0]));
-            return Err(Error::RateLimited { retry_after_secs: wait.as_secs().max(1) });
-        }
-        Ok(())
-    }
-
-    fn fail(&self, key: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(key.to_string()).or_default().push(Instant::now());
-        if map.len() > 10_000 {
-            map.retain(|_, v| v.last().is_some_and(|t| t.elapsed() < Self::WINDOW));
-        }
-    }
-
-    fn succeed(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
-    }
-}
-
 /// A freshly issued secret: shown once to the user, never stored in clear.
 pub struct Issued<T> {
     pub secret: String,
@@ -100,58 +67,52 @@ pub struct Issued<T> {
 }
 
 impl Services {
-    pub async fn needs_setup(&self) -> Result<bool> {
-        Ok(self.store.count_users().await? == 0)
-    }
-
-    pub async fn create_user(&self, email: &str, password: &str) -> Result<User> {
-        let email = Email::parse(email)?;
-        let hash = hash_password(password)?;
-        let role = if self.needs_setup().await? { "owner" } else { "member" };
-        self.store.insert_user(email.as_str(), &hash, role).await
-    }
-
-    /// Creates the first (owner) account; refused once any user exists.
-    pub async fn setup_owner(&self, email: &str, password: &str) -> Result<User> {
-        if !self.needs_setup().await? {
-            return Err(Error::Conflict("setup is already done: log in instead".into()));
-        }
-        self.create_user(email, password).await
-    }
-
-    /// Checks a password; `client` (an IP address) is part of the rate-limit key.
-    pub async fn authenticate(&self, email: &str, password: &str, client: &str) -> Result<User> {
-        let email = Email::parse(email).map_err(|_| Error::Unauthorized)?;
-        let keys = [format!("email:{}", email.as_str()), format!("ip:{client}")];
-        for k in &keys {
-            self.limiter.check(k)?;
-        }
-        let found = self.store.user_by_email(email.as_str()).await?;
-        let ok = match &found {
-            Some((_, hash)) => verify_password(password, hash),
-            None => {
-                // spend the same time as a real check so timing does not reveal which emails exist
-                let _ = hash_password("not-a-real-password-xx");
-                false
-            }
+    /// Checks a password. The attempt is counted (per `client`, and per account and `client`) before
+    /// the password is looked at, and argon2 runs on the blocking pool.
+    pub async fn authenticate(&self, email: &str, password: &str, client: IpAddr) -> Result<User> {
+        let parsed = Email::parse(email);
+        let account = match &parsed {
+            Ok(e) => e.as_str().to_string(),
+            Err(_) => email.trim().to_ascii_lowercase(),
         };
+        let attempt = self.limiter.begin(&account, client)?;
+        let found = match parsed {
+            Ok(e) => self.store.user_by_email(e.as_str()).await?,
+            Err(_) => None,
+        };
+        let ok = self.passwords.verify(password, found.as_ref().map(|(_, h)| h.as_str())).await?;
         match found {
             Some((user, _)) if ok => {
-                keys.iter().for_each(|k| self.limiter.succeed(k));
+                self.limiter.succeeded(attempt);
                 Ok(user)
             }
-            _ => {
-                keys.iter().for_each(|k| self.limiter.fail(k));
-                Err(Error::Unauthorized)
-            }
+            _ => Err(Error::Unauthorized),
         }
     }
 
-    pub async fn login(&self, email: &str, password: &str, client: &str) -> Result<Issued<User>> {
+    pub async fn login(&self, email: &str, password: &str, client: IpAddr) -> Result<Issued<User>> {
         let user = self.authenticate(email, password, client).await?;
         let secret = random_token();
         self.store.insert_session(&hash_secret(&secret), user.id, now_ms() + SESSION_TTL_MS).await?;
         Ok(Issued { secret, record: user })
+    }
+
+    /// Changes `user`'s password after checking the current one (counted like a login attempt) and
+    /// ends all their sessions except `keep_session` (the one asking, if it is a browser session).
+    pub async fn change_password(&self, user: &User, current: &str, new: &str, keep_session: Option<&str>, client: IpAddr) -> Result<()> {
+        passwords::check_new(new).map_err(|_| Error::invalid("new", format!("must be at least {MIN_PASSWORD} characters")))?;
+        let attempt = self.limiter.begin(&user.email, client)?;
+        let found = self.store.user_by_email(&user.email).await?.filter(|(u, _)| u.id == user.id);
+        let Some((_, hash)) = found else { return Err(Error::NotFound("user")) };
+        if !self.passwords.verify(current, Some(&hash)).await? {
+            return Err(Error::invalid("current", "is not your current password"));
+        }
+        self.limiter.succeeded(attempt);
+        let hash = self.passwords.hash(new).await?;
+        let keep = keep_session.map(hash_secret);
+        let ended = self.store.set_password(user.id, &hash, keep.as_deref()).await?;
+        tracing::info!(user.id = user.id, sessions.ended = ended, "password changed");
+        Ok(())
     }
 
     pub async fn logout(&self, session: &str) -> Result<()> {
@@ -202,26 +163,7 @@ mod tests {
         assert_eq!(cookie_value(headers, SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie_value(headers, "b"), Some("2"));
         assert_eq!(cookie_value(["xrhone_session=1"], SESSION_COOKIE), None);
-    }
-
-    #[test]
-    fn password_hash_verifies_only_the_same_password() {
-        let h = hash_password("correct horse").unwrap();
-        assert!(verify_password("correct horse", &h));
-        assert!(!verify_password("wrong horse!", &h));
-        assert!(hash_password("short").is_err());
-    }
-
-    #[test]
-    fn limiter_blocks_after_five_failures_and_resets_on_success() {
-        let l = LoginLimiter::default();
-        for _ in 0..5 {
-            l.check("k").unwrap();
-            l.fail("k");
-        }
-        assert!(matches!(l.check("k"), Err(Error::RateLimited { .. })));
-        assert!(l.check("other").is_ok());
-        l.succeed("k");
-        assert!(l.check("k").is_ok());
+        assert_eq!(cookie_value(["__Host-rhone_session=1"], SESSION_COOKIE), None);
+        assert_eq!(cookie_value(["rhone_session=1"], session_cookie_name(true)), None, "https wants the prefixed cookie only");
     }
 }

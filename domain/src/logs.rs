@@ -1,20 +1,36 @@
-//! The log hub: every build and runtime line passes through here. A line is redacted, numbered, kept in
-//! a bounded in-memory ring, broadcast to live subscribers (a slow subscriber lags, it never blocks the
-//! app being logged) and queued for a background writer that stores it in batches, bounded per channel.
+//! The log hub: every build and runtime line passes through here, and nothing in it grows without
+//! bound. A line is rate-capped per channel (app output beyond `lines_per_sec` is dropped, counted
+//! and reported in a "N lines dropped" marker), redacted (the env values of every sink writing to
+//! the channel), numbered, kept in a bounded in-memory ring, broadcast to live subscribers (a slow
+//! subscriber lags, it never blocks the app) and queued on a bounded queue for a background writer
+//! that stores it in batches, bounded per channel. A finished or idle channel is released from
+//! memory once its lines are stored; its history then comes from the store.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+mod channel;
+mod pump;
+mod redact;
+mod writer;
 
-use tokio::sync::{broadcast, mpsc};
+#[cfg(test)]
+mod tests;
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use channel::Channel;
+use redact::Secrets;
+use writer::{Control, Queued};
+
+use crate::error::Result;
 use crate::model::LogLine;
-use crate::store::{now_ms, Store};
+use crate::store::Store;
 
-/// Lines kept in memory per channel (older ones are read from the store).
-const RING: usize = 2_000;
-/// Lines stored per build log; per-app runtime logs keep `RUNTIME_KEEP`.
-const BUILD_KEEP: i64 = 10_000;
-const RUNTIME_KEEP: i64 = 5_000;
+pub use pump::{pump, MAX_LINE};
+
 pub const REDACTED: &str = "[redacted]";
 
 pub fn deploy_channel(deployment_id: i64) -> String {
@@ -25,6 +41,21 @@ pub fn app_channel(app_id: i64) -> String {
     format!("app:{app_id}")
 }
 
+/// The hub's bounds that an operator may tune (see `Settings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogLimits {
+    /// App output lines kept per channel per second; the rest are dropped and counted.
+    pub lines_per_sec: u32,
+    /// Log streams (SSE) one user may follow at the same time.
+    pub streams_per_user: usize,
+}
+
+impl Default for LogLimits {
+    fn default() -> Self {
+        LogLimits { lines_per_sec: 2_000, streams_per_user: 8 }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum LogEvent {
     Line(LogLine),
@@ -32,285 +63,265 @@ pub enum LogEvent {
     End,
 }
 
-struct Channel {
-    name: String,
-    state: Mutex<Ring>,
-    tx: broadcast::Sender<LogEvent>,
-}
-
-struct Ring {
-    next_seq: i64,
-    lines: VecDeque<LogLine>,
-    secrets: Vec<String>,
-    ended: bool,
-}
-
-enum Write {
-    Line(String, LogLine),
-    /// Drop the in-memory ring of a finished channel once its lines are stored.
-    Evict(String),
-    Flush(tokio::sync::oneshot::Sender<()>),
-}
-
-#[derive(Clone)]
-pub struct LogHub {
-    channels: Arc<Mutex<HashMap<String, Arc<Channel>>>>,
-    store: Store,
-    writer: mpsc::UnboundedSender<Write>,
-}
-
-/// A subscription: history (oldest first) and the live feed that continues right after it.
+/// A subscription: the newest history lines (oldest first) and the live feed that continues
+/// right after them.
 pub struct Subscription {
     pub history: Vec<LogLine>,
+    /// Older lines than `history` exist (ask [`LogHub::page`] with `before = history[0].seq`).
+    pub older: bool,
     pub ended: bool,
     pub live: broadcast::Receiver<LogEvent>,
 }
 
+/// What the hub holds in memory (for tests and metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubMemory {
+    pub channels: usize,
+    pub ring_lines: usize,
+    pub ring_bytes: usize,
+}
+
+#[derive(Clone)]
+pub struct LogHub {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    channels: Mutex<HashMap<String, Arc<Channel>>>,
+    store: Store,
+    lines: mpsc::Sender<Queued>,
+    control: mpsc::UnboundedSender<Control>,
+    limits: LogLimits,
+    streams: Arc<Mutex<HashMap<i64, usize>>>,
+    next_sink: AtomicU64,
+}
+
 impl LogHub {
-    /// Creates the hub and spawns its writer task on the current tokio runtime.
+    /// Creates the hub with the default limits and spawns its tasks on the current tokio runtime.
     pub fn new(store: Store) -> LogHub {
-        let (writer, rx) = mpsc::unbounded_channel();
-        let hub = LogHub { channels: Arc::default(), store: store.clone(), writer };
-        tokio::spawn(write_loop(store, rx, hub.channels.clone()));
-        hub
+        LogHub::with_limits(store, LogLimits::default())
     }
 
-    async fn channel(&self, name: &str) -> Arc<Channel> {
-        if let Some(c) = self.lock().get(name) {
-            return c.clone();
+    pub fn with_limits(store: Store, limits: LogLimits) -> LogHub {
+        let (lines, lines_rx) = mpsc::channel(writer::QUEUE);
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let limits = LogLimits { lines_per_sec: limits.lines_per_sec.max(1), ..limits };
+        let inner = Arc::new(Inner {
+            channels: Mutex::default(),
+            store: store.clone(),
+            lines,
+            control,
+            limits,
+            streams: Arc::default(),
+            next_sink: AtomicU64::new(1),
+        });
+        tokio::spawn(writer::run(store, lines_rx, control_rx, Arc::downgrade(&inner)));
+        tokio::spawn(tick_loop(Arc::downgrade(&inner)));
+        LogHub { inner }
+    }
+
+    /// Runs `f` on the channel `name` (created from the store's last sequence if not in memory)
+    /// while holding the channel map, so it cannot be released meanwhile.
+    async fn with_channel<R>(&self, name: &str, f: impl FnOnce(&Arc<Channel>) -> R) -> R {
+        if let Some(ch) = self.inner.lock().get(name) {
+            return f(ch);
         }
-        let last = self.store.last_log_seq(name).await.unwrap_or_else(|e| {
+        let last = self.inner.store.last_log_seq(name).await.unwrap_or_else(|e| {
             tracing::error!(channel = name, error = %e, "reading last log sequence failed");
             0
         });
-        let fresh = Arc::new(Channel {
-            name: name.to_string(),
-            state: Mutex::new(Ring { next_seq: last + 1, lines: VecDeque::new(), secrets: vec![], ended: false }),
-            tx: broadcast::channel(1024).0,
-        });
-        self.lock().entry(name.to_string()).or_insert(fresh).clone()
+        let mut map = self.inner.lock();
+        let rate = self.inner.limits.lines_per_sec;
+        let ch = map.entry(name.to_owned()).or_insert_with(|| Arc::new(Channel::new(name, last + 1, rate)));
+        f(ch)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Channel>>> {
-        self.channels.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Opens a channel for writing and sets the values to redact from its lines.
+    /// Opens a channel for writing; `secrets` (env values) are redacted from every line of the
+    /// channel while this sink (or a clone) is alive, together with those of other open sinks.
     pub async fn open(&self, name: &str, secrets: Vec<String>) -> LogSink {
-        let ch = self.channel(name).await;
-        {
-            let mut st = ch.lock();
-            st.secrets = secrets.into_iter().filter(|s| s.len() >= 3).collect();
-            st.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-            st.ended = false;
+        let id = self.inner.next_sink.fetch_add(1, Ordering::Relaxed);
+        let secrets = Arc::new(Secrets::new(secrets));
+        let ch = self
+            .with_channel(name, |ch| {
+                ch.add_sink(id, secrets);
+                ch.clone()
+            })
+            .await;
+        LogSink { inner: Arc::new(SinkInner { ch, id, lines: self.inner.lines.clone(), control: self.inner.control.clone() }) }
+    }
+
+    /// The newest `limit` lines and the live feed after them.
+    pub async fn subscribe(&self, name: &str, limit: usize) -> Result<Subscription> {
+        let (mut recent, ended, live, next_seq) = self
+            .with_channel(name, |ch| {
+                let st = ch.lock();
+                let skip = st.lines.len().saturating_sub(limit + 1);
+                (st.lines.iter().skip(skip).cloned().collect::<Vec<_>>(), st.ended, ch.tx.subscribe(), st.next_seq)
+            })
+            .await;
+        if recent.len() > limit {
+            recent.remove(0);
+            return Ok(Subscription { history: recent, older: true, ended, live });
         }
-        LogSink { ch, writer: self.writer.clone() }
+        let first = recent.first().map_or(next_seq, |l| l.seq);
+        let want = limit - recent.len();
+        let mut stored = if first > 1 { self.inner.store.log_lines_before(name, first, want as i64 + 1).await? } else { vec![] };
+        let older = stored.len() > want;
+        stored.drain(..stored.len().saturating_sub(want));
+        stored.extend(recent);
+        Ok(Subscription { history: stored, older, ended, live })
     }
 
-    pub async fn subscribe(&self, name: &str, history_limit: usize) -> crate::error::Result<Subscription> {
-        let ch = self.channel(name).await;
-        let (mut history, ended, live, first_mem) = {
-            let st = ch.lock();
-            let hist: Vec<LogLine> = st.lines.iter().cloned().collect();
-            let first = hist.first().map(|l| l.seq).unwrap_or(st.next_seq);
-            (hist, st.ended, ch.tx.subscribe(), first)
-        };
-        if history.len() < history_limit && first_mem > 1 {
-            let want = (history_limit - history.len()) as i64;
-            let mut older = self.store.log_lines(name, 0, i64::MAX).await?;
-            older.retain(|l| l.seq < first_mem);
-            let skip = older.len().saturating_sub(want as usize);
-            older.drain(..skip);
-            older.extend(history);
-            history = older;
-        }
-        let skip = history.len().saturating_sub(history_limit);
-        history.drain(..skip);
-        Ok(Subscription { history, ended, live })
+    /// Stored lines before `before` (all if `None`): the newest `limit` of them, oldest first.
+    pub async fn page(&self, name: &str, before: Option<i64>, limit: usize) -> Result<Vec<LogLine>> {
+        self.inner.store.log_lines_before(name, before.unwrap_or(i64::MAX), limit as i64).await
     }
 
-    /// Stored lines after `after`, for callers that only want history.
-    pub async fn history(&self, name: &str, limit: i64) -> crate::error::Result<Vec<LogLine>> {
-        Ok(self.subscribe(name, limit.max(0) as usize).await?.history)
+    /// Stored lines after `after`: the newest `limit` of them, oldest first.
+    pub async fn stored_after(&self, name: &str, after: i64, limit: usize) -> Result<Vec<LogLine>> {
+        self.inner.store.log_lines(name, after, limit as i64).await
     }
 
-    /// Waits until every line pushed so far has been stored.
+    /// Waits until every line pushed so far has been stored (or dropped by a full queue).
     pub async fn flush(&self) {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.writer.send(Write::Flush(tx)).is_ok() {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.control.send(Control::Flush(tx)).is_ok() {
             let _ = rx.await;
         }
     }
+
+    /// A slot for one log stream of `user_id`, or `None` if the user already follows
+    /// [`LogHub::streams_per_user`] streams. The slot is freed when the permit is dropped.
+    pub fn open_stream(&self, user_id: i64) -> Option<StreamPermit> {
+        let mut streams = self.inner.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let open = streams.entry(user_id).or_insert(0);
+        if *open >= self.inner.limits.streams_per_user {
+            return None;
+        }
+        *open += 1;
+        Some(StreamPermit { streams: self.inner.streams.clone(), user_id })
+    }
+
+    pub fn streams_per_user(&self) -> usize {
+        self.inner.limits.streams_per_user
+    }
+
+    /// What the hub holds in memory right now.
+    pub fn memory(&self) -> HubMemory {
+        let map = self.inner.lock();
+        let mut memory = HubMemory { channels: map.len(), ring_lines: 0, ring_bytes: 0 };
+        for ch in map.values() {
+            let (lines, bytes) = ch.ring_len();
+            memory.ring_lines += lines;
+            memory.ring_bytes += bytes;
+        }
+        memory
+    }
 }
 
-/// A writer handle for one channel.
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Channel>>> {
+        self.channels.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reports windows of dropped lines and asks the writer to release finished or idle channels.
+    fn tick(&self) {
+        let map = self.lock();
+        for ch in map.values() {
+            ch.tick(&self.lines);
+            let mut st = ch.lock();
+            if !st.evicting && (st.ended || ch.idle(&st)) {
+                st.evicting = true;
+                let _ = self.control.send(Control::Evict(ch.clone()));
+            }
+        }
+    }
+
+    /// Called by the writer once the channel's queued lines are stored.
+    fn evict(&self, ch: &Arc<Channel>) {
+        let mut map = self.lock();
+        let mut st = ch.lock();
+        st.evicting = false;
+        if st.ended || ch.idle(&st) {
+            if map.get(&*ch.name).is_some_and(|c| Arc::ptr_eq(c, ch)) {
+                map.remove(&*ch.name);
+            }
+            Channel::release(&mut st);
+        }
+    }
+}
+
+async fn tick_loop(hub: Weak<Inner>) {
+    let mut interval = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        interval.tick().await;
+        match hub.upgrade() {
+            Some(inner) => inner.tick(),
+            None => break,
+        }
+    }
+}
+
+/// A writer handle for one channel; the channel redacts this sink's env values until the last
+/// clone is dropped.
 #[derive(Clone)]
 pub struct LogSink {
-    ch: Arc<Channel>,
-    writer: mpsc::UnboundedSender<Write>,
+    inner: Arc<SinkInner>,
 }
 
-impl Channel {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+struct SinkInner {
+    ch: Arc<Channel>,
+    id: u64,
+    lines: mpsc::Sender<Queued>,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+impl Drop for SinkInner {
+    fn drop(&mut self) {
+        self.ch.remove_sink(self.id);
     }
 }
 
 impl LogSink {
-    /// Appends a line (trailing newline stripped, secrets redacted).
+    /// Appends a line (trailing newline stripped, secrets redacted). Never blocks.
     pub fn line(&self, stream: &str, text: &str) {
-        let text = text.trim_end_matches(['\n', '\r']);
-        let mut st = self.ch.lock();
-        let mut text = text.to_string();
-        for s in &st.secrets {
-            if text.contains(s.as_str()) {
-                text = text.replace(s.as_str(), REDACTED);
-            }
-        }
-        let line = LogLine { seq: st.next_seq, at: now_ms(), stream: stream.to_string(), line: text };
-        st.next_seq += 1;
-        if st.lines.len() == RING {
-            st.lines.pop_front();
-        }
-        st.lines.push_back(line.clone());
-        let _ = self.ch.tx.send(LogEvent::Line(line.clone()));
-        let _ = self.writer.send(Write::Line(self.ch.name.clone(), line));
+        self.push(stream, text, false);
     }
 
-    /// Rhone's own lines about the pipeline.
+    /// Appends a line; `cut` says it was cut at [`MAX_LINE`] (its tail may be part of a secret).
+    pub(crate) fn push(&self, stream: &str, text: &str, cut: bool) {
+        self.inner.ch.push(&self.inner.lines, stream, text, cut);
+    }
+
+    /// Rhone's own lines about the pipeline (never rate-limited).
     pub fn info(&self, text: &str) {
-        self.line("rhone", text);
+        self.line(channel::RHONE, text);
     }
 
-    /// Marks the channel finished: subscribers get `End` and new subscribers see `ended`.
+    /// Marks the channel finished: subscribers get `End`, later lines are ignored, and the
+    /// channel's memory is released once its lines are stored.
     pub fn end(&self) {
-        self.ch.lock().ended = true;
-        let _ = self.ch.tx.send(LogEvent::End);
-        let _ = self.writer.send(Write::Evict(self.ch.name.clone()));
+        let ch = &self.inner.ch;
+        ch.end(&self.inner.lines);
+        ch.lock().evicting = true;
+        let _ = self.inner.control.send(Control::Evict(ch.clone()));
     }
 }
 
-async fn write_loop(store: Store, mut rx: mpsc::UnboundedReceiver<Write>, channels: Arc<Mutex<HashMap<String, Arc<Channel>>>>) {
-    let mut written: HashMap<String, i64> = HashMap::new();
-    let mut batch: Vec<(String, LogLine)> = Vec::new();
-    while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
-        while let Some(item) = next.take() {
-            match item {
-                Write::Line(ch, line) => batch.push((ch, line)),
-                Write::Evict(ch) => {
-                    store_batch(&store, &mut batch, &mut written).await;
-                    let mut map = channels.lock().unwrap_or_else(|p| p.into_inner());
-                    // a channel re-opened since (a new writer) stays
-                    if map.get(&ch).is_some_and(|c| c.lock().ended) {
-                        map.remove(&ch);
-                    }
-                }
-                Write::Flush(done) => {
-                    store_batch(&store, &mut batch, &mut written).await;
-                    let _ = done.send(());
-                }
-            }
-            if batch.len() >= 500 {
-                store_batch(&store, &mut batch, &mut written).await;
-            }
-            next = rx.try_recv().ok();
-        }
-        store_batch(&store, &mut batch, &mut written).await;
-    }
+/// One open log stream of a user; dropping it frees the slot.
+pub struct StreamPermit {
+    streams: Arc<Mutex<HashMap<i64, usize>>>,
+    user_id: i64,
 }
 
-async fn store_batch(store: &Store, batch: &mut Vec<(String, LogLine)>, written: &mut HashMap<String, i64>) {
-    let mut by_channel: HashMap<String, Vec<LogLine>> = HashMap::new();
-    for (ch, line) in batch.drain(..) {
-        by_channel.entry(ch).or_default().push(line);
-    }
-    for (ch, lines) in by_channel {
-        if let Err(e) = store.insert_log_lines(&ch, &lines).await {
-            tracing::error!(channel = %ch, error = %e, "storing log lines failed");
-            continue;
-        }
-        let w = written.entry(ch.clone()).or_insert(0);
-        *w += lines.len() as i64;
-        if *w >= 500 {
-            *w = 0;
-            let keep = if ch.starts_with("app:") { RUNTIME_KEEP } else { BUILD_KEEP };
-            if let Err(e) = store.trim_log(&ch, keep).await {
-                tracing::error!(channel = %ch, error = %e, "trimming log failed");
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(open) = streams.get_mut(&self.user_id) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                streams.remove(&self.user_id);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn hub() -> (LogHub, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
-        (LogHub::new(store), dir)
-    }
-
-    #[tokio::test]
-    async fn secrets_are_redacted_before_lines_are_stored_or_streamed() {
-        let (hub, _d) = hub().await;
-        let sink = hub.open("deploy:1", vec!["hunter2-secret".into(), "x".into()]).await;
-        let mut sub = hub.subscribe("deploy:1", 10).await.unwrap();
-        sink.line("stdout", "password=hunter2-secret and x stays\n");
-        match sub.live.recv().await.unwrap() {
-            LogEvent::Line(l) => assert_eq!(l.line, "password=[redacted] and x stays"),
-            other => panic!("{other:?}"),
-        }
-        hub.flush().await;
-        let stored = hub.store.log_lines("deploy:1", 0, 10).await.unwrap();
-        assert_eq!(stored[0].line, "password=[redacted] and x stays", "short values are not redacted");
-    }
-
-    #[tokio::test]
-    async fn a_subscription_continues_history_without_gaps_or_duplicates() {
-        let (hub, _d) = hub().await;
-        let sink = hub.open("app:1", vec![]).await;
-        for i in 0..5 {
-            sink.line("stdout", &format!("early {i}"));
-        }
-        let mut sub = hub.subscribe("app:1", 100).await.unwrap();
-        sink.line("stdout", "late");
-        let seqs: Vec<i64> = sub.history.iter().map(|l| l.seq).collect();
-        assert_eq!(seqs, [1, 2, 3, 4, 5]);
-        match sub.live.recv().await.unwrap() {
-            LogEvent::Line(l) => assert_eq!((l.seq, l.line.as_str()), (6, "late")),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn history_after_eviction_comes_from_the_store_and_sequence_continues() {
-        let (hub, _d) = hub().await;
-        let sink = hub.open("deploy:9", vec![]).await;
-        sink.line("rhone", "one");
-        sink.line("rhone", "two");
-        sink.end();
-        hub.flush().await;
-        let sub = hub.subscribe("deploy:9", 100).await.unwrap();
-        assert_eq!(sub.history.iter().map(|l| l.line.as_str()).collect::<Vec<_>>(), ["one", "two"]);
-        let again = hub.open("deploy:9", vec![]).await;
-        again.line("rhone", "three");
-        hub.flush().await;
-        let lines = hub.store.log_lines("deploy:9", 0, 10).await.unwrap();
-        assert_eq!(lines.iter().map(|l| l.seq).collect::<Vec<_>>(), [1, 2, 3]);
-    }
-
-    #[tokio::test]
-    async fn a_slow_subscriber_lags_instead_of_blocking_the_writer() {
-        let (hub, _d) = hub().await;
-        let sink = hub.open("app:2", vec![]).await;
-        let mut sub = hub.subscribe("app:2", 0).await.unwrap();
-        for i in 0..5_000 {
-            sink.line("stdout", &format!("line {i}"));
-        }
-        assert!(matches!(sub.live.recv().await, Err(broadcast::error::RecvError::Lagged(_))));
-        hub.flush().await;
-        assert_eq!(hub.store.last_log_seq("app:2").await.unwrap(), 5_000, "every line is stored");
     }
 }

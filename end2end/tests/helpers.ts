@@ -1,17 +1,31 @@
 import { test as base, expect, Page } from '@playwright/test';
 
-/** `test` whose page fails the test on any uncaught error or Rust panic in the browser. */
+/**
+ * `test` whose page fails the test on any uncaught error, Rust panic or Content Security Policy
+ * violation in the browser (the dashboard must work under its own CSP).
+ */
 export const test = base.extend({
   page: async ({ page }, use) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
-      if (m.type() === 'error' && /panicked|hydration error/i.test(m.text())) errors.push(m.text());
+      if (m.type() === 'error' && /panicked|hydration error|Content Security Policy/i.test(m.text())) errors.push(m.text());
     });
+    await watchCsp(page, (v) => errors.push(`CSP violation: ${v}`));
     await use(page);
     expect(errors, 'errors in the browser').toEqual([]);
   },
 });
+
+/** Reports every `securitypolicyviolation` event of every page the browser loads. */
+export async function watchCsp(page: Page, report: (violation: string) => void) {
+  await page.exposeFunction('__rhoneCspViolation', report);
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      (window as any).__rhoneCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline code'} (${e.sourceFile}:${e.lineNumber})`);
+    });
+  });
+}
 export { expect };
 
 export const env = {

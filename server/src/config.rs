@@ -31,7 +31,8 @@ pub struct Config {
     /// The reverse proxy for apps.
     pub proxy_addr: SocketAddr,
     pub base_domain: String,
-    pub database_url: String,
+    /// May hold a password (`postgres://user:pw@…`): never printed.
+    pub database_url: Secret,
     pub secret_key: Option<Secret>,
     pub admin_email: Option<String>,
     pub admin_password: Option<Secret>,
@@ -40,11 +41,46 @@ pub struct Config {
     pub health_timeout: Duration,
     pub drain_timeout: Duration,
     pub workers: usize,
+    /// Where apps' checkouts and homes live (default: `<data_dir>-apps`).
+    pub apps_dir: PathBuf,
+    /// When Rhone is not root: run apps as Rhone's own user instead of refusing to run them.
+    pub allow_shared_uid: bool,
+    /// Apps run as uid = gid = `app_uid_base + app id` (when Rhone is root).
+    pub app_uid_base: u32,
+    /// `auto` (allowed while there is a single user), `true` or `false`.
+    pub allow_local_repos: domain::LocalRepos,
+    /// Stop the apps when Rhone stops (default: they keep serving and are re-adopted).
+    pub stop_apps: bool,
+    /// The dashboard's public origin (`https://rhone.example.com`): the only `Host` (besides
+    /// loopback addresses) it answers to and the only `Origin` whose cookie writes it accepts.
+    pub public_url: Option<crate::http::dashboard::PublicUrl>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (addresses and CIDR blocks).
+    pub trusted_proxies: domain::net::TrustedProxies,
+    /// How long an app may take to send a response head through the proxy (then 504).
+    pub proxy_upstream_timeout: Duration,
+    /// Proxy client connections idle this long are closed.
+    pub proxy_idle_timeout: Duration,
+    /// Open proxy client connections at most; more wait until one closes.
+    pub proxy_max_connections: usize,
+    /// App output lines kept per second per log (the rest are dropped and counted).
+    pub log_lines_per_sec: u32,
+    /// Log streams one user may follow at the same time.
+    pub log_streams_per_user: usize,
+    /// Stored log lines older than this are deleted (by the periodic `retention` job).
+    pub log_retention: Duration,
+    /// Stored log lines kept per log (one build, one app's output) at most.
+    pub log_keep_lines: i64,
+    /// Finished deployments kept per app (live ones and those with a kept build are always kept).
+    pub keep_deployments: i64,
 }
 
 const KEYS: &[&str] = &[
     "data_dir", "addr", "proxy_addr", "base_domain", "database_url", "secret_key", "admin_email",
     "admin_password", "secure_cookies", "health_timeout_secs", "drain_timeout_secs", "workers",
+    "apps_dir", "allow_shared_uid", "app_uid_base", "allow_local_repos", "stop_apps",
+    "public_url", "trusted_proxies", "proxy_upstream_timeout_secs", "proxy_idle_timeout_secs",
+    "proxy_max_connections", "log_lines_per_sec", "log_streams_per_user",
+    "log_retention_days", "log_keep_lines", "keep_deployments",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +109,7 @@ impl Config {
                 }
                 let v = match v {
                     toml::Value::String(s) => s,
+                    toml::Value::Array(items) => items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string)).collect::<Vec<_>>().join(","),
                     other => other.to_string(),
                 };
                 raw.insert(k, v);
@@ -108,11 +145,37 @@ impl Config {
             Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError("workers must be a positive number".into()))?,
         };
         let secure_cookies = matches!(get("secure_cookies").as_deref(), Some("1" | "true" | "yes"));
+        let flag = |k: &str| -> Result<bool, ConfigError> {
+            match get(k).as_deref() {
+                None | Some("0" | "false" | "no") => Ok(false),
+                Some("1" | "true" | "yes") => Ok(true),
+                Some(v) => Err(ConfigError(format!("{k} must be true or false, got {v:?}"))),
+            }
+        };
+        let count = |k: &str, default: usize| -> Result<usize, ConfigError> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError(format!("{k} must be a positive number, got {v:?}"))),
+            }
+        };
+        const DAY: usize = 24 * 3600;
+        let kept = domain::jobs::RetentionSettings::default();
+        let apps_dir = get("apps_dir").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("{}-apps", data_dir.display())));
+        let app_uid_base = match get("app_uid_base") {
+            None => domain::runtime::sandbox::DEFAULT_UID_BASE,
+            Some(v) => v.parse().ok().filter(|n| *n >= 1000).ok_or_else(|| ConfigError("app_uid_base must be a number of at least 1000".into()))?,
+        };
+        let allow_local_repos = match get("allow_local_repos").as_deref() {
+            None | Some("auto") => domain::LocalRepos::Auto,
+            Some("1" | "true" | "yes") => domain::LocalRepos::Allowed,
+            Some("0" | "false" | "no") => domain::LocalRepos::Refused,
+            Some(v) => return Err(ConfigError(format!("allow_local_repos must be auto, true or false, got {v:?}"))),
+        };
         Ok(Config {
             addr: addr("addr", "127.0.0.1:3000")?,
             proxy_addr: addr("proxy_addr", "0.0.0.0:8080")?,
             base_domain,
-            database_url,
+            database_url: Secret(database_url),
             secret_key: get("secret_key").map(Secret),
             admin_email: get("admin_email"),
             admin_password: get("admin_password").map(Secret),
@@ -120,6 +183,21 @@ impl Config {
             health_timeout: secs("health_timeout_secs", 60)?,
             drain_timeout: secs("drain_timeout_secs", 10)?,
             workers,
+            apps_dir,
+            allow_shared_uid: flag("allow_shared_uid")?,
+            app_uid_base,
+            allow_local_repos,
+            stop_apps: flag("stop_apps")?,
+            public_url: get("public_url").map(|u| crate::http::dashboard::PublicUrl::parse(&u)).transpose().map_err(ConfigError)?,
+            trusted_proxies: domain::net::TrustedProxies::parse(&get("trusted_proxies").unwrap_or_default()).map_err(|e| ConfigError(e.to_string()))?,
+            proxy_upstream_timeout: secs("proxy_upstream_timeout_secs", 60)?,
+            proxy_idle_timeout: secs("proxy_idle_timeout_secs", 60)?,
+            proxy_max_connections: count("proxy_max_connections", 4096)?,
+            log_lines_per_sec: u32::try_from(count("log_lines_per_sec", 2_000)?).map_err(|_| ConfigError("log_lines_per_sec is too large".into()))?,
+            log_streams_per_user: count("log_streams_per_user", 8)?,
+            log_retention: Duration::from_secs(count("log_retention_days", kept.log_max_age.as_secs() as usize / DAY)?.saturating_mul(DAY) as u64),
+            log_keep_lines: i64::try_from(count("log_keep_lines", kept.log_keep_lines as usize)?).unwrap_or(i64::MAX),
+            keep_deployments: i64::try_from(count("keep_deployments", kept.keep_deployments as usize)?).unwrap_or(i64::MAX),
             data_dir,
         })
     }
@@ -139,7 +217,7 @@ mod tests {
         assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(c.proxy_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(c.base_domain, "localhost");
-        assert_eq!(c.database_url, "sqlite://./data/rhone.db");
+        assert_eq!(c.database_url.expose(), "sqlite://./data/rhone.db");
     }
 
     #[test]
@@ -157,9 +235,54 @@ mod tests {
     }
 
     #[test]
+    fn public_url_and_trusted_proxies_are_parsed_or_refused_clearly() {
+        let file = "public_url = \"https://rhone.example.com/\"\ntrusted_proxies = [\"10.0.0.0/8\", \"127.0.0.1\"]\n";
+        let c = Config::from_sources(Some(file), env(&[])).unwrap();
+        assert_eq!(c.public_url.unwrap().to_string(), "https://rhone.example.com");
+        assert!(c.trusted_proxies.contains("10.9.8.7".parse().unwrap()) && !c.trusted_proxies.contains("192.0.2.1".parse().unwrap()));
+        let c = Config::from_sources(None, env(&[("RHONE_TRUSTED_PROXIES", "::1, 192.0.2.0/24")])).unwrap();
+        assert!(c.trusted_proxies.contains("192.0.2.9".parse().unwrap()) && c.public_url.is_none());
+        let e = Config::from_sources(None, env(&[("RHONE_PUBLIC_URL", "rhone.example.com/x")])).unwrap_err().to_string();
+        assert!(e.contains("public_url"), "{e}");
+        let e = Config::from_sources(None, env(&[("RHONE_TRUSTED_PROXIES", "10.0.0.0/40")])).unwrap_err().to_string();
+        assert!(e.contains("trusted_proxies") && e.contains("10.0.0.0/40"), "{e}");
+    }
+
+    #[test]
+    fn retention_settings_are_positive_numbers() {
+        let c = Config::from_sources(None, env(&[])).unwrap();
+        assert_eq!((c.log_retention, c.log_keep_lines, c.keep_deployments), (Duration::from_secs(30 * 86_400), 10_000, 100));
+        let file = "log_retention_days = 7\nlog_keep_lines = 500\nkeep_deployments = 20\n";
+        let c = Config::from_sources(Some(file), env(&[])).unwrap();
+        assert_eq!((c.log_retention, c.log_keep_lines, c.keep_deployments), (Duration::from_secs(7 * 86_400), 500, 20));
+        for (k, v) in [("RHONE_LOG_RETENTION_DAYS", "0"), ("RHONE_LOG_KEEP_LINES", "-5"), ("RHONE_KEEP_DEPLOYMENTS", "lots")] {
+            let err = Config::from_sources(None, env(&[(k, v)])).unwrap_err().to_string();
+            assert!(err.contains(&k["RHONE_".len()..].to_ascii_lowercase()), "{err}");
+        }
+    }
+
+    #[test]
+    fn proxy_and_log_bounds_have_defaults_and_refuse_nonsense() {
+        let c = Config::from_sources(None, env(&[])).unwrap();
+        assert_eq!((c.proxy_upstream_timeout.as_secs(), c.proxy_idle_timeout.as_secs(), c.proxy_max_connections), (60, 60, 4096));
+        assert_eq!((c.log_lines_per_sec, c.log_streams_per_user), (2_000, 8));
+        let file = "proxy_upstream_timeout_secs = 5\nproxy_max_connections = 10\nlog_lines_per_sec = 100\n";
+        let c = Config::from_sources(Some(file), env(&[("RHONE_LOG_STREAMS_PER_USER", "3")])).unwrap();
+        assert_eq!((c.proxy_upstream_timeout.as_secs(), c.proxy_max_connections, c.log_lines_per_sec, c.log_streams_per_user), (5, 10, 100, 3));
+        for (key, value) in [("RHONE_PROXY_MAX_CONNECTIONS", "0"), ("RHONE_LOG_LINES_PER_SEC", "-5"), ("RHONE_PROXY_IDLE_TIMEOUT_SECS", "soon")] {
+            let e = Config::from_sources(None, env(&[(key, value)])).unwrap_err().to_string();
+            assert!(e.contains(&key["RHONE_".len()..].to_ascii_lowercase()), "{e}");
+        }
+    }
+
+    #[test]
     fn secrets_never_print() {
-        let c = Config::from_sources(None, env(&[("RHONE_SECRET_KEY", "s3cr3t-value"), ("RHONE_ADMIN_PASSWORD", "pw-123456")])).unwrap();
+        let c = Config::from_sources(
+            None,
+            env(&[("RHONE_SECRET_KEY", "s3cr3t-value"), ("RHONE_ADMIN_PASSWORD", "pw-123456"), ("RHONE_DATABASE_URL", "postgres://u:db-pw-789@h/d")]),
+        )
+        .unwrap();
         let printed = format!("{c:?}");
-        assert!(!printed.contains("s3cr3t-value") && !printed.contains("pw-123456"), "{printed}");
+        assert!(!printed.contains("s3cr3t-value") && !printed.contains("pw-123456") && !printed.contains("db-pw-789"), "{printed}");
     }
 }

@@ -23,6 +23,8 @@ pub struct Running {
     pub services: Services,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Stop the apps on shutdown instead of leaving them running for the next start to re-adopt.
+    pub stop_apps: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +55,17 @@ pub async fn open_services(config: &Config) -> Result<Services, StartError> {
     settings.health_timeout = config.health_timeout;
     settings.drain_timeout = config.drain_timeout;
     settings.workers = config.workers;
-    let services = Services::open(settings, &config.database_url, key).await.map_err(domain_error)?;
+    settings.apps_dir = config.apps_dir.clone();
+    settings.isolation = domain::runtime::sandbox::Isolation::for_current_process(config.allow_shared_uid, config.app_uid_base);
+    settings.local_repos = config.allow_local_repos;
+    settings.log_limits = domain::logs::LogLimits { lines_per_sec: config.log_lines_per_sec, streams_per_user: config.log_streams_per_user };
+    settings.retention.log_max_age = config.log_retention;
+    settings.retention.log_keep_lines = config.log_keep_lines;
+    settings.retention.keep_deployments = config.keep_deployments;
+    if let Some(w) = settings.isolation.warning() {
+        tracing::warn!("{w}");
+    }
+    let services = Services::open(settings, config.database_url.expose(), key).await.map_err(domain_error)?;
     if let (Some(email), Some(pw)) = (&config.admin_email, &config.admin_password) {
         if services.needs_setup().await.map_err(domain_error)? {
             services.create_user(email, pw.expose()).await.map_err(domain_error)?;
@@ -70,9 +82,10 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
 /// Starts everything: recovery, workers, the proxy and the dashboard/API listener.
 pub async fn start(config: Config, site: site::SiteSettings) -> Result<Running, StartError> {
     let services = open_services(&config).await?;
-    services.recover().await.map_err(domain_error)?;
+    // bind our own listeners before any app process is started or re-adopted
     let api_listener = bind(config.addr).await?;
     let proxy_listener = bind(config.proxy_addr).await?;
+    services.recover().await.map_err(domain_error)?;
     let addr = api_listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?;
     let proxy_addr = proxy_listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?;
     let (shutdown, rx) = watch::channel(false);
@@ -81,17 +94,26 @@ pub async fn start(config: Config, site: site::SiteSettings) -> Result<Running, 
         let (s, rx) = (services.clone(), rx.clone());
         tasks.push(tokio::spawn(async move { s.run_worker(rx).await }));
     }
+    // periodic jobs (retention, session purge): each runs once per interval across all processes
+    let (s, srx) = (services.clone(), rx.clone());
+    tasks.push(tokio::spawn(async move { s.run_scheduler(srx).await }));
     let mut prx = rx.clone();
     let stop_proxy = async move {
         let _ = prx.wait_for(|s| *s).await;
     };
     let table = services.routes.clone();
+    let proxy_options = proxy::ProxyOptions {
+        upstream_timeout: config.proxy_upstream_timeout,
+        idle_timeout: config.proxy_idle_timeout,
+        max_connections: config.proxy_max_connections,
+        trusted_proxies: config.trusted_proxies.clone(),
+    };
     tasks.push(tokio::spawn(async move {
-        if let Err(e) = proxy::serve(proxy_listener, table, stop_proxy).await {
+        if let Err(e) = proxy::serve(proxy_listener, table, proxy_options, stop_proxy).await {
             tracing::error!(error = %e, "proxy stopped");
         }
     }));
-    let state = http::AppState { services: services.clone(), leptos: site.options(addr), secure_cookies: config.secure_cookies, proxy_port: proxy_addr.port() };
+    let state = http::AppState::new(services.clone(), site.options(addr), &config, addr, proxy_addr.port());
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut arx = rx.clone();
     tasks.push(tokio::spawn(async move {
@@ -103,11 +125,12 @@ pub async fn start(config: Config, site: site::SiteSettings) -> Result<Running, 
         }
     }));
     tracing::info!(%addr, %proxy_addr, base_domain = %config.base_domain, "rhone is running");
-    Ok(Running { addr, proxy_addr, services, shutdown, tasks })
+    Ok(Running { addr, proxy_addr, services, shutdown, tasks, stop_apps: config.stop_apps })
 }
 
 impl Running {
-    /// Stops listeners and workers, then the app processes (they restart on the next start).
+    /// Stops listeners and workers. The app processes keep running (the next start re-adopts them)
+    /// unless `stop_apps` is set.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         if let Err(e) = self.services.interrupt_in_progress().await {
@@ -116,7 +139,7 @@ impl Running {
         for t in self.tasks {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(15), t).await;
         }
-        self.services.stop_all().await;
+        self.services.release_apps(self.stop_apps).await;
         self.services.logs.flush().await;
     }
 }

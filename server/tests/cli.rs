@@ -3,9 +3,12 @@
 use std::process::Command;
 
 fn rhone(data: &std::path::Path, args: &[&str], password: &str) -> std::process::Output {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o711)).expect("chmod test root");
     Command::new(env!("CARGO_BIN_EXE_rhone"))
         .args(args)
-        .env("RHONE_DATA_DIR", data)
+        .env("RHONE_DATA_DIR", data.join("data"))
+        .env("RHONE_APPS_DIR", data.join("apps"))
         .env("RHONE_NEW_PASSWORD", password)
         .env("RUST_LOG", "warn")
         .output()

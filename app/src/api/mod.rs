@@ -2,6 +2,7 @@
 //! map the error.
 
 pub mod apps;
+pub mod credentials;
 pub mod deployments;
 pub mod env;
 pub mod session;
@@ -22,9 +23,11 @@ pub(crate) mod ctx {
         })
     }
 
-    fn session_cookie(headers: &http::HeaderMap) -> Option<String> {
+    /// The session cookie (its name depends on whether cookies are `Secure`; see `rhone`'s config).
+    pub fn session_cookie(headers: &http::HeaderMap) -> Option<String> {
+        let secure = use_context::<crate::server::CookieSecurity>().is_some_and(|c| c.0);
         let values = headers.get_all(http::header::COOKIE).iter().filter_map(|v| v.to_str().ok());
-        domain::auth::cookie_value(values, domain::auth::SESSION_COOKIE).map(str::to_string)
+        domain::auth::cookie_value(values, domain::auth::session_cookie_name(secure)).map(str::to_string)
     }
 
     /// The user behind the request's session cookie, if any.

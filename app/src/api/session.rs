@@ -12,7 +12,8 @@ pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
     let Some(services) = use_context::<domain::Services>() else {
         return Ok(None);
     };
-    Ok(super::ctx::user(&services).await?.map(UserInfo::from))
+    let warning = services.isolation_warning().map(str::to_string);
+    Ok(super::ctx::user(&services).await?.map(|u| UserInfo { platform_warning: warning, ..UserInfo::from(u) }))
 }
 
 #[server]
@@ -31,4 +32,22 @@ pub async fn get_site_info() -> Result<SiteInfo, AppError> {
 #[cfg(feature = "ssr")]
 fn proxy_port() -> u16 {
     leptos::prelude::use_context::<crate::server::ProxyPort>().map(|p| p.0).unwrap_or(8080)
+}
+
+/// Changes the logged-in user's password after checking the current one; every other session of
+/// theirs ends (this browser stays logged in).
+#[server]
+pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
+    let (services, user) = super::ctx::authorize().await?;
+    let Some(parts) = use_context::<http::request::Parts>() else {
+        tracing::error!("the request is missing from the server function's context");
+        return Err(AppError::Internal);
+    };
+    let Some(client) = parts.extensions.get::<domain::net::ClientIp>().copied() else {
+        tracing::error!("the client address is missing from the request");
+        return Err(AppError::Internal);
+    };
+    let keep = super::ctx::session_cookie(&parts.headers);
+    services.change_password(&user, &current, &new, keep.as_deref(), client.0).await?;
+    Ok(())
 }

@@ -1,4 +1,4 @@
-//! A live log viewer: follows a server-sent-events log stream (`line`, `skipped`, `end` events) into a
+//! A live log viewer: follows a server-sent-events log stream (`line`, `older`, `skipped`, `end` events) into a
 //! `<pre>`. Lines are appended straight to the DOM in batches, only the last [`MAX_LINES`] are kept,
 //! and the view sticks to the bottom while the reader is there.
 

@@ -1,6 +1,7 @@
 //! The browser side of [`super::log_panel::LogPanel`]: one `EventSource` per URL, closed when the URL
 //! changes, when the panel goes away, and on `end` (otherwise the browser would reconnect). After a
 //! dropped connection the browser reconnects by itself and the server resumes after `Last-Event-ID`.
+//! The server sends only the newest lines first; an `older` event marks where earlier ones begin.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -85,6 +86,11 @@ impl Stream {
             if let Some(l) = ev.data().as_string().and_then(|d| serde_json::from_str::<Line>(&d).ok()) {
                 push(&p, &e, l.stream, l.line);
             }
+        }))?;
+        let (p, e) = (pending.clone(), el.clone());
+        on("older", Box::new(move |ev| {
+            let first = ev.data().as_string().unwrap_or_default();
+            push(&p, &e, "rhone".into(), format!("… earlier lines are not shown (the API returns them with ?before={first})"));
         }))?;
         let (p, e) = (pending.clone(), el.clone());
         on("skipped", Box::new(move |ev| {

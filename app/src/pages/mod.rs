@@ -1,5 +1,6 @@
 //! One page per file.
 
+pub mod account;
 pub mod app;
 pub mod apps;
 pub mod login;

@@ -22,9 +22,10 @@ use crate::Services;
 
 pub const DEPLOY_JOB: &str = "deploy";
 
+/// The `deploy` job: runs one deployment (see `worker.rs`). Deduped per deployment, never retried.
 #[derive(Debug, Serialize, Deserialize)]
-struct DeployJob {
-    deployment_id: i64,
+pub(crate) struct DeployJob {
+    pub deployment_id: i64,
 }
 
 /// In-memory coordination: wakes workers and tells a running deployment it was cancelled.
@@ -53,6 +54,17 @@ impl Control {
 }
 
 impl Services {
+    /// Tells idle workers there is a job to claim.
+    pub(crate) fn wake_workers(&self) {
+        self.pipeline.wake.notify_waiters();
+        self.pipeline.wake.notify_one();
+    }
+
+    /// What idle workers wait on.
+    pub(crate) fn work_signal(&self) -> Arc<Notify> {
+        self.pipeline.wake.clone()
+    }
+
     /// Queues a deployment of `git_ref` (default: the app's branch). Older deployments of the same app
     /// still in progress are superseded.
     pub async fn request_deploy(&self, slug: &str, git_ref: Option<&str>) -> Result<Deployment> {
@@ -67,11 +79,9 @@ impl Services {
 
     async fn enqueue_deployment(&self, app_id: i64, git_ref: &str, rollback_of: Option<i64>) -> Result<Deployment> {
         self.supersede_in_progress(app_id).await?;
-        let dep = self.store.insert_deployment(app_id, git_ref, rollback_of).await?;
-        let payload = serde_json::to_string(&DeployJob { deployment_id: dep.id }).map_err(|e| Error::internal("job", e))?;
-        self.store.enqueue_job(DEPLOY_JOB, Some(&format!("deploy:{}", dep.id)), &payload).await?;
-        self.pipeline.wake.notify_waiters();
-        self.pipeline.wake.notify_one();
+        let job = |id| crate::jobs::new_job(&DeployJob { deployment_id: id }, 0);
+        let dep = self.store.insert_deployment_with_job(app_id, git_ref, rollback_of, job).await?;
+        self.wake_workers();
         tracing::info!(app.id = app_id, deployment.id = dep.id, git_ref, "deployment queued");
         Ok(dep)
     }

@@ -11,7 +11,9 @@ use crate::detect::BuildPlan;
 use crate::logs::app_channel;
 use crate::model::DeploymentStatus as S;
 use crate::routing::{Route, Target};
-use crate::runtime::process::State;
+use crate::runtime::output::OutputFiles;
+use crate::runtime::ports::{port_owner, PortOwner};
+use crate::runtime::process::{Instance, State};
 use crate::runtime::StartSpec;
 use crate::Services;
 
@@ -27,8 +29,9 @@ impl Services {
                     deployment_id: id,
                     dir: workdir.to_path_buf(),
                     command: start.clone(),
-                    env: ctx.env.to_vec(),
+                    sandbox: ctx.sandbox.clone(),
                     port,
+                    output: OutputFiles::new(&self.settings.run_dir(), id),
                     log: app_log,
                     deploy_log: Some(ctx.log.clone()),
                 };
@@ -36,7 +39,12 @@ impl Services {
                 if let State::Running { pid, pid_start } = inst.state() {
                     self.store.set_process(id, Some(port as i64), Some(pid as i64), pid_start).await.map_err(internal)?;
                 }
-                if let Err(e) = self.wait_healthy(ctx, port).await {
+                self.record_restarts(&inst);
+                let healthy = match self.wait_healthy(ctx, port).await {
+                    Ok(()) => self.check_port_owner(&inst, port),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = healthy {
                     self.stop_version(id).await;
                     return Err(e);
                 }
@@ -44,6 +52,9 @@ impl Services {
             }
             (None, Some(root)) => {
                 let dir = workdir.join(root);
+                if !super::run::inside(&dir, workdir) {
+                    return Err(StepError::Failed(format!("static site directory {root:?} leads outside the repository (a symlink?)")));
+                }
                 if !dir.join("index.html").is_file() {
                     return Err(StepError::Failed(format!("static site has no index.html in {root:?}")));
                 }
@@ -52,7 +63,8 @@ impl Services {
             }
             (None, None) => return Err(StepError::Failed("the build plan has no start command".into())),
         };
-        if !self.store.transition(id, &[S::Deploying], S::Live, None).await.map_err(internal)? {
+        // live + superseding the previous live version(s) + their events: one transaction
+        if !self.store.go_live(id, ctx.app.id).await.map_err(internal)? {
             self.stop_version(id).await;
             return Err(StepError::Cancelled);
         }
@@ -61,11 +73,6 @@ impl Services {
         }
         let previous = self.routes.switch(Route::new(ctx.app.slug.clone(), id, target));
         ctx.log.info("traffic switched to the new version");
-        for d in self.store.list_deployments(ctx.app.id, None, 50).await.map_err(internal)? {
-            if d.id != id && d.status == S::Live {
-                let _ = self.store.transition(d.id, &[S::Live], S::Superseded, None).await;
-            }
-        }
         if let Some(old) = previous.filter(|r| r.deployment_id != id) {
             let drain = self.settings.drain_timeout;
             let deadline = tokio::time::Instant::now() + drain;
@@ -120,12 +127,42 @@ impl Services {
         }
     }
 
+    /// Goes live only if the socket listening on `port` belongs to this version's own processes.
+    fn check_port_owner(&self, inst: &Instance, port: u16) -> StepResult {
+        let State::Running { pid, .. } = inst.state() else {
+            return Err(StepError::Failed("the app exited right after its health check (see the log above)".into()));
+        };
+        match port_owner(port, pid as i32) {
+            PortOwner::Version => Ok(()),
+            PortOwner::Nobody => Err(StepError::Failed(format!("nothing listens on port {port} any more; the app must keep listening on $PORT"))),
+            PortOwner::Other => Err(StepError::Failed(format!(
+                "port {port} is held by a process that is not part of this version (another app took it); deploy again"
+            ))),
+        }
+    }
+
+    /// Records the new pid each time the supervisor restarts a crashed process.
+    pub(super) fn record_restarts(&self, inst: &std::sync::Arc<Instance>) {
+        let (store, id, port, mut rx) = (self.store.clone(), inst.deployment_id, inst.port, inst.watch());
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let state = rx.borrow_and_update().clone();
+                if let State::Running { pid, pid_start } = state {
+                    if let Err(e) = store.set_process(id, Some(port as i64), Some(pid as i64), pid_start).await {
+                        tracing::error!(deployment.id = id, error = %e, "could not record the restarted process");
+                    }
+                }
+            }
+        });
+    }
+
     /// Stops a version's process (if it has one) and forgets it.
     pub async fn stop_version(&self, deployment_id: i64) {
         if let Some(inst) = self.runtime.get(deployment_id) {
             inst.stop(self.settings.drain_timeout).await;
             self.runtime.remove(deployment_id);
             let _ = self.store.set_process(deployment_id, None, None, None).await;
+            OutputFiles::new(&self.settings.run_dir(), deployment_id).remove();
         }
     }
 
@@ -162,7 +199,7 @@ async fn candidates_share(store: &crate::store::Store, dir: &str) -> bool {
     store.artifact_in_use(dir).await.unwrap_or(true)
 }
 
-fn free_port() -> std::io::Result<u16> {
+pub(super) fn free_port() -> std::io::Result<u16> {
     let l = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     Ok(l.local_addr()?.port())
 }

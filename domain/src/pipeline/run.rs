@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::build::{command, run, StepError, StepResult};
+use super::build::{pid_file, run, user_command, Step, StepError, StepResult};
 use super::git;
 use crate::detect::{self, BuildPlan, DirView, Overrides};
 use crate::error::Result;
 use crate::logs::{deploy_channel, LogSink};
 use crate::model::{App, Deployment, DeploymentStatus as S};
+use crate::runtime::sandbox::{give_tree, own_dir, Sandbox};
 use crate::Services;
 
 pub(super) struct Ctx<'a> {
@@ -20,6 +21,15 @@ pub(super) struct Ctx<'a> {
     pub env: &'a [(String, String)],
     pub log: &'a LogSink,
     pub cancel: watch::Receiver<bool>,
+    /// Who the app's build steps and processes run as, and what environment they get.
+    pub sandbox: Sandbox,
+    pub pid_file: PathBuf,
+}
+
+impl Ctx<'_> {
+    pub fn step(&mut self) -> Step<'_> {
+        Step { log: self.log, cancel: &mut self.cancel, pid_file: &self.pid_file }
+    }
 }
 
 impl Services {
@@ -30,8 +40,22 @@ impl Services {
         }
         let app = self.store.app_by_id(dep.app_id).await?;
         let env = self.env_plain(app.id).await?;
-        let log = self.logs.open(&deploy_channel(id), env.iter().map(|(_, v)| v.clone()).collect()).await;
-        let mut ctx = Ctx { app: &app, dep: &dep, env: &env, log: &log, cancel: self.pipeline.cancel_signal(id) };
+        let mut secrets: Vec<String> = env.iter().map(|(_, v)| v.clone()).collect();
+        secrets.extend(self.credential_redactions(app.id).await);
+        let log = self.logs.open(&deploy_channel(id), secrets).await;
+        let sandbox = match self.sandbox_for(&app, id, &env) {
+            Ok(s) => s,
+            Err(e) => {
+                let msg = e.to_string();
+                self.store.transition(id, &[S::Pending], S::Failed, Some(&msg)).await?;
+                log.info(&format!("deployment failed: {msg}"));
+                self.pipeline.forget(id);
+                log.end();
+                return Ok(());
+            }
+        };
+        let pid_file = pid_file(&self.settings.run_dir(), id);
+        let mut ctx = Ctx { app: &app, dep: &dep, env: &env, log: &log, cancel: self.pipeline.cancel_signal(id), sandbox, pid_file };
         let started = Instant::now();
         let outcome = self.deploy_steps(&mut ctx).await;
         match outcome {
@@ -57,6 +81,17 @@ impl Services {
         Ok(())
     }
 
+    /// The app's identity and environment; creates its directories (0700, owned by its uid).
+    pub(super) fn sandbox_for(&self, app: &App, deployment_id: i64, env: &[(String, String)]) -> crate::Result<Sandbox> {
+        let uid = self.settings.isolation.identity(app.id)?;
+        own_dir(&self.settings.app_dir(&app.slug), uid)?;
+        own_dir(&self.settings.app_dir(&app.slug).join("builds"), uid)?;
+        let home = self.settings.app_home(&app.slug);
+        own_dir(&home, uid)?;
+        own_dir(&self.settings.app_dir(&app.slug).join("tmp"), uid)?;
+        Sandbox::new(uid, home, &app.slug, deployment_id, env).confined_to(&self.settings.app_dir(&app.slug))
+    }
+
     async fn step(&self, id: i64, from: S, to: S) -> StepResult {
         match self.store.transition(id, &[from], to, None).await {
             Ok(true) => Ok(()),
@@ -79,21 +114,36 @@ impl Services {
     async fn build(&self, ctx: &mut Ctx<'_>) -> StepResult<(BuildPlan, PathBuf)> {
         let (app, id, log) = (ctx.app, ctx.dep.id, ctx.log);
         let started = Instant::now();
-        let checkout = self.settings.builds_dir().join(&app.slug).join(id.to_string());
+        let checkout = self.settings.checkout_dir(&app.slug, id);
+        self.check_repo_source(&app.repo_url).await.map_err(|e| StepError::Failed(e.to_string()))?;
         log.info(&format!("cloning {} at {}", app.repo_url, ctx.dep.git_ref));
-        let head = git::fetch(&app.repo_url, &ctx.dep.git_ref, &checkout, log, &mut ctx.cancel).await?;
+        let git_home = self.settings.run_dir();
+        let auth = self.git_auth(app).await.map_err(|e| match e {
+            crate::Error::Internal(detail) => internal(detail),
+            e => StepError::Failed(e.to_string()),
+        })?;
+        let head = git::fetch(&app.repo_url, &ctx.dep.git_ref, &checkout, &git_home, auth.env(), &mut ctx.step()).await;
+        drop(auth); // a deploy key's temporary file goes right after the fetch
+        let head = head?;
+        if let Some(uid) = ctx.sandbox.uid {
+            give_tree(&checkout, uid).map_err(internal)?;
+        }
         self.store.set_commit(id, &head.sha, &head.message).await.map_err(internal)?;
         log.info(&format!("commit {} {}", &head.sha[..head.sha.len().min(12)], head.message));
         let workdir = checkout.join(&app.root_dir);
         if !workdir.is_dir() {
             return Err(StepError::Failed(format!("root directory {:?} does not exist in the repository", app.root_dir)));
         }
+        if !inside(&workdir, &checkout) {
+            return Err(StepError::Failed(format!("root directory {:?} leads outside the repository (a symlink?)", app.root_dir)));
+        }
         let overrides = Overrides { build_command: app.build_command.clone(), start_command: app.start_command.clone() };
         let plan = detect::detect(&DirView::new(&workdir), &overrides).map_err(|e| StepError::Failed(e.to_string()))?;
         log.info(&format!("detected {}", plan.provider.name()));
         for step in &plan.build {
             log.info(&format!("$ {step}"));
-            run(command("sh", &["-c", step], &workdir, ctx.env), "build step", log, &mut ctx.cancel).await?;
+            let cmd = user_command(step, &workdir, &ctx.sandbox);
+            run(cmd, "build step", &mut ctx.step()).await?;
         }
         let build_ms = started.elapsed().as_millis() as i64;
         let plan_json = serde_json::to_string(&plan).map_err(internal)?;
@@ -119,6 +169,7 @@ impl Services {
     /// Deletes the checkout of a deployment that did not go live (never a reused rollback build).
     async fn discard_build(&self, id: i64, owns_dir: bool) {
         let dir = self.settings.builds_dir();
+        let _ = std::fs::remove_file(pid_file(&self.settings.run_dir(), id));
         let Ok(rel) = self.store.release(id).await else { return };
         if let (true, Some(a)) = (owns_dir, rel.artifact_dir) {
             if Path::new(&a).starts_with(&dir) {
@@ -127,10 +178,18 @@ impl Services {
         }
         if owns_dir {
             if let Ok(d) = self.store.deployment(id).await {
-                let _ = tokio::fs::remove_dir_all(dir.join(&d.app_slug).join(id.to_string())).await;
+                let _ = tokio::fs::remove_dir_all(self.settings.checkout_dir(&d.app_slug, id)).await;
             }
         }
         let _ = self.store.clear_artifact(id).await;
+    }
+}
+
+/// True when `path`, with every symlink resolved, is `root` or inside it.
+pub(super) fn inside(path: &Path, root: &Path) -> bool {
+    match (std::fs::canonicalize(path), std::fs::canonicalize(root)) {
+        (Ok(p), Ok(r)) => p.starts_with(r),
+        _ => false,
     }
 }
 

@@ -1,6 +1,9 @@
-//! Native processes: each version runs as `sh -c <start command>` in its own process group, with its
-//! stdout/stderr going line by line to the log hub. A live instance that exits is restarted with
-//! backoff; stopping sends SIGTERM to the group, waits, then SIGKILLs it.
+//! Native processes: each version runs as `sh -c <start command>` (the command line as written, like
+//! Heroku's `bash -c`) in its own process group, as the app's own user, with a cleared environment.
+//! Its stdout/stderr go to files that Rhone follows (see `output.rs`), so the process outlives Rhone:
+//! on the next start Rhone re-adopts it by pid + start time instead of starting it again.
+//! A live instance that exits is restarted with backoff; stopping sends SIGTERM to the group, waits,
+//! then SIGKILLs it.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -8,10 +11,11 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
+use super::output::{self, OutputFiles, Sinks};
+use super::sandbox::Sandbox;
 use super::sys;
 use crate::error::{Error, Result};
 use crate::logs::LogSink;
@@ -20,8 +24,10 @@ pub struct StartSpec {
     pub deployment_id: i64,
     pub dir: PathBuf,
     pub command: String,
-    pub env: Vec<(String, String)>,
+    pub sandbox: Sandbox,
     pub port: u16,
+    /// Where the process's stdout/stderr files live.
+    pub output: OutputFiles,
     /// The app's runtime log.
     pub log: LogSink,
     /// The deployment's log, which also gets the output until the version goes live.
@@ -34,20 +40,34 @@ pub enum State {
     Running { pid: u32, pid_start: Option<i64> },
     /// Exited before it was marked live (a failed start): no restart.
     Exited(String),
+    /// Stopped by Rhone (the process is gone).
     Stopped,
+    /// Rhone let go of it (shutting down with the apps kept running).
+    Detached,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Request {
+    Stop(Duration),
+    Detach,
 }
 
 pub struct Instance {
     pub deployment_id: i64,
     pub port: u16,
     state: watch::Receiver<State>,
-    stop: watch::Sender<Option<Duration>>,
+    request: watch::Sender<Option<Request>>,
     live: watch::Sender<bool>,
 }
 
 impl Instance {
     pub fn state(&self) -> State {
         self.state.borrow().clone()
+    }
+
+    /// Follows state changes (e.g. to record the pid after a crash restart).
+    pub fn watch(&self) -> watch::Receiver<State> {
+        self.state.clone()
     }
 
     /// From now on a crash restarts the process, and its output goes only to the runtime log.
@@ -57,15 +77,59 @@ impl Instance {
 
     /// Stops the process group: SIGTERM, then SIGKILL after `grace`. Returns when it is gone.
     pub async fn stop(&self, grace: Duration) {
-        let _ = self.stop.send(Some(grace));
+        let _ = self.request.send(Some(Request::Stop(grace)));
         let mut st = self.state.clone();
-        let _ = st.wait_for(|s| *s == State::Stopped).await;
+        let _ = st.wait_for(|s| *s == State::Stopped || *s == State::Detached).await;
+    }
+
+    /// Stops supervising and following the process, leaving it running.
+    pub async fn detach(&self) {
+        let _ = self.request.send_if_modified(|r| {
+            if r.is_none() {
+                *r = Some(Request::Detach);
+                true
+            } else {
+                false
+            }
+        });
+        let mut st = self.state.clone();
+        let _ = st.wait_for(|s| *s == State::Stopped || *s == State::Detached).await;
     }
 }
 
 #[derive(Clone, Default)]
 pub struct ProcessRuntime {
     instances: Arc<Mutex<HashMap<i64, Arc<Instance>>>>,
+}
+
+/// A process the supervisor watches: our child, or one re-adopted after a restart of Rhone.
+enum Proc {
+    Child(Child),
+    Adopted { pid: i32, start: i64 },
+}
+
+impl Proc {
+    fn pgid(&self) -> i32 {
+        match self {
+            Proc::Child(c) => c.id().unwrap_or(0) as i32,
+            Proc::Adopted { pid, .. } => *pid,
+        }
+    }
+
+    async fn wait(&mut self) -> String {
+        match self {
+            Proc::Child(c) => match c.wait().await {
+                Ok(s) => describe_exit(s),
+                Err(e) => format!("could not be waited for: {e}"),
+            },
+            Proc::Adopted { pid, start } => {
+                while sys::is_same_process(*pid, *start) {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                "exited".to_string()
+            }
+        }
+    }
 }
 
 impl ProcessRuntime {
@@ -84,93 +148,97 @@ impl ProcessRuntime {
     pub async fn start(&self, spec: StartSpec) -> Result<Arc<Instance>> {
         let child = spawn(&spec)?;
         let pid = child.id().unwrap_or(0);
-        let (state_tx, state_rx) = watch::channel(State::Running { pid, pid_start: sys::process_start_time(pid as i32) });
-        let (stop_tx, stop_rx) = watch::channel(None);
+        Ok(self.supervise(spec, Proc::Child(child), State::Running { pid, pid_start: sys::process_start_time(pid as i32) }))
+    }
+
+    /// Takes over a process started by an earlier run of Rhone, if it is still the same process.
+    /// Its output is followed from where the earlier run stopped reading. The instance is live.
+    pub fn adopt(&self, spec: StartSpec, pid: i64, pid_start: i64) -> Option<Arc<Instance>> {
+        let pid = i32::try_from(pid).ok()?;
+        if !sys::is_same_process(pid, pid_start) {
+            return None;
+        }
+        let inst = self.supervise(spec, Proc::Adopted { pid, start: pid_start }, State::Running { pid: pid as u32, pid_start: Some(pid_start) });
+        inst.mark_live();
+        Some(inst)
+    }
+
+    fn supervise(&self, spec: StartSpec, proc: Proc, initial: State) -> Arc<Instance> {
+        let (state_tx, state_rx) = watch::channel(initial);
+        let (req_tx, req_rx) = watch::channel(None);
         let (live_tx, live_rx) = watch::channel(false);
-        let inst = Arc::new(Instance { deployment_id: spec.deployment_id, port: spec.port, state: state_rx, stop: stop_tx, live: live_tx });
+        let inst = Arc::new(Instance { deployment_id: spec.deployment_id, port: spec.port, state: state_rx, request: req_tx, live: live_tx });
         self.lock().insert(spec.deployment_id, inst.clone());
-        tokio::spawn(supervise(spec, child, state_tx, stop_rx, live_rx));
-        Ok(inst)
+        let (done_tx, done_rx) = watch::channel(false);
+        let sinks = Sinks { log: spec.log.clone(), deploy_log: spec.deploy_log.clone(), live: live_rx.clone() };
+        let followers = [
+            tokio::spawn(output::follow(spec.output.stdout.clone(), "stdout", sinks.clone(), done_rx.clone())),
+            tokio::spawn(output::follow(spec.output.stderr.clone(), "stderr", sinks, done_rx)),
+        ];
+        tokio::spawn(async move {
+            let end = supervise(spec, proc, &state_tx, req_rx, live_rx).await;
+            // let the followers read what the process wrote last, then publish the final state
+            let _ = done_tx.send(true);
+            for f in followers {
+                let _ = f.await;
+            }
+            let _ = state_tx.send(end);
+        });
+        inst
     }
 
     /// Forgets an instance (its owner calls this after `stop`).
     pub fn remove(&self, deployment_id: i64) {
         self.lock().remove(&deployment_id);
     }
+
+    /// Lets go of every instance, leaving the processes running (Rhone is shutting down).
+    pub async fn detach_all(&self) {
+        let all: Vec<_> = self.lock().drain().map(|(_, i)| i).collect();
+        futures::future::join_all(all.iter().map(|i| i.detach())).await;
+    }
 }
 
 fn spawn(spec: &StartSpec) -> Result<Child> {
+    let (out, err) = spec.output.open_for_process().map_err(|e| Error::internal("open output files", e))?;
     let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!("exec {}", spec.command))
-        .current_dir(&spec.dir)
-        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("PORT", spec.port.to_string())
+    cmd.arg("-c").arg(&spec.command).current_dir(&spec.dir);
+    spec.sandbox.apply(&mut cmd);
+    cmd.env("PORT", spec.port.to_string())
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
         .process_group(0)
         .kill_on_drop(false);
-    let mut child = cmd.spawn().map_err(|e| Error::internal("start process", e))?;
-    if let Some(out) = child.stdout.take() {
-        tokio::spawn(pump(out, "stdout", spec.log.clone(), spec.deploy_log.clone()));
-    }
-    if let Some(err) = child.stderr.take() {
-        tokio::spawn(pump(err, "stderr", spec.log.clone(), spec.deploy_log.clone()));
-    }
-    Ok(child)
+    cmd.spawn().map_err(|e| Error::internal("start process", e))
 }
 
-/// Copies a process's output line by line (lossy UTF-8, long lines cut at 16 KiB) into the logs.
-pub async fn pump(r: impl AsyncRead + Unpin, stream: &'static str, log: LogSink, also: Option<LogSink>) {
-    let mut r = BufReader::new(r);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match r.read_until(b'\n', &mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                buf.truncate(16 * 1024);
-                let line = String::from_utf8_lossy(&buf);
-                log.line(stream, &line);
-                if let Some(a) = &also {
-                    a.line(stream, &line);
-                }
-            }
-        }
-    }
-}
-
+/// Watches the process until it is stopped or detached; returns the final state.
 async fn supervise(
-    mut spec: StartSpec,
-    mut child: Child,
-    state: watch::Sender<State>,
-    mut stop: watch::Receiver<Option<Duration>>,
+    spec: StartSpec,
+    mut proc: Proc,
+    state: &watch::Sender<State>,
+    mut request: watch::Receiver<Option<Request>>,
     live: watch::Receiver<bool>,
-) {
+) -> State {
     let mut backoff = Duration::from_secs(1);
     loop {
-        let pgid = child.id().unwrap_or(0) as i32;
+        let pgid = proc.pgid();
         let started = tokio::time::Instant::now();
-        let mut stop_requested = stop.clone();
+        let mut req = request.clone();
         tokio::select! {
-            status = child.wait() => {
-                let why = match status {
-                    Ok(s) => describe_exit(s),
-                    Err(e) => format!("could not be waited for: {e}"),
-                };
+            why = proc.wait() => {
                 // kill leftovers of the group (children the shell started)
                 sys::signal_group(pgid, sys::SIGKILL);
-                let stopping = stop.borrow().is_some();
-                let is_live = *live.borrow();
-                if stopping {
-                    break;
+                match *request.borrow() {
+                    Some(Request::Stop(_)) => return State::Stopped,
+                    Some(Request::Detach) => return State::Detached,
+                    None => {}
                 }
-                if !is_live {
+                if !*live.borrow() {
                     let _ = state.send(State::Exited(why));
                     // wait for the owner to stop us, so `stop()` still completes
-                    let _ = stopped(&mut stop).await;
-                    break;
+                    return finish(requested(&mut request).await);
                 }
                 spec.log.info(&format!("process {why}; restarting in {}s", backoff.as_secs()));
                 if started.elapsed() > Duration::from_secs(60) {
@@ -178,46 +246,55 @@ async fn supervise(
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
-                    _ = stopped(&mut stop) => break,
+                    r = requested(&mut request) => return finish(r),
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(30));
-                spec.deploy_log = None;
                 match spawn(&spec) {
                     Ok(c) => {
-                        child = c;
-                        let pid = child.id().unwrap_or(0);
+                        let pid = c.id().unwrap_or(0);
+                        proc = Proc::Child(c);
                         let _ = state.send(State::Running { pid, pid_start: sys::process_start_time(pid as i32) });
                     }
                     Err(e) => {
                         spec.log.info(&format!("restart failed: {e}"));
                         let _ = state.send(State::Exited("could not be restarted".into()));
-                        let _ = stopped(&mut stop).await;
-                        break;
+                        return finish(requested(&mut request).await);
                     }
                 }
             }
-            _ = stopped(&mut stop_requested) => {
-                let grace = (*stop.borrow()).unwrap_or(Duration::from_secs(10));
-                terminate(&mut child, pgid, grace).await;
-                break;
+            r = requested(&mut req) => match r {
+                Request::Stop(grace) => {
+                    terminate(&mut proc, pgid, grace).await;
+                    return State::Stopped;
+                }
+                Request::Detach => return State::Detached,
             }
         }
     }
-    let _ = state.send(State::Stopped);
 }
 
-/// Resolves once a stop was requested (holds no borrow of the watch value across awaits).
-async fn stopped(rx: &mut watch::Receiver<Option<Duration>>) {
-    let _ = rx.wait_for(|s| s.is_some()).await;
-}
-
-async fn terminate(child: &mut Child, pgid: i32, grace: Duration) {
-    sys::signal_group(pgid, sys::SIGTERM);
-    if tokio::time::timeout(grace, child.wait()).await.is_err() {
-        sys::signal_group(pgid, sys::SIGKILL);
-        let _ = child.wait().await;
+fn finish(r: Request) -> State {
+    match r {
+        Request::Stop(_) => State::Stopped,
+        Request::Detach => State::Detached,
     }
-    sys::signal_group(pgid, sys::SIGKILL);
+}
+
+/// Resolves once a stop or detach was requested (holds no borrow of the watch value across awaits).
+async fn requested(rx: &mut watch::Receiver<Option<Request>>) -> Request {
+    match rx.wait_for(|s| s.is_some()).await {
+        Ok(r) => r.unwrap_or(Request::Detach),
+        Err(_) => Request::Detach,
+    }
+}
+
+async fn terminate(proc: &mut Proc, pgid: i32, grace: Duration) {
+    sys::signal_group(pgid, sys::SIGTERM);
+    if tokio::time::timeout(grace, proc.wait()).await.is_err() {
+        sys::signal_group(pgid, sys::SIGKILL);
+        let _ = proc.wait().await;
+    }
+    sys::kill_group_and_wait(pgid, Duration::from_secs(5)).await;
 }
 
 fn describe_exit(s: std::process::ExitStatus) -> String {
@@ -231,17 +308,17 @@ fn describe_exit(s: std::process::ExitStatus) -> String {
 
 /// Kills a process group left over from before a restart of Rhone, if it is still the same process.
 pub async fn kill_orphan(pid: i64, pid_start: i64) -> bool {
-    let pid = pid as i32;
+    let Ok(pid) = i32::try_from(pid) else { return false };
     if !sys::is_same_process(pid, pid_start) {
         return false;
     }
     sys::signal_group(pid, sys::SIGTERM);
     for _ in 0..50 {
         if !sys::is_same_process(pid, pid_start) {
-            return true;
+            break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    sys::signal_group(pid, sys::SIGKILL);
+    sys::kill_group_and_wait(pid, Duration::from_secs(5)).await;
     true
 }

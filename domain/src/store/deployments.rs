@@ -3,7 +3,10 @@
 
 use sqlx::any::AnyRow;
 
-use super::{get, now_ms, Store};
+use sqlx::AnyConnection;
+
+use super::jobs::{insert_job, NewJob};
+use super::{get, now_ms, Backend, Store};
 use crate::error::{Error, Result};
 use crate::model::{Deployment, DeploymentStatus, StatusEvent};
 
@@ -30,6 +33,56 @@ fn deployment(row: &AnyRow) -> Result<Deployment> {
     })
 }
 
+async fn insert_pending(conn: &mut AnyConnection, app_id: i64, git_ref: &str, rollback_of: Option<i64>) -> Result<i64> {
+    let now = now_ms();
+    let row = sqlx::query(
+        "INSERT INTO deployments (app_id, status, git_ref, rollback_of, created_at, updated_at)
+         VALUES ($1, 'pending', $2, $3, $4, $4) RETURNING id",
+    )
+    .bind(app_id)
+    .bind(git_ref)
+    .bind(rollback_of)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let id: i64 = get(&row, "id")?;
+    insert_event(conn, id, DeploymentStatus::Pending, now).await?;
+    Ok(id)
+}
+
+async fn insert_event(conn: &mut AnyConnection, id: i64, status: DeploymentStatus, at: i64) -> Result<()> {
+    sqlx::query("INSERT INTO deployment_events (deployment_id, status, at) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(status.as_str())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The conditional status write plus its event row, on the caller's transaction.
+async fn transition_in(conn: &mut AnyConnection, id: i64, from: &[DeploymentStatus], to: DeploymentStatus, error: Option<&str>) -> Result<bool> {
+    let now = now_ms();
+    let from_list = from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(",");
+    let finished = if to.build_finished() && to != DeploymentStatus::Superseded { Some(now) } else { None };
+    let done = sqlx::query(&format!(
+        "UPDATE deployments SET status = $2, updated_at = $3, error = COALESCE($4, error),
+         finished_at = COALESCE(finished_at, $5) WHERE id = $1 AND status IN ({from_list})"
+    ))
+    .bind(id)
+    .bind(to.as_str())
+    .bind(now)
+    .bind(error)
+    .bind(finished)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    insert_event(conn, id, to, now).await?;
+    Ok(true)
+}
+
 /// What the runtime needs to (re)start a built version.
 #[derive(Debug, Clone)]
 pub struct Release {
@@ -43,30 +96,28 @@ pub struct Release {
 
 impl Store {
     pub async fn insert_deployment(&self, app_id: i64, git_ref: &str, rollback_of: Option<i64>) -> Result<Deployment> {
-        let now = now_ms();
-        let row = sqlx::query(
-            "INSERT INTO deployments (app_id, status, git_ref, rollback_of, created_at, updated_at)
-             VALUES ($1, 'pending', $2, $3, $4, $4) RETURNING id",
-        )
-        .bind(app_id)
-        .bind(git_ref)
-        .bind(rollback_of)
-        .bind(now)
-        .fetch_one(self.pool())
-        .await?;
-        let id: i64 = get(&row, "id")?;
-        self.insert_event(id, DeploymentStatus::Pending, now).await?;
+        let mut tx = self.pool().begin().await?;
+        let id = insert_pending(&mut tx, app_id, git_ref, rollback_of).await?;
+        tx.commit().await?;
         self.deployment(id).await
     }
 
-    async fn insert_event(&self, id: i64, status: DeploymentStatus, at: i64) -> Result<()> {
-        sqlx::query("INSERT INTO deployment_events (deployment_id, status, at) VALUES ($1, $2, $3)")
-            .bind(id)
-            .bind(status.as_str())
-            .bind(at)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+    /// Inserts a pending deployment and its job (made from the new id) in one transaction, so no
+    /// deployment is ever left `pending` without a job to run it.
+    pub async fn insert_deployment_with_job(
+        &self,
+        app_id: i64,
+        git_ref: &str,
+        rollback_of: Option<i64>,
+        job: impl FnOnce(i64) -> Result<NewJob>,
+    ) -> Result<Deployment> {
+        let mut tx = self.pool().begin().await?;
+        let id = insert_pending(&mut tx, app_id, git_ref, rollback_of).await?;
+        if !insert_job(&mut tx, &job(id)?).await? {
+            return Err(Error::Internal(format!("a job for deployment {id} already exists")));
+        }
+        tx.commit().await?;
+        self.deployment(id).await
     }
 
     pub async fn deployment(&self, id: i64) -> Result<Deployment> {
@@ -113,24 +164,48 @@ impl Store {
 
     /// Moves a deployment to `to` if it is currently in one of `from`; returns whether it moved.
     pub async fn transition(&self, id: i64, from: &[DeploymentStatus], to: DeploymentStatus, error: Option<&str>) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let moved = transition_in(&mut tx, id, from, to, error).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Makes a `deploying` deployment live and supersedes every other live deployment of its app, with
+    /// their status events, in one transaction. Returns false (and changes nothing) if the deployment
+    /// is no longer `deploying` (cancelled or superseded meanwhile). A partial unique index keeps at
+    /// most one live deployment per app even if two of these race.
+    pub async fn go_live(&self, id: i64, app_id: i64) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        if self.backend() == Backend::Postgres {
+            // serialize go-lives of one app: the second waits, then sees the first one's live row
+            sqlx::query("SELECT id FROM apps WHERE id = $1 FOR UPDATE").bind(app_id).fetch_optional(&mut *tx).await?;
+        }
         let now = now_ms();
-        let from_list = from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(",");
-        let finished = if to.build_finished() && to != DeploymentStatus::Superseded { Some(now) } else { None };
-        let done = sqlx::query(&format!(
-            "UPDATE deployments SET status = $2, updated_at = $3, error = COALESCE($4, error),
-             finished_at = COALESCE(finished_at, $5) WHERE id = $1 AND status IN ({from_list})"
-        ))
+        let others = sqlx::query(
+            "UPDATE deployments SET status = 'superseded', updated_at = $3 WHERE app_id = $1 AND status = 'live' AND id <> $2
+             AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = $2 AND d.app_id = $1 AND d.status = 'deploying')
+             RETURNING id",
+        )
+        .bind(app_id)
         .bind(id)
-        .bind(to.as_str())
         .bind(now)
-        .bind(error)
-        .bind(finished)
-        .execute(self.pool())
+        .fetch_all(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
+        let live = sqlx::query("UPDATE deployments SET status = 'live', updated_at = $3 WHERE id = $1 AND app_id = $2 AND status = 'deploying'")
+            .bind(id)
+            .bind(app_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if live.rows_affected() == 0 {
+            tx.rollback().await?;
             return Ok(false);
         }
-        self.insert_event(id, to, now).await?;
+        insert_event(&mut tx, id, DeploymentStatus::Live, now).await?;
+        for row in &others {
+            insert_event(&mut tx, get(row, "id")?, DeploymentStatus::Superseded, now).await?;
+        }
+        tx.commit().await?;
         Ok(true)
     }
 

@@ -1,5 +1,7 @@
 //! Stored log lines, bounded per channel (`deploy:<id>` build logs, `app:<id>` runtime logs).
 
+use sqlx::any::AnyRow;
+
 use super::{get, Store};
 use crate::error::Result;
 use crate::model::LogLine;
@@ -35,9 +37,21 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| Ok(LogLine { seq: get(r, "seq")?, at: get(r, "at")?, stream: get(r, "stream")?, line: get(r, "line")? }))
-            .collect()
+        rows.iter().map(line_of).collect()
+    }
+
+    /// The newest `limit` lines of a channel with `seq < before`, oldest first (older pages).
+    pub async fn log_lines_before(&self, channel: &str, before: i64, limit: i64) -> Result<Vec<LogLine>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, stream, line FROM (SELECT seq, at, stream, line FROM log_lines
+             WHERE channel = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) t ORDER BY seq",
+        )
+        .bind(channel)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(line_of).collect()
     }
 
     pub async fn last_log_seq(&self, channel: &str) -> Result<i64> {
@@ -64,4 +78,8 @@ impl Store {
         sqlx::query("DELETE FROM log_lines WHERE channel = $1").bind(channel).execute(self.pool()).await?;
         Ok(())
     }
+}
+
+fn line_of(r: &AnyRow) -> Result<LogLine> {
+    Ok(LogLine { seq: get(r, "seq")?, at: get(r, "at")?, stream: get(r, "stream")?, line: get(r, "line")? })
 }

@@ -4,15 +4,19 @@
 //! version numbers.
 
 pub mod apps;
+pub mod credentials;
 pub mod deployments;
 mod jobs;
 mod logs;
+pub mod processes;
+mod retention;
+mod schedules;
 mod users;
 
 #[cfg(test)]
 mod tests;
 
-pub use jobs::ClaimedJob;
+pub use jobs::{ClaimedJob, JobRow, NewJob};
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -1,4 +1,5 @@
-//! Store behaviour on a real SQLite file (the PostgreSQL path runs in `server/tests/api/story.rs`).
+//! Store behaviour on a real SQLite file; the tests in `tests/` run on SQLite and on PostgreSQL
+//! (`backends.rs`), as does the user story in `server/tests/api/story.rs`.
 
 use super::*;
 use crate::model::{App, DeploymentStatus as S};
@@ -10,7 +11,11 @@ async fn store() -> (Store, tempfile::TempDir) {
 }
 
 async fn app(s: &Store) -> App {
-    let draft = App {
+    s.insert_app(&app_draft()).await.unwrap()
+}
+
+fn app_draft() -> App {
+    App {
         id: 0,
         slug: "a".into(),
         name: "a".into(),
@@ -22,8 +27,7 @@ async fn app(s: &Store) -> App {
         health_check_path: "/".into(),
         created_at: 0,
         updated_at: 0,
-    };
-    s.insert_app(&draft).await.unwrap()
+    }
 }
 
 #[tokio::test]
@@ -82,4 +86,18 @@ async fn interrupted_jobs_are_failed_on_recovery() {
     let failed = s.fail_interrupted_jobs("restart").await.unwrap();
     assert_eq!(failed, [("deploy".to_string(), "p".to_string())]);
     assert_eq!(s.claim_job().await.unwrap().map(|j| j.payload).as_deref(), Some("queued"), "queued jobs survive");
+}
+
+mod backends;
+mod jobs;
+mod live;
+mod retention;
+mod upgrade;
+
+/// An app with its own slug (a store may hold several).
+pub(crate) async fn app_named(s: &Store, slug: &str) -> App {
+    let mut draft = app_draft();
+    draft.slug = slug.into();
+    draft.name = slug.into();
+    s.insert_app(&draft).await.unwrap()
 }

@@ -2,7 +2,7 @@
 
 use sqlx::any::AnyRow;
 
-use super::{get, now_ms, Store};
+use super::{get, now_ms, Backend, Store};
 use crate::error::{Error, Result};
 use crate::model::{ApiToken, User};
 
@@ -37,6 +37,46 @@ impl Store {
             other => other,
         })?;
         user(&row)
+    }
+
+    /// Inserts the owner if, and only if, there is no user yet: `None` when someone else was first.
+    /// SQLite runs the statement under its write lock; PostgreSQL takes a table lock first.
+    pub async fn insert_first_owner(&self, email: &str, password_hash: &str) -> Result<Option<User>> {
+        let mut tx = self.pool().begin().await?;
+        if self.backend() == Backend::Postgres {
+            sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+        }
+        let row = sqlx::query(
+            "INSERT INTO users (email, password_hash, role, created_at)
+             SELECT $1, $2, 'owner', $3 WHERE NOT EXISTS (SELECT 1 FROM users)
+             RETURNING id, email, role, created_at",
+        )
+        .bind(email)
+        .bind(password_hash)
+        .bind(now_ms())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.as_ref().map(user).transpose()
+    }
+
+    /// Sets a new password hash and ends every session of the user except `keep` (a session hash);
+    /// returns how many sessions ended.
+    pub async fn set_password(&self, user_id: i64, password_hash: &str, keep: Option<&str>) -> Result<u64> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+        let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(ended)
     }
 
     /// The user and their password hash.
@@ -137,4 +177,50 @@ fn api_token(row: &AnyRow) -> Result<ApiToken> {
         created_at: get(row, "created_at")?,
         last_used_at: get(row, "last_used_at")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::connect(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
+        (s, dir)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_first_owners_make_exactly_one() {
+        let (s, _d) = store().await;
+        let racers: Vec<_> = (0..8)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move { s.insert_first_owner(&format!("o{i}@example.com"), "h").await })
+            })
+            .collect();
+        let mut won = 0;
+        for r in racers {
+            if r.await.unwrap().unwrap().is_some() {
+                won += 1;
+            }
+        }
+        assert_eq!(won, 1);
+        assert_eq!(s.count_users().await.unwrap(), 1);
+        assert!(s.insert_first_owner("late@example.com", "h").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_new_password_ends_every_other_session() {
+        let (s, _d) = store().await;
+        let u = s.insert_first_owner("o@example.com", "old").await.unwrap().unwrap();
+        let far = now_ms() + 60_000;
+        for t in ["keep", "other-1", "other-2"] {
+            s.insert_session(t, u.id, far).await.unwrap();
+        }
+        assert_eq!(s.set_password(u.id, "new", Some("keep")).await.unwrap(), 2);
+        assert!(s.user_by_session("keep").await.unwrap().is_some());
+        assert!(s.user_by_session("other-1").await.unwrap().is_none());
+        assert_eq!(s.user_by_email("o@example.com").await.unwrap().unwrap().1, "new");
+        assert_eq!(s.set_password(u.id, "newer", None).await.unwrap(), 1, "without a session to keep, all end");
+    }
 }

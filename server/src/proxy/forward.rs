@@ -1,7 +1,7 @@
 //! Forwarding a request to an app's HTTP upstream: the shared pooled client, the upstream URI and
 //! the header rewriting (hop-by-hop removal, `X-Forwarded-*`).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,17 +48,31 @@ pub(crate) fn client() -> UpstreamClient {
         .build(connector)
 }
 
-/// Sends `req` to `addr` (the live version of `route`) and returns its response. The response
-/// body (or the upgraded tunnel) holds the version's in-flight guard until it is finished.
+/// Where a request goes: the live version's address and how long it may take to answer.
+pub(crate) struct Upstream {
+    pub(crate) addr: SocketAddr,
+    /// For the response head; a slower upstream gets the client a 504.
+    pub(crate) timeout: Duration,
+}
+
+/// Who sent the request: the socket peer, and whether it is a trusted reverse proxy.
+pub(crate) struct Peer {
+    pub(crate) addr: SocketAddr,
+    pub(crate) trusted: bool,
+}
+
+/// Sends `req` to the live version of `route` and returns its response. The response body (or
+/// the upgraded tunnel) holds the version's in-flight guard until it is finished.
 pub(crate) async fn forward(
     client: &UpstreamClient,
     route: Arc<Route>,
-    addr: SocketAddr,
+    upstream: Upstream,
     host: &str,
-    peer: SocketAddr,
+    peer: Peer,
     mut req: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let guard = route.begin();
+    let addr = upstream.addr;
     let wants_upgrade = is_upgrade_request(&req);
     let client_upgrade = wants_upgrade.then(|| hyper::upgrade::on(&mut req));
     let (parts, request_body) = req.into_parts();
@@ -67,7 +81,7 @@ pub(crate) async fn forward(
     };
     let mut headers = parts.headers;
     strip_hop_by_hop(&mut headers, wants_upgrade);
-    set_forwarding_headers(&mut headers, host, peer.ip());
+    set_forwarding_headers(&mut headers, host, &peer);
 
     let mut upstream_req = Request::new(request_body);
     *upstream_req.method_mut() = parts.method;
@@ -75,9 +89,9 @@ pub(crate) async fn forward(
     *upstream_req.version_mut() = Version::HTTP_11;
     *upstream_req.headers_mut() = headers;
 
-    let mut response = match client.request(upstream_req).await {
-        Ok(response) => response,
-        Err(error) => {
+    let mut response = match tokio::time::timeout(upstream.timeout, client.request(upstream_req)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => {
             tracing::warn!(
                 app.slug = %route.app_slug,
                 deployment.id = route.deployment_id,
@@ -86,6 +100,16 @@ pub(crate) async fn forward(
                 "upstream request failed"
             );
             return pages::bad_gateway();
+        }
+        Err(_) => {
+            tracing::warn!(
+                app.slug = %route.app_slug,
+                deployment.id = route.deployment_id,
+                upstream = %addr,
+                timeout_secs = upstream.timeout.as_secs(),
+                "upstream sent no response head in time"
+            );
+            return pages::gateway_timeout();
         }
     };
     if let Some(client_upgrade) = client_upgrade {
@@ -133,24 +157,34 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
-/// Sets `X-Forwarded-For` (the client IP appended to any earlier hops), `X-Forwarded-Proto` and
-/// `X-Forwarded-Host`, and makes sure `Host` carries the host the request was routed by.
-fn set_forwarding_headers(headers: &mut HeaderMap, host: &str, client_ip: IpAddr) {
-    let client_ip = client_ip.to_canonical().to_string();
-    let earlier: Vec<&str> = headers
-        .get_all(&X_FORWARDED_FOR)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .map(str::trim)
-        .filter(|value| !value.is_empty())
-        .collect();
+/// Sets `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host`, and makes sure `Host`
+/// carries the host the request was routed by. From a trusted proxy, the peer address is appended
+/// to the chain it sent and its `X-Forwarded-Proto` (`http`/`https`) is kept; from anyone else
+/// the chain is replaced by the peer address, so a client cannot claim to be someone else.
+fn set_forwarding_headers(headers: &mut HeaderMap, host: &str, peer: &Peer) {
+    let client_ip = peer.addr.ip().to_canonical().to_string();
+    let earlier: Vec<&str> = if peer.trusted {
+        headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let chain = if earlier.is_empty() { client_ip.clone() } else { format!("{}, {client_ip}", earlier.join(", ")) };
     let forwarded_for = HeaderValue::from_str(&chain).or_else(|_| HeaderValue::from_str(&client_ip)).ok();
     headers.remove(&X_FORWARDED_FOR);
     if let Some(value) = forwarded_for {
         headers.insert(X_FORWARDED_FOR, value);
     }
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    let proto = match headers.get(&X_FORWARDED_PROTO).map(HeaderValue::as_bytes) {
+        Some(b"https") if peer.trusted => "https",
+        _ => "http",
+    };
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     headers.remove(&X_FORWARDED_HOST);
     if let Ok(host) = HeaderValue::from_str(host) {
         headers.insert(X_FORWARDED_HOST, host.clone());

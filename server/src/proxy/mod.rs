@@ -5,8 +5,13 @@
 //! database. Each forwarded request holds the version's in-flight guard until its response body
 //! has been sent (or its upgraded connection closed), so the deploy pipeline can drain an old
 //! version before stopping it.
+//!
+//! Bounds: an upstream gets `upstream_timeout` to send its response head (then 504), a client
+//! connection idle for `idle_timeout` is closed, and at most `max_connections` client sockets are
+//! open at once (see [`ProxyOptions`] and `conn.rs`).
 
 mod body;
+mod conn;
 mod forward;
 mod pages;
 mod static_files;
@@ -19,6 +24,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use domain::net::TrustedProxies;
 use domain::routing::{Lookup, RouteTable, Target};
 use http::header::HOST;
 use hyper::body::Incoming;
@@ -28,17 +34,46 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use body::ProxyBody;
+use conn::{Activity, Tracked};
 use forward::UpstreamClient;
 
 /// How long in-flight connections may take to finish once shutdown has begun.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// The proxy's bounds and whom it believes (from `rhone.toml`: `proxy_*`, `trusted_proxies`).
+#[derive(Debug, Clone)]
+pub struct ProxyOptions {
+    /// How long an upstream may take to send its response head before the client gets a 504.
+    pub upstream_timeout: Duration,
+    /// A client connection that moves no byte for this long, with no request waiting for its
+    /// upstream, is closed.
+    pub idle_timeout: Duration,
+    /// Open client connections (upgraded ones included). Beyond it new connections wait in the
+    /// listen backlog until one closes; open ones are served as usual.
+    pub max_connections: usize,
+    /// Peers whose `X-Forwarded-For` is extended; from anyone else it is replaced.
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl Default for ProxyOptions {
+    fn default() -> Self {
+        ProxyOptions {
+            upstream_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            trusted_proxies: TrustedProxies::default(),
+        }
+    }
+}
+
 /// State shared by all connections.
 struct Proxy {
     table: Arc<RouteTable>,
     client: UpstreamClient,
+    options: ProxyOptions,
 }
 
 /// Serves the proxy on `listener` until `shutdown` resolves. Then it stops accepting, asks open
@@ -49,9 +84,12 @@ struct Proxy {
 pub async fn serve(
     listener: TcpListener,
     table: Arc<RouteTable>,
+    options: ProxyOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let proxy = Arc::new(Proxy { table, client: forward::client() });
+    let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
+    let idle = options.idle_timeout;
+    let proxy = Arc::new(Proxy { table, client: forward::client(), options });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // The timer enables hyper's default 30 s limit for reading request heads (slow-loris guard).
     builder.http1().keep_alive(true).timer(TokioTimer::new());
@@ -59,6 +97,14 @@ pub async fn serve(
     let mut shutdown = std::pin::pin!(shutdown);
 
     loop {
+        // At the cap, stop accepting: new connections wait in the backlog, open ones go on.
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -73,13 +119,27 @@ pub async fn serve(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%peer, %error, "could not set TCP_NODELAY");
         }
-        let proxy = proxy.clone();
-        let service = service_fn(move |req| handle(proxy.clone(), peer, req));
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let activity = Activity::new();
+        let io = TokioIo::new(Tracked::new(stream, activity.clone(), slot));
+        let (proxy, waiting) = (proxy.clone(), activity.clone());
+        let service = service_fn(move |req| {
+            let (proxy, waiting) = (proxy.clone(), waiting.waiting());
+            async move {
+                let response = handle(proxy, peer, req).await;
+                drop(waiting);
+                response
+            }
+        });
+        let connection = builder.serve_connection_with_upgrades(io, service).into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%peer, %error, "proxy connection ended with an error");
+            tokio::select! {
+                result = connection => {
+                    if let Err(error) = result {
+                        tracing::debug!(%peer, %error, "proxy connection ended with an error");
+                    }
+                }
+                () = conn::idle_for(activity, idle) => tracing::debug!(%peer, "closed an idle proxy connection"),
             }
         });
     }
@@ -112,7 +172,9 @@ async fn handle(
         Lookup::Live(route) => match &route.target {
             Target::Http(addr) => {
                 let addr = *addr;
-                forward::forward(&proxy.client, route, addr, &host, peer, req).await
+                let trusted = proxy.options.trusted_proxies.contains(peer.ip());
+                let upstream = forward::Upstream { addr, timeout: proxy.options.upstream_timeout };
+                forward::forward(&proxy.client, route, upstream, &host, forward::Peer { addr: peer, trusted }, req).await
             }
             Target::Static(dir) => static_files::serve(dir, req, route.begin()).await,
         },

@@ -27,6 +27,17 @@ pub(crate) fn bad_gateway() -> Response<ProxyBody> {
     page(StatusCode::BAD_GATEWAY, "Bad gateway", message)
 }
 
+/// 504: the app accepted the request but sent no response head in time.
+pub(crate) fn gateway_timeout() -> Response<ProxyBody> {
+    let message = "The app took too long to answer. Try again shortly.";
+    page(StatusCode::GATEWAY_TIMEOUT, "Gateway timeout", message)
+}
+
+/// 405: a static site only answers `GET` and `HEAD`.
+pub(crate) fn method_not_allowed() -> Response<ProxyBody> {
+    page(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", "This site only serves files (GET and HEAD).")
+}
+
 /// 400: the request cannot be routed (no usable `Host`, unsupported request target).
 pub(crate) fn bad_request() -> Response<ProxyBody> {
     page(StatusCode::BAD_REQUEST, "Bad request", "This request cannot be routed to an app.")

@@ -80,8 +80,8 @@ async fn env_values_are_masked_revealed_merged_and_deleted() {
     assert_eq!(status, StatusCode::OK);
     let (_, after) = app.get("/apps/envy/env?reveal=1").await;
     assert_eq!(after, json!({"DATABASE_URL": "postgres://u:pw@h/db", "NEW": "1"}));
-    let mut db = std::fs::read(app.data.path().join("rhone.db")).unwrap();
-    db.extend(std::fs::read(app.data.path().join("rhone.db-wal")).unwrap_or_default());
+    let mut db = std::fs::read(app.data_dir().join("rhone.db")).unwrap();
+    db.extend(std::fs::read(app.data_dir().join("rhone.db-wal")).unwrap_or_default());
     assert!(!db.windows(7).any(|w| w == b"u:pw@h/"), "env values are encrypted at rest");
     app.stop().await;
 }

@@ -226,7 +226,7 @@ async fn only_the_last_five_successful_builds_are_kept_for_rollback() {
         kept.push(d["rollback_available"].as_bool().unwrap());
     }
     assert_eq!(kept, [false, false, true, true, true, true, true]);
-    let on_disk = std::fs::read_dir(app.data.path().join("builds/pruned")).unwrap().count();
+    let on_disk = std::fs::read_dir(app.apps_dir().join("pruned/builds")).unwrap().count();
     assert_eq!(on_disk, 5, "pruned builds are deleted from disk");
     let (status, err) = app.json(Method::POST, &format!("/deployments/{}/rollback", ids[0]), json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{err}");

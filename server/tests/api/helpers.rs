@@ -29,9 +29,18 @@ fn site() -> SiteSettings {
     SiteSettings { output_name: "rhone".into(), site_root: "target/site".into(), site_pkg_dir: "pkg".into(), env: "PROD".into() }
 }
 
-pub fn config(data: &Path, extra: &[(&str, &str)]) -> Config {
+/// The test's directories: `<tmp>/data` (Rhone's, 0700) and `<tmp>/apps` (the apps'); `<tmp>` is made
+/// traversable so app users reach their own directories, as on a real installation.
+pub fn config(root: &Path, extra: &[(&str, &str)]) -> Config {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o711)).expect("chmod test root");
+    let data = root.join("data");
+    let apps = root.join("apps");
     let mut env: Vec<(String, String)> = [
         ("RHONE_DATA_DIR", data.to_str().unwrap_or_default()),
+        ("RHONE_APPS_DIR", apps.to_str().unwrap_or_default()),
+        // in-process tests stop their apps with the server unless a test keeps them on purpose
+        ("RHONE_STOP_APPS", "true"),
         ("RHONE_ADDR", "127.0.0.1:0"),
         ("RHONE_PROXY_ADDR", "127.0.0.1:0"),
         ("RHONE_ADMIN_EMAIL", EMAIL),
@@ -87,7 +96,8 @@ impl TestApp {
         all.extend_from_slice(extra);
         let running = rhone::start(config(self.data.path(), &all), site()).await.expect("rhone restarts");
         let extra_kept = std::mem::take(&mut self.extra);
-        let mut app = TestApp::from_running(running, self.data).await;
+        let data = std::mem::replace(&mut self.data, tempfile::tempdir().expect("temp dir"));
+        let mut app = TestApp::from_running(running, data).await;
         app.extra = extra_kept;
         app.token = app.login_token().await;
         app
@@ -159,6 +169,33 @@ impl TestApp {
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await;
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.path().join("data")
+    }
+
+    pub fn apps_dir(&self) -> PathBuf {
+        self.data.path().join("apps")
+    }
+}
+
+/// Processes whose working directory is inside `dir` (apps and build steps of one test).
+pub fn processes_under(dir: &Path) -> Vec<i32> {
+    domain::runtime::sys::all_processes()
+        .into_iter()
+        .map(|(pid, _)| pid)
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir)))
+        .collect()
+}
+
+/// A test that panics (or keeps its apps running on purpose) leaves no processes behind.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        for pid in processes_under(&self.apps_dir()) {
+            domain::runtime::sys::signal_group(pid, domain::runtime::sys::SIGKILL);
+            let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `/apps/:slug`: one app — its live URL, deploys, deployments, build and runtime logs, environment
 //! variables and settings.
 
+mod credentials;
 mod deployments;
 mod env_editor;
 mod settings;
@@ -56,6 +57,7 @@ fn AppView(app: AppInfo, deps: Deployments, site: Resource<Result<SiteInfo, AppE
             </div>
             <env_editor::EnvEditor slug=slug.clone()/>
             <settings::Settings info/>
+            <credentials::RepoAccess slug=slug.clone()/>
             <settings::DangerZone slug/>
         </div>
     }

@@ -1,6 +1,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
+use domain::net::ClientIp;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -8,7 +9,7 @@ use crate::http::auth::CurrentUser;
 use crate::http::path::IdPath;
 use crate::http::error::ApiResult;
 use crate::http::json::Body;
-use crate::http::{client_ip, AppState, ClientAddr};
+use crate::http::{AppState, Client};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,8 +20,8 @@ pub struct PasswordLogin {
 }
 
 /// `POST /api/v1/auth/token {"email","password"}` → `{"token"}` (shown once; stored hashed).
-pub async fn create_with_password(State(s): State<AppState>, addr: ClientAddr, Body(b): Body<PasswordLogin>) -> ApiResult<(StatusCode, Json<Value>)> {
-    let user = s.services.authenticate(&b.email, &b.password, &client_ip(&addr)).await?;
+pub async fn create_with_password(State(s): State<AppState>, Extension(ClientIp(client)): Client, Body(b): Body<PasswordLogin>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let user = s.services.authenticate(&b.email, &b.password, client).await?;
     let issued = s.services.issue_api_token(&user, b.name.as_deref().unwrap_or("api")).await?;
     Ok((StatusCode::CREATED, Json(json!({ "token": issued.secret, "id": issued.record.id }))))
 }

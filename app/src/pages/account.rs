@@ -1,0 +1,49 @@
+//! `/account`: the logged-in user's password. Changing it logs out every other browser.
+
+use leptos::prelude::*;
+
+use crate::api::session::ChangePassword;
+use crate::components::{action_error, ErrorBox, BUTTON, CARD, INPUT, LABEL};
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let error = action_error(change);
+    let done = move || matches!(change.value().get(), Some(Ok(())));
+    let field_error = move |name: &'static str| {
+        move || {
+            error.get().and_then(|e| e.field_msg(name)).map(|m| {
+                view! { <p class="text-xs font-medium text-red-700" data-testid=format!("field-error-{name}")>{m}</p> }
+            })
+        }
+    };
+    // field errors show under their input; anything else in the box above the form
+    let general = Signal::derive(move || error.get().filter(|e| e.field_msg("current").is_none() && e.field_msg("new").is_none()));
+    view! {
+        <h1 class="mb-4 text-2xl font-semibold">"Account"</h1>
+        <section class=format!("{CARD} max-w-md space-y-3")>
+            <h2 class="font-semibold">"Change password"</h2>
+            <p class="text-sm text-gray-600">"Every other browser logged in to your account is logged out. API tokens keep working."</p>
+            <ErrorBox error=general/>
+            <ActionForm action=change attr:class="space-y-3" attr:data-testid="password-form">
+                <div class="space-y-1">
+                    <label for="current" class=LABEL>"Current password"</label>
+                    <input id="current" name="current" type="password" required autocomplete="current-password" class=INPUT data-testid="current-password"/>
+                    {field_error("current")}
+                </div>
+                <div class="space-y-1">
+                    <label for="new" class=LABEL>"New password"</label>
+                    <input id="new" name="new" type="password" required minlength="8" autocomplete="new-password" class=INPUT data-testid="new-password"/>
+                    <p class="text-xs text-gray-500">"At least 8 characters."</p>
+                    {field_error("new")}
+                </div>
+                <div class="flex items-center gap-3">
+                    <button type="submit" class=BUTTON data-testid="change-password" disabled=move || change.pending().get()>"Change password"</button>
+                    {move || done().then(|| view! {
+                        <span class="text-sm text-green-700" data-testid="password-changed">"Password changed. Other sessions were logged out."</span>
+                    })}
+                </div>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,85 @@
+//! Where a repository may come from. A `repo_url` never carries credentials, and a repository on this
+//! machine (`file://`, an absolute path) is an operator's choice (`allow_local_repos`) that never
+//! reaches into Rhone's own directories.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::{LocalRepos, Services};
+
+pub const CREDENTIALS_IN_URL: &str = "must not contain a username or token (https://user:token@…): \
+add the token as the app's access token, or use a deploy key, instead";
+
+/// True when `url` embeds credentials (`scheme://user:secret@host` or `scheme://token@host` over http(s)).
+pub fn has_credentials(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let Some((userinfo, _host)) = authority.rsplit_once('@') else { return false };
+    // ssh://git@host is a user name, not a secret; any password, or any user over http(s), is
+    userinfo.contains(':') || matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https")
+}
+
+/// The local path a `repo_url` names, if it is a repository on this machine.
+pub fn local_path(url: &str) -> Option<PathBuf> {
+    if let Some(p) = url.strip_prefix("file://") {
+        return Some(PathBuf::from(if p.starts_with('/') { p.to_string() } else { format!("/{p}") }));
+    }
+    url.starts_with('/').then(|| PathBuf::from(url))
+}
+
+impl Services {
+    /// Checks a repository source at create/update time and again before every fetch.
+    pub async fn check_repo_source(&self, url: &str) -> Result<()> {
+        if has_credentials(url) {
+            return Err(Error::invalid("repo_url", CREDENTIALS_IN_URL));
+        }
+        let Some(path) = local_path(url) else { return Ok(()) };
+        let allowed = match self.settings.local_repos {
+            LocalRepos::Allowed => true,
+            LocalRepos::Refused => false,
+            LocalRepos::Auto => self.store.count_users().await? <= 1,
+        };
+        if !allowed {
+            return Err(Error::invalid(
+                "repo_url",
+                "repositories on the server's filesystem are disabled on this installation (allow_local_repos); use an https:// or ssh:// URL",
+            ));
+        }
+        if self.is_inside_rhone(&path) {
+            return Err(Error::invalid("repo_url", "must not point into Rhone's own data or apps directory"));
+        }
+        Ok(())
+    }
+
+    fn is_inside_rhone(&self, path: &Path) -> bool {
+        // compare resolved paths, so a symlink into the data dir is caught too
+        let resolve = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
+        let target = resolve(path);
+        [&self.settings.data_dir, &self.settings.apps_dir].iter().any(|d| {
+            let d = resolve(d);
+            target.starts_with(&d) || d.starts_with(&target)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_with_tokens_or_passwords_are_recognised() {
+        for bad in ["https://user:ghp_x@github.com/a/b", "https://ghp_token@github.com/a/b", "http://u:p@h/x", "ssh://git:pw@host/x"] {
+            assert!(has_credentials(bad), "{bad}");
+        }
+        for ok in ["https://github.com/a/b", "ssh://git@github.com/a/b.git", "git@github.com:a/b.git", "/srv/repo", "https://h/x@y"] {
+            assert!(!has_credentials(ok), "{ok}");
+        }
+    }
+
+    #[test]
+    fn local_paths_are_recognised() {
+        assert_eq!(local_path("file:///srv/r"), Some(PathBuf::from("/srv/r")));
+        assert_eq!(local_path("/srv/r"), Some(PathBuf::from("/srv/r")));
+        assert_eq!(local_path("https://h/r"), None);
+    }
+}

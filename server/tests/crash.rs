@@ -1,0 +1,238 @@
+//! Crash tests: the real `rhone` binary is killed with SIGKILL (never a graceful stop) at the worst
+//! moments, then started again on the same data dir. Live apps keep serving without a restart, nothing
+//! is orphaned or duplicated, and an interrupted deployment is `failed` with the reason.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use support::{listening_port, processes, wait_gone, Rhone, Start};
+
+/// A Python app: `/pid` its pid, `/say?m=x` prints x to stdout, `/slow` answers after 10 s.
+const APP: &str = r#"import os, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse, parse_qs
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        u = urlparse(self.path)
+        if u.path == "/say":
+            print(parse_qs(u.query)["m"][0], flush=True)
+        if u.path == "/slow":
+            time.sleep(10)
+        body = (os.environ.get("VERSION", "v?") + " " + str(os.getpid())).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+"#;
+
+struct Fixture {
+    root: tempfile::TempDir,
+    repo: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::write(repo.path().join("app.py"), APP).unwrap();
+        for args in [&["init", "-q", "-b", "main"][..], &["add", "-A"], &["-c", "user.email=t@e.x", "-c", "user.name=t", "commit", "-qm", "app"]] {
+            assert!(Command::new("git").args(args).current_dir(repo.path()).status().unwrap().success());
+        }
+        let files = Command::new("git").args(["ls-tree", "-r", "--name-only", "HEAD"]).current_dir(repo.path()).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&files.stdout).trim(), "app.py", "the test repository holds the app");
+        Fixture { root, repo }
+    }
+
+    fn apps_dir(&self) -> PathBuf {
+        self.root.path().join("apps")
+    }
+
+    async fn start(&self) -> Rhone {
+        Rhone::start(Start { root: self.root.path(), env: &[("RHONE_HEALTH_TIMEOUT_SECS", "30"), ("RHONE_DRAIN_TIMEOUT_SECS", "30")], uid: None }).await
+    }
+}
+
+impl Drop for Fixture {
+    /// Whatever happens, no process of this test outlives it.
+    fn drop(&mut self) {
+        for pid in processes(&self.apps_dir(), "") {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
+}
+
+async fn create(r: &Rhone, f: &Fixture, name: &str, start: &str, build: &str, version: &str) {
+    r.call(
+        reqwest::Method::POST,
+        "/apps",
+        json!({"name": name, "repo_url": f.repo.path().to_str().unwrap(), "start_command": start, "build_command": build}),
+    )
+    .await;
+    r.call(reqwest::Method::PATCH, &format!("/apps/{name}/env"), json!({"VERSION": version})).await;
+}
+
+#[tokio::test]
+async fn live_apps_keep_serving_through_a_sigkill_and_are_readopted_not_restarted() {
+    let f = Fixture::new();
+    let r = f.start().await;
+    create(&r, &f, "web", "python3 app.py", "true", "v1").await;
+    let id = r.deploy("web").await;
+    r.wait_status(id, "live").await;
+    let (status, before) = r.get("web", "/").await;
+    assert_eq!(status, StatusCode::OK);
+    let app_pids = processes(&f.apps_dir(), "python3 app.py");
+    assert_eq!(app_pids.len(), 1, "one app process");
+    let direct_port = listening_port(app_pids[0]).expect("the app listens");
+    r.sigkill();
+
+    // Rhone is gone; the app still answers on its own port and still logs
+    let direct = reqwest::get(format!("http://127.0.0.1:{direct_port}/say?m=said-while-rhone-was-down")).await.unwrap();
+    assert_eq!(direct.text().await.unwrap(), before, "same process answers while Rhone is down");
+
+    let r = f.start().await;
+    let (status, after) = r.get("web", "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(after, before, "served by the very same process (same pid): re-adopted, not restarted");
+    assert_eq!(processes(&f.apps_dir(), "python3 app.py"), app_pids, "no duplicate process");
+    assert_eq!(r.deployment(id).await["status"], "live");
+    let log = r.app_log("web").await;
+    assert!(log.contains("said-while-rhone-was-down"), "the line printed while Rhone was down is in the log: {log}");
+    assert_eq!(log.matches("said-while-rhone-was-down").count(), 1, "and only once");
+
+    // the re-adopted process is still supervised: a redeploy replaces it cleanly
+    let id2 = r.deploy("web").await;
+    r.wait_status(id2, "live").await;
+    assert!(wait_gone(&f.apps_dir().join("web/builds").join(id.to_string()), "python3 app.py").await, "the old version was stopped");
+    assert_eq!(processes(&f.apps_dir(), "python3 app.py").len(), 1);
+    r.sigkill();
+}
+
+#[tokio::test]
+async fn a_sigkill_during_a_build_kills_the_build_and_fails_the_deployment() {
+    let f = Fixture::new();
+    let r = f.start().await;
+    create(&r, &f, "slowbuild", "python3 app.py", "echo building; sleep 300 & sleep 301", "v1").await;
+    let id = r.deploy("slowbuild").await;
+    r.wait_status(id, "building").await;
+    for _ in 0..200 {
+        if processes(&f.apps_dir(), "sleep 301").len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(processes(&f.apps_dir(), "sleep 30").len(), 2, "both build processes run");
+    r.sigkill();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(processes(&f.apps_dir(), "sleep 30").len(), 2, "a SIGKILLed Rhone leaves its build running (what recovery must clean up)");
+
+    let r = f.start().await;
+    assert!(wait_gone(&f.apps_dir(), "sleep 30").await, "the build's whole process group is gone after the restart");
+    let d = r.deployment(id).await;
+    assert_eq!(d["status"], "failed", "{d}");
+    assert!(d["error"].as_str().unwrap().contains("interrupted"), "{d}");
+    r.sigkill();
+}
+
+#[tokio::test]
+async fn a_sigkill_while_a_new_version_starts_keeps_the_old_one_live() {
+    let f = Fixture::new();
+    let r = f.start().await;
+    create(&r, &f, "starting", "python3 app.py", "true", "v1").await;
+    let v1 = r.deploy("starting").await;
+    r.wait_status(v1, "live").await;
+    let (_, v1_answer) = r.get("starting", "/").await;
+    // v2 never becomes healthy: it only sleeps
+    r.call(reqwest::Method::PATCH, "/apps/starting", json!({"start_command": "echo v2 starting; exec sleep 302"})).await;
+    let v2 = r.deploy("starting").await;
+    r.wait_status(v2, "deploying").await;
+    for _ in 0..200 {
+        if !processes(&f.apps_dir(), "sleep 302").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(processes(&f.apps_dir(), "sleep 302").len(), 1, "v2 is starting");
+    r.sigkill();
+
+    let r = f.start().await;
+    assert!(wait_gone(&f.apps_dir(), "sleep 302").await, "the half-started version is stopped");
+    let d = r.deployment(v2).await;
+    assert_eq!(d["status"], "failed", "{d}");
+    assert!(d["error"].as_str().unwrap().contains("interrupted"), "{d}");
+    assert_eq!(r.deployment(v1).await["status"], "live");
+    assert_eq!(r.get("starting", "/").await, (StatusCode::OK, v1_answer), "v1 serves, same process");
+    assert_eq!(processes(&f.apps_dir(), "python3 app.py").len(), 1);
+    r.sigkill();
+}
+
+#[tokio::test]
+async fn a_sigkill_while_the_old_version_drains_leaves_exactly_the_new_one() {
+    let f = Fixture::new();
+    let r = f.start().await;
+    create(&r, &f, "drain", "python3 app.py", "true", "v1").await;
+    let v1 = r.deploy("drain").await;
+    r.wait_status(v1, "live").await;
+    // a slow request holds v1 in flight, so v1 is still draining after v2 goes live
+    let slow = {
+        let (http, proxy) = (r.http.clone(), r.proxy);
+        tokio::spawn(async move { http.get(format!("http://127.0.0.1:{proxy}/slow")).header("Host", "drain.localhost").send().await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    r.call(reqwest::Method::PATCH, "/apps/drain/env", json!({"VERSION": "v2"})).await;
+    let v2 = r.deploy("drain").await;
+    r.wait_status(v2, "live").await;
+    assert_eq!(processes(&f.apps_dir(), "python3 app.py").len(), 2, "v1 drains while v2 serves");
+    let (_, v2_answer) = r.get("drain", "/").await;
+    assert!(v2_answer.starts_with("v2 "), "{v2_answer}");
+    r.sigkill();
+    let _ = slow.await;
+
+    let r = f.start().await;
+    assert!(wait_gone(&f.apps_dir().join("drain/builds").join(v1.to_string()), "python3 app.py").await, "the draining version is stopped");
+    assert_eq!(r.get("drain", "/").await, (StatusCode::OK, v2_answer), "v2 serves, same process");
+    assert_eq!(processes(&f.apps_dir(), "python3 app.py").len(), 1, "exactly one version runs");
+    assert_eq!(r.deployment(v2).await["status"], "live");
+    assert_eq!(r.deployment(v1).await["status"], "superseded");
+    r.sigkill();
+}
+
+
+#[tokio::test]
+async fn an_app_restarted_after_a_crash_is_readopted_by_its_new_pid() {
+    let f = Fixture::new();
+    let r = f.start().await;
+    create(&r, &f, "phoenix", "python3 app.py", "true", "v1").await;
+    let id = r.deploy("phoenix").await;
+    r.wait_status(id, "live").await;
+    let first = processes(&f.apps_dir(), "python3 app.py");
+    assert_eq!(first.len(), 1);
+    assert!(Command::new("kill").args(["-9", &first[0].to_string()]).status().unwrap().success());
+    // the supervisor starts it again (after its 1 s backoff) and records the new pid
+    let mut answer = String::new();
+    for _ in 0..200 {
+        let (status, body) = r.get("phoenix", "/").await;
+        if status == StatusCode::OK && !body.ends_with(&format!(" {}", first[0])) {
+            answer = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!answer.is_empty(), "the crashed app was not restarted");
+    tokio::time::sleep(Duration::from_millis(300)).await; // the new pid's store write
+    r.sigkill();
+
+    let r = f.start().await;
+    assert_eq!(r.get("phoenix", "/").await, (StatusCode::OK, answer), "the restarted process is re-adopted, not started a third time");
+    assert_eq!(processes(&f.apps_dir(), "python3 app.py").len(), 1);
+    r.sigkill();
+}

@@ -44,6 +44,21 @@ pub fn prepare(settings: &Settings) -> Result<()> {
     Ok(())
 }
 
+/// Where apps live when the operator did not say: `<data_dir>-apps`, unless app users could not reach
+/// it (a private ancestor such as `/root`), then `/var/lib/rhone-apps/<data dir's name>-<hash>`, so
+/// the embedded default works wherever the data dir is.
+pub fn default_apps_dir(data_dir: &Path, isolation: Isolation) -> std::path::PathBuf {
+    use sha2::Digest;
+    let data = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let sibling = std::path::PathBuf::from(format!("{}-apps", data.display()));
+    if !matches!(isolation, Isolation::PerAppUser { .. }) || unreachable_ancestor(&sibling).is_none() {
+        return sibling;
+    }
+    let hash = hex::encode(&sha2::Sha256::digest(data.as_os_str().as_encoded_bytes())[..6]);
+    let name = data.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "data".into());
+    Path::new("/var/lib/rhone-apps").join(format!("{name}-{hash}"))
+}
+
 /// Makes a SQLite database file (and its -wal/-shm companions) readable by Rhone only.
 pub fn secure_database(database_url: &str) -> Result<()> {
     let Some(rest) = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:")) else {
@@ -77,6 +92,20 @@ mod tests {
         assert_eq!(mode(&s.data_dir), 0o700);
         assert_eq!(mode(&s.run_dir()), 0o700);
         assert_eq!(mode(&s.apps_dir), 0o711);
+    }
+
+    #[test]
+    fn the_default_apps_dir_moves_out_of_a_private_parent() {
+        let t = tempfile::tempdir().unwrap();
+        chmod(t.path(), 0o700).unwrap();
+        let iso = Isolation::PerAppUser { base: 1000 };
+        let moved = default_apps_dir(&t.path().join("data"), iso);
+        assert!(moved.starts_with("/var/lib/rhone-apps") && unreachable_ancestor(&moved).is_none(), "{}", moved.display());
+        assert_ne!(moved, default_apps_dir(&t.path().join("other"), iso), "each data dir gets its own");
+        chmod(t.path(), 0o711).unwrap();
+        assert_eq!(default_apps_dir(&t.path().join("data"), iso), t.path().join("data-apps"));
+        chmod(t.path(), 0o700).unwrap();
+        assert_eq!(default_apps_dir(&t.path().join("data"), Isolation::SharedUid), t.path().join("data-apps"), "no app users to reach it");
     }
 
     #[test]

@@ -293,6 +293,16 @@ impl LogSink {
         self.inner.ch.push(&self.inner.lines, stream, text, cut);
     }
 
+    /// Waits (briefly, a few ms at a time, at most `limit`) until the store queue has room for a
+    /// chunk of lines. For readers that can pace themselves without slowing the app down (the
+    /// output-file follower): they then lose no line to a full queue.
+    pub async fn room(&self, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.inner.lines.capacity() < self.inner.lines.max_capacity() / 2 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// Rhone's own lines about the pipeline (never rate-limited).
     pub fn info(&self, text: &str) {
         self.line(channel::RHONE, text);

@@ -41,8 +41,8 @@ pub struct Config {
     pub health_timeout: Duration,
     pub drain_timeout: Duration,
     pub workers: usize,
-    /// Where apps' checkouts and homes live (default: `<data_dir>-apps`).
-    pub apps_dir: PathBuf,
+    /// Where apps' checkouts and homes live (unset: `<data_dir>-apps`, see `domain::dirs::default_apps_dir`).
+    pub apps_dir: Option<PathBuf>,
     /// When Rhone is not root: run apps as Rhone's own user instead of refusing to run them.
     pub allow_shared_uid: bool,
     /// Apps run as uid = gid = `app_uid_base + app id` (when Rhone is root).
@@ -160,7 +160,7 @@ impl Config {
         };
         const DAY: usize = 24 * 3600;
         let kept = domain::jobs::RetentionSettings::default();
-        let apps_dir = get("apps_dir").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("{}-apps", data_dir.display())));
+        let apps_dir = get("apps_dir").map(PathBuf::from);
         let app_uid_base = match get("app_uid_base") {
             None => domain::runtime::sandbox::DEFAULT_UID_BASE,
             Some(v) => v.parse().ok().filter(|n| *n >= 1000).ok_or_else(|| ConfigError("app_uid_base must be a number of at least 1000".into()))?,

@@ -55,8 +55,11 @@ pub async fn open_services(config: &Config) -> Result<Services, StartError> {
     settings.health_timeout = config.health_timeout;
     settings.drain_timeout = config.drain_timeout;
     settings.workers = config.workers;
-    settings.apps_dir = config.apps_dir.clone();
     settings.isolation = domain::runtime::sandbox::Isolation::for_current_process(config.allow_shared_uid, config.app_uid_base);
+    settings.apps_dir = match &config.apps_dir {
+        Some(dir) => dir.clone(),
+        None => domain::dirs::default_apps_dir(&config.data_dir, settings.isolation),
+    };
     settings.local_repos = config.allow_local_repos;
     settings.log_limits = domain::logs::LogLimits { lines_per_sec: config.log_lines_per_sec, streams_per_user: config.log_streams_per_user };
     settings.retention.log_max_age = config.log_retention;

@@ -19,6 +19,17 @@ pub(crate) const RING_LINES: usize = 2_000;
 pub(crate) const RING_BYTES: usize = 1024 * 1024;
 /// Live events buffered per channel for subscribers; a slower subscriber lags.
 const FEED: usize = 512;
+/// Queues a line for the store as soon as there is room (the queue is FIFO-fair, so a later flush
+/// still finds it written). Without a runtime (never in Rhone) the line is only in memory.
+fn deliver_later(queue: &mpsc::Sender<Queued>, q: Queued) {
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        let queue = queue.clone();
+        rt.spawn(async move {
+            let _ = queue.send(q).await;
+        });
+    }
+}
+
 /// The rate cap's burst, in seconds' worth of `lines_per_sec`.
 const BURST_SECS: f64 = 5.0;
 /// The stream name of Rhone's own lines (never rate-limited).
@@ -158,22 +169,27 @@ impl Channel {
     }
 
     fn emit(&self, st: &mut State, queue: &mpsc::Sender<Queued>, stream: &str, text: String) {
-        // the count of lines the store queue had no room for goes in only once there is room for
-        // it (a note that could not be queued would lose the count)
+        // the count of lines the store queue had no room for goes in only once there is room for it
         if st.unstored > 0 && queue.capacity() >= 2 {
             let n = std::mem::take(&mut st.unstored);
             let note = format!("… {n} lines were not stored: the log store fell behind");
-            if !self.emit_line(st, queue, RHONE, note) {
-                st.unstored += n;
+            if let Err(q) = self.emit_line(st, queue, RHONE, note) {
+                deliver_later(queue, q);
             }
         }
-        if !self.emit_line(st, queue, stream, text) {
-            st.unstored += 1;
+        if let Err(q) = self.emit_line(st, queue, stream, text) {
+            if stream == RHONE {
+                // Rhone's own lines (stages, verdicts) are never lost: they wait for room
+                deliver_later(queue, q);
+            } else {
+                st.unstored += 1;
+            }
         }
     }
 
-    /// Numbers a line, keeps it in the ring, sends it live; false if the store queue was full.
-    fn emit_line(&self, st: &mut State, queue: &mpsc::Sender<Queued>, stream: &str, text: String) -> bool {
+    /// Numbers a line, keeps it in the ring, sends it live and queues it for the store; gives the
+    /// line back if the store queue was full.
+    fn emit_line(&self, st: &mut State, queue: &mpsc::Sender<Queued>, stream: &str, text: String) -> Result<(), Queued> {
         let line = LogLine { seq: st.next_seq, at: now_ms(), stream: stream.to_owned(), line: text };
         st.next_seq += 1;
         st.ring_bytes += line.line.len();
@@ -187,7 +203,7 @@ impl Channel {
         if self.tx.receiver_count() > 0 {
             let _ = self.tx.send(LogEvent::Line(line.clone()));
         }
-        queue.try_send(Queued { channel: self.name.clone(), line }).is_ok()
+        queue.try_send(Queued { channel: self.name.clone(), line }).map_err(|e| e.into_inner())
     }
 
     /// Marks the channel finished: the last marker is written, subscribers get `End`.
@@ -197,6 +213,14 @@ impl Channel {
             return;
         }
         self.report_dropped(&mut st, queue);
+        if st.unstored > 0 {
+            // the last count of lines the store had no room for: written whatever the queue holds
+            let n = std::mem::take(&mut st.unstored);
+            let note = format!("… {n} lines were not stored: the log store fell behind");
+            if let Err(q) = self.emit_line(&mut st, queue, RHONE, note) {
+                deliver_later(queue, q);
+            }
+        }
         st.ended = true;
         let _ = self.tx.send(LogEvent::End);
     }

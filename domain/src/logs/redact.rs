@@ -11,8 +11,15 @@ use super::REDACTED;
 pub(crate) const MIN_SECRET: usize = 3;
 
 /// The strings to redact for one set of env values, longest first.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Secrets(Vec<String>);
+
+/// Never prints the values themselves.
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets({} values)", self.0.len())
+    }
+}
 
 impl Secrets {
     pub(crate) fn new(values: impl IntoIterator<Item = String>) -> Secrets {
@@ -106,6 +113,12 @@ mod tests {
 
     fn secrets(values: &[&str]) -> Secrets {
         Secrets::new(values.iter().map(|v| v.to_string()))
+    }
+
+    #[test]
+    fn debug_never_prints_the_values() {
+        let printed = format!("{:?}", secrets(&["hunter2-secret"]));
+        assert!(!printed.contains("hunter2"), "{printed}");
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub async fn follow(path: PathBuf, stream: &'static str, sinks: Sinks, mut done:
     let mut partial: Vec<u8> = Vec::new();
     // bytes read since the last newline (the unfinished line, uncut)
     let mut pending: u64 = 0;
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; 16 * 1024];
     loop {
         let finishing = *done.borrow();
         let Ok(mut f) = tokio::fs::File::open(&path).await else {
@@ -99,8 +99,10 @@ pub async fn follow(path: PathBuf, stream: &'static str, sinks: Sinks, mut done:
         if f.seek(SeekFrom::Start(offset)).await.is_err() {
             return;
         }
-        // read to the end of what is there now
+        // read to the end of what is there now, at the pace the log store keeps up with (the app
+        // writes to a file, so pacing here never slows it down)
         loop {
+            sinks.log.room(Duration::from_secs(2)).await;
             let n = match f.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,

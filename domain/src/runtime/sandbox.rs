@@ -70,7 +70,7 @@ impl Isolation {
 }
 
 /// Who a command runs as and what it sees: built once per app and deployment.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Sandbox {
     pub uid: Option<u32>,
     pub home: PathBuf,
@@ -78,6 +78,18 @@ pub struct Sandbox {
     pub env: Vec<(String, String)>,
     /// Landlock confinement to the app's own directory (when the kernel offers it).
     pub landlock: Option<super::landlock::Ruleset>,
+}
+
+/// Prints the environment's keys, never its values (they are the app's secrets).
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("uid", &self.uid)
+            .field("home", &self.home)
+            .field("env_keys", &self.env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
+            .field("landlock", &self.landlock.is_some())
+            .finish()
+    }
 }
 
 /// The facts every command of an app gets, before the app's own env vars.
@@ -197,6 +209,8 @@ mod tests {
         assert_eq!(get("PATH"), Some("/opt/bin"));
         assert_eq!(get("API_KEY"), Some("k"));
         assert_eq!(s.env.iter().filter(|(k, _)| k == "RHONE_DEPLOYMENT_ID").count(), 1);
+        let printed = format!("{s:?}");
+        assert!(printed.contains("API_KEY") && !printed.contains("\"k\""), "Debug prints keys, not values: {printed}");
     }
 
     #[test]

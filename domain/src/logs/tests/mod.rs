@@ -168,3 +168,23 @@ async fn log_streams_per_user_are_capped_and_freed_when_closed() {
     drop(first);
     assert!(hub.open_stream(1).is_some(), "a closed stream frees its slot");
 }
+
+#[tokio::test]
+async fn rhone_lines_are_stored_even_when_a_burst_fills_the_store_queue() {
+    let (hub, _d) = hub_with(LogLimits { lines_per_sec: 1_000_000, ..LogLimits::default() }).await;
+    let sink = hub.open("deploy:9", vec![]).await;
+    for i in 0..20_000 {
+        sink.line("stdout", &format!("burst {i}"));
+    }
+    sink.info("health check passed: HTTP 200");
+    for i in 0..20_000 {
+        sink.line("stdout", &format!("more {i}"));
+    }
+    sink.info("traffic switched to the new version");
+    sink.end();
+    hub.flush().await;
+    let lines = stored(&hub, "deploy:9").await;
+    let all = texts(&lines);
+    assert!(all.iter().any(|l| l.contains("lines were not stored")), "the burst overflowed the queue (what this test is about)");
+    assert!(all.contains(&"health check passed: HTTP 200") && all.contains(&"traffic switched to the new version"), "a Rhone line was lost");
+}

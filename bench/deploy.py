@@ -1,6 +1,8 @@
 """Deploy-overhead and idle-RSS benchmark driver (see deploy.sh). Standard library only."""
 import argparse, json, os, statistics, subprocess, time, urllib.request, urllib.error
 
+import api
+
 p = argparse.ArgumentParser()
 p.add_argument("--api"); p.add_argument("--proxy-port", type=int); p.add_argument("--pid", type=int)
 p.add_argument("--work"); p.add_argument("--rounds", type=int, default=5)
@@ -8,13 +10,7 @@ a = p.parse_args()
 
 
 def call(method, path, body=None, token=None):
-    req = urllib.request.Request(a.api + "/api/v1" + path, method=method,
-                                 data=None if body is None else json.dumps(body).encode())
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read() or b"null")
+    return api.call(a.api, method, path, body, token)
 
 
 def via_proxy(slug):

@@ -2,7 +2,9 @@
 whether the app processes kept their pids (they should: Rhone re-adopts them). Baseline in the same
 run: the same restart with `--stop-apps` (the old behaviour, apps stopped and started again).
 Standard library only. usage: python3 bench/restart.py <path-to-rhone> [rounds]"""
-import json, os, socket, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+import os, socket, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+
+import api
 
 BIN, ROUNDS = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 3
 APP = """import os
@@ -51,13 +53,7 @@ class Rhone:
         self.proc.wait()
 
     def call(self, method, path, body=None, token=None):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.api}/api/v1{path}", method=method,
-                                     data=None if body is None else json.dumps(body).encode())
-        req.add_header("Content-Type", "application/json")
-        if token:
-            req.add_header("Authorization", "Bearer " + token)
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return json.loads(r.read() or b"null")
+        return api.call(f"http://127.0.0.1:{self.api}", method, path, body, token)
 
     def get(self):
         req = urllib.request.Request(f"http://127.0.0.1:{self.proxy}/", headers={"Host": "bench.localhost"})

@@ -22,6 +22,7 @@ class H(BaseHTTPRequestHandler):
         if u.path == "/say":
             print(parse_qs(u.query)["m"][0], flush=True)
         if u.path == "/slow":
+            print("slow request in", flush=True)
             time.sleep(10)
         body = (os.environ.get("VERSION", "v?") + " " + str(os.getpid())).encode()
         self.send_response(200)
@@ -69,6 +70,15 @@ impl Drop for Fixture {
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         }
     }
+}
+
+/// The pid the store records for a deployment (read straight from the SQLite file).
+async fn recorded_pid(f: &Fixture, id: i64) -> Option<i64> {
+    let url = format!("sqlite://{}?mode=ro", f.root.path().join("data/rhone.db").display());
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+    let pid: Option<i64> = sqlx::query_scalar("SELECT pid FROM deployments WHERE id = ?").bind(id).fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    pid
 }
 
 async fn create(r: &Rhone, f: &Fixture, name: &str, start: &str, build: &str, version: &str) {
@@ -187,7 +197,14 @@ async fn a_sigkill_while_the_old_version_drains_leaves_exactly_the_new_one() {
         let (http, proxy) = (r.http.clone(), r.proxy);
         tokio::spawn(async move { http.get(format!("http://127.0.0.1:{proxy}/slow")).header("Host", "drain.localhost").send().await })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut in_flight = false;
+    for _ in 0..100 {
+        if r.app_log("drain").await.contains("slow request in") {
+            in_flight = true;
+            break;
+        }
+    }
+    assert!(in_flight, "the slow request reached v1");
     r.call(reqwest::Method::PATCH, "/apps/drain/env", json!({"VERSION": "v2"})).await;
     let v2 = r.deploy("drain").await;
     r.wait_status(v2, "live").await;
@@ -216,6 +233,8 @@ async fn an_app_restarted_after_a_crash_is_readopted_by_its_new_pid() {
     r.wait_status(id, "live").await;
     let first = processes(&f.apps_dir(), "python3 app.py");
     assert_eq!(first.len(), 1);
+    let recorded = recorded_pid(&f, id).await;
+    assert!(recorded.is_some(), "the live version's pid is recorded");
     assert!(Command::new("kill").args(["-9", &first[0].to_string()]).status().unwrap().success());
     // the supervisor starts it again (after its 1 s backoff) and records the new pid
     let mut answer = String::new();
@@ -228,7 +247,16 @@ async fn an_app_restarted_after_a_crash_is_readopted_by_its_new_pid() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(!answer.is_empty(), "the crashed app was not restarted");
-    tokio::time::sleep(Duration::from_millis(300)).await; // the new pid's store write
+    let mut rerecorded = false;
+    for _ in 0..200 {
+        let now = recorded_pid(&f, id).await;
+        if now.is_some() && now != recorded {
+            rerecorded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(rerecorded, "the supervisor recorded the restarted process");
     r.sigkill();
 
     let r = f.start().await;

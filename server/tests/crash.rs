@@ -72,13 +72,13 @@ impl Drop for Fixture {
     }
 }
 
-/// The pid the store records for a deployment (read straight from the SQLite file).
-async fn recorded_pid(f: &Fixture, id: i64) -> Option<i64> {
+/// The instance the store records for a deployment (read straight from the SQLite file).
+async fn recorded_instance(f: &Fixture, id: i64) -> Option<String> {
     let url = format!("sqlite://{}?mode=ro", f.root.path().join("data/rhone.db").display());
     let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
-    let pid: Option<i64> = sqlx::query_scalar("SELECT pid FROM deployments WHERE id = ?").bind(id).fetch_one(&pool).await.unwrap();
+    let instance: Option<String> = sqlx::query_scalar("SELECT instance_id FROM deployments WHERE id = ?").bind(id).fetch_one(&pool).await.unwrap();
     pool.close().await;
-    pid
+    instance
 }
 
 async fn create(r: &Rhone, f: &Fixture, name: &str, start: &str, build: &str, version: &str) {
@@ -233,8 +233,8 @@ async fn an_app_restarted_after_a_crash_is_readopted_by_its_new_pid() {
     r.wait_status(id, "live").await;
     let first = processes(&f.apps_dir(), "python3 app.py");
     assert_eq!(first.len(), 1);
-    let recorded = recorded_pid(&f, id).await;
-    assert!(recorded.is_some(), "the live version's pid is recorded");
+    let recorded = recorded_instance(&f, id).await;
+    assert!(recorded.is_some(), "the live version's instance is recorded");
     assert!(Command::new("kill").args(["-9", &first[0].to_string()]).status().unwrap().success());
     // the supervisor starts it again (after its 1 s backoff) and records the new pid
     let mut answer = String::new();
@@ -249,7 +249,7 @@ async fn an_app_restarted_after_a_crash_is_readopted_by_its_new_pid() {
     assert!(!answer.is_empty(), "the crashed app was not restarted");
     let mut rerecorded = false;
     for _ in 0..200 {
-        let now = recorded_pid(&f, id).await;
+        let now = recorded_instance(&f, id).await;
         if now.is_some() && now != recorded {
             rerecorded = true;
             break;

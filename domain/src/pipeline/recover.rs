@@ -13,8 +13,7 @@ use crate::logs::{app_channel, deploy_channel};
 use crate::model::DeploymentStatus as S;
 use crate::routing::{Route, Target};
 use crate::runtime::output::OutputFiles;
-use crate::runtime::process::{kill_orphan, State};
-use crate::runtime::StartSpec;
+use crate::runtime::{InstanceId, StartSpec};
 use crate::Services;
 
 const INTERRUPTED: &str = "interrupted: Rhone restarted while this deployment was in progress; deploy again";
@@ -35,26 +34,30 @@ impl Services {
             self.routes.register(&app.slug);
         }
         let mut adopted = std::collections::HashSet::new();
-        for p in self.store.recorded_processes().await? {
-            let start = p.pid_start.unwrap_or(-1);
-            if p.status == S::Live.as_str() {
-                if let Some(port) = p.port.and_then(|port| u16::try_from(port).ok()) {
-                    match self.adopt_live(p.deployment_id, p.pid, start, port).await {
+        for rec in self.store.recorded_instances().await? {
+            let instance = InstanceId::new(rec.instance_id.clone());
+            if rec.runtime != self.runtime.kind() {
+                tracing::error!(deployment.id = rec.deployment_id, runtime = %rec.runtime, "a version of a runtime this Rhone does not run");
+                continue;
+            }
+            if rec.status == S::Live.as_str() {
+                if let Some(port) = rec.port.and_then(|port| u16::try_from(port).ok()) {
+                    match self.adopt_live(rec.deployment_id, &instance, port).await {
                         Ok(true) => {
-                            adopted.insert(p.deployment_id);
+                            adopted.insert(rec.deployment_id);
                             continue;
                         }
                         Ok(false) => {}
-                        Err(e) => tracing::error!(deployment.id = p.deployment_id, error = ?e, "could not re-adopt the live version"),
+                        Err(e) => tracing::error!(deployment.id = rec.deployment_id, error = ?e, "could not re-adopt the live version"),
                     }
                 }
             }
-            if kill_orphan(p.pid, start).await {
-                tracing::warn!(deployment.id = p.deployment_id, pid = p.pid, status = %p.status, "stopped a process left over from before the restart");
+            if self.runtime.stop_leftover(&instance).await {
+                tracing::warn!(deployment.id = rec.deployment_id, instance = %rec.instance_id, status = %rec.status, "stopped an instance left over from before the restart");
             }
-            let _ = self.store.set_process(p.deployment_id, None, None, None).await;
-            if p.status != S::Live.as_str() {
-                OutputFiles::new(&self.settings.run_dir(), p.deployment_id).remove();
+            let _ = self.store.set_instance(rec.deployment_id, None).await;
+            if rec.status != S::Live.as_str() {
+                OutputFiles::new(&self.settings.run_dir(), rec.deployment_id).remove();
             }
         }
         for dep in self.store.deployments_with_status(S::Live).await? {
@@ -85,8 +88,8 @@ impl Services {
         }
     }
 
-    /// The live version's process is still running: follow it again and route to it.
-    async fn adopt_live(&self, id: i64, pid: i64, pid_start: i64, port: u16) -> std::result::Result<bool, crate::Error> {
+    /// The live version's instance is still running: follow it again and route to it.
+    async fn adopt_live(&self, id: i64, instance: &InstanceId, port: u16) -> std::result::Result<bool, crate::Error> {
         let dep = self.store.deployment(id).await?;
         let app = self.store.app_by_id(dep.app_id).await?;
         let rel = self.store.release(id).await?;
@@ -109,10 +112,10 @@ impl Services {
             log: log.clone(),
             deploy_log: None,
         };
-        let Some(inst) = self.runtime.adopt(spec, pid, pid_start) else { return Ok(false) };
+        let Some(inst) = self.runtime.adopt(spec, instance) else { return Ok(false) };
         self.record_restarts(&inst);
-        log.info(&format!("Rhone restarted: re-adopted the running version (pid {pid})"));
-        tracing::info!(app.slug = %app.slug, deployment.id = id, pid, "re-adopted live version");
+        log.info("Rhone restarted: re-adopted the running version (not restarted)");
+        tracing::info!(app.slug = %app.slug, deployment.id = id, instance = %instance.as_str(), "re-adopted live version");
         self.routes.switch(Route::new(app.slug.as_str(), id, Target::Http(([127, 0, 0, 1], port).into())));
         Ok(true)
     }
@@ -139,9 +142,7 @@ impl Services {
                 let spec = StartSpec { deployment_id: id, dir: workdir, command: start, sandbox, port, output, log, deploy_log: None };
                 let inst = self.runtime.start(spec).await.map_err(err)?;
                 inst.mark_live();
-                if let State::Running { pid, pid_start } = inst.state() {
-                    self.store.set_process(id, Some(port as i64), Some(pid as i64), pid_start).await.map_err(err)?;
-                }
+                self.record_instance(&inst).await.map_err(err)?;
                 self.record_restarts(&inst);
                 Target::Http(([127, 0, 0, 1], port).into())
             }

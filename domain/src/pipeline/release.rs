@@ -12,8 +12,7 @@ use crate::logs::app_channel;
 use crate::model::DeploymentStatus as S;
 use crate::routing::{Route, Target};
 use crate::runtime::output::OutputFiles;
-use crate::runtime::ports::{port_owner, PortOwner};
-use crate::runtime::process::{Instance, State};
+use crate::runtime::{Instance, State};
 use crate::runtime::StartSpec;
 use crate::Services;
 
@@ -36,12 +35,10 @@ impl Services {
                     deploy_log: Some(ctx.log.clone()),
                 };
                 let inst = self.runtime.start(spec).await.map_err(|e| StepError::Failed(e.to_string()))?;
-                if let State::Running { pid, pid_start } = inst.state() {
-                    self.store.set_process(id, Some(port as i64), Some(pid as i64), pid_start).await.map_err(internal)?;
-                }
+                self.record_instance(&inst).await.map_err(internal)?;
                 self.record_restarts(&inst);
                 let healthy = match self.wait_healthy(ctx, port).await {
-                    Ok(()) => self.check_port_owner(&inst, port),
+                    Ok(()) => inst.check_listener(port).map_err(StepError::Failed),
                     Err(e) => Err(e),
                 };
                 if let Err(e) = healthy {
@@ -97,7 +94,7 @@ impl Services {
         // poll fast at first (most apps are up within ~100 ms), then back off to 250 ms
         let mut pause = Duration::from_millis(20);
         loop {
-            if let Some(State::Exited(why)) = self.runtime.get(ctx.dep.id).map(|i| i.state()) {
+            if let Some(why) = self.runtime.get(ctx.dep.id).and_then(|i| i.exited()) {
                 return Err(StepError::Failed(format!("the app {why} before it became healthy (see the log above)")));
             }
             match health::probe(port, path).await {
@@ -127,29 +124,25 @@ impl Services {
         }
     }
 
-    /// Goes live only if the socket listening on `port` belongs to this version's own processes.
-    fn check_port_owner(&self, inst: &Instance, port: u16) -> StepResult {
-        let State::Running { pid, .. } = inst.state() else {
-            return Err(StepError::Failed("the app exited right after its health check (see the log above)".into()));
-        };
-        match port_owner(port, pid as i32) {
-            PortOwner::Version => Ok(()),
-            PortOwner::Nobody => Err(StepError::Failed(format!("nothing listens on port {port} any more; the app must keep listening on $PORT"))),
-            PortOwner::Other => Err(StepError::Failed(format!(
-                "port {port} is held by a process that is not part of this version (another app took it); deploy again"
-            ))),
+    /// Records which runtime runs the version and its instance id (after a start or an adoption).
+    pub(super) async fn record_instance(&self, inst: &Instance) -> crate::Result<()> {
+        match inst.state() {
+            State::Running { instance } => {
+                self.store.set_instance(inst.deployment_id, Some((self.runtime.kind(), instance.as_str(), inst.port))).await
+            }
+            _ => Ok(()),
         }
     }
 
-    /// Records the new pid each time the supervisor restarts a crashed process.
+    /// Records the new instance each time the supervisor restarts a crashed one.
     pub(super) fn record_restarts(&self, inst: &std::sync::Arc<Instance>) {
-        let (store, id, port, mut rx) = (self.store.clone(), inst.deployment_id, inst.port, inst.watch());
+        let (store, kind, id, port, mut rx) = (self.store.clone(), self.runtime.kind(), inst.deployment_id, inst.port, inst.watch());
         tokio::spawn(async move {
             while rx.changed().await.is_ok() {
                 let state = rx.borrow_and_update().clone();
-                if let State::Running { pid, pid_start } = state {
-                    if let Err(e) = store.set_process(id, Some(port as i64), Some(pid as i64), pid_start).await {
-                        tracing::error!(deployment.id = id, error = %e, "could not record the restarted process");
+                if let State::Running { instance } = state {
+                    if let Err(e) = store.set_instance(id, Some((kind, instance.as_str(), port))).await {
+                        tracing::error!(deployment.id = id, error = %e, "could not record the restarted instance");
                     }
                 }
             }
@@ -161,7 +154,7 @@ impl Services {
         if let Some(inst) = self.runtime.get(deployment_id) {
             inst.stop(self.settings.drain_timeout).await;
             self.runtime.remove(deployment_id);
-            let _ = self.store.set_process(deployment_id, None, None, None).await;
+            let _ = self.store.set_instance(deployment_id, None).await;
             OutputFiles::new(&self.settings.run_dir(), deployment_id).remove();
         }
     }

@@ -15,6 +15,8 @@ use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
 use super::output::{self, OutputFiles, Sinks};
+use super::ports::{port_owner, PortOwner};
+use super::InstanceId;
 use super::sandbox::Sandbox;
 use super::sys;
 use crate::error::{Error, Result};
@@ -37,13 +39,25 @@ pub struct StartSpec {
 /// What happened to the process, as the supervisor last saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
-    Running { pid: u32, pid_start: Option<i64> },
+    /// Running as this instance (opaque outside the runtime: `pid:start-time` here).
+    Running { instance: InstanceId },
     /// Exited before it was marked live (a failed start): no restart.
     Exited(String),
     /// Stopped by Rhone (the process is gone).
     Stopped,
     /// Rhone let go of it (shutting down with the apps kept running).
     Detached,
+}
+
+/// This runtime's instance id of a process: `pid:start-time` (a recycled pid never matches).
+fn instance_of(pid: u32) -> InstanceId {
+    InstanceId::new(format!("{pid}:{}", sys::process_start_time(pid as i32).unwrap_or(-1)))
+}
+
+/// The pid and start time inside one of this runtime's instance ids.
+fn parts(id: &InstanceId) -> Option<(i32, i64)> {
+    let (pid, start) = id.as_str().split_once(':')?;
+    Some((pid.parse().ok()?, start.parse().ok()?))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,6 +77,28 @@ pub struct Instance {
 impl Instance {
     pub fn state(&self) -> State {
         self.state.borrow().clone()
+    }
+
+    /// Why the version exited before it was marked live, if it did.
+    pub fn exited(&self) -> Option<String> {
+        match &*self.state.borrow() {
+            State::Exited(why) => Some(why.clone()),
+            _ => None,
+        }
+    }
+
+    /// Checks that the socket listening on `port` belongs to this version's own processes (not to
+    /// whoever bound the port first).
+    pub fn check_listener(&self, port: u16) -> Result<(), String> {
+        let State::Running { instance } = self.state() else {
+            return Err("the app exited right after its health check (see the log above)".into());
+        };
+        let leader = parts(&instance).map(|(pid, _)| pid).unwrap_or(0);
+        match port_owner(port, leader) {
+            PortOwner::Version => Ok(()),
+            PortOwner::Nobody => Err(format!("nothing listens on port {port} any more; the app must keep listening on $PORT")),
+            PortOwner::Other => Err(format!("port {port} is held by a process that is not part of this version (another app took it); deploy again")),
+        }
     }
 
     /// Follows state changes (e.g. to record the pid after a crash restart).
@@ -148,17 +184,23 @@ impl ProcessRuntime {
     pub async fn start(&self, spec: StartSpec) -> Result<Arc<Instance>> {
         let child = spawn(&spec)?;
         let pid = child.id().unwrap_or(0);
-        Ok(self.supervise(spec, Proc::Child(child), State::Running { pid, pid_start: sys::process_start_time(pid as i32) }))
+        Ok(self.supervise(spec, Proc::Child(child), State::Running { instance: instance_of(pid) }))
     }
 
-    /// Takes over a process started by an earlier run of Rhone, if it is still the same process.
-    /// Its output is followed from where the earlier run stopped reading. The instance is live.
-    pub fn adopt(&self, spec: StartSpec, pid: i64, pid_start: i64) -> Option<Arc<Instance>> {
-        let pid = i32::try_from(pid).ok()?;
-        if !sys::is_same_process(pid, pid_start) {
+    /// The name recorded for versions this runtime runs.
+    pub fn kind(&self) -> &'static str {
+        "process"
+    }
+
+    /// Takes over an instance started by an earlier run of Rhone, if it is still running (the same
+    /// process, not a recycled pid). Its output is followed from where the earlier run stopped
+    /// reading. The instance is live.
+    pub fn adopt(&self, spec: StartSpec, instance: &InstanceId) -> Option<Arc<Instance>> {
+        let (pid, start) = parts(instance)?;
+        if !sys::is_same_process(pid, start) {
             return None;
         }
-        let inst = self.supervise(spec, Proc::Adopted { pid, start: pid_start }, State::Running { pid: pid as u32, pid_start: Some(pid_start) });
+        let inst = self.supervise(spec, Proc::Adopted { pid, start }, State::Running { instance: instance.clone() });
         inst.mark_live();
         Some(inst)
     }
@@ -253,7 +295,7 @@ async fn supervise(
                     Ok(c) => {
                         let pid = c.id().unwrap_or(0);
                         proc = Proc::Child(c);
-                        let _ = state.send(State::Running { pid, pid_start: sys::process_start_time(pid as i32) });
+                        let _ = state.send(State::Running { instance: instance_of(pid) });
                     }
                     Err(e) => {
                         spec.log.info(&format!("restart failed: {e}"));
@@ -306,19 +348,22 @@ fn describe_exit(s: std::process::ExitStatus) -> String {
     }
 }
 
-/// Kills a process group left over from before a restart of Rhone, if it is still the same process.
-pub async fn kill_orphan(pid: i64, pid_start: i64) -> bool {
-    let Ok(pid) = i32::try_from(pid) else { return false };
-    if !sys::is_same_process(pid, pid_start) {
-        return false;
-    }
-    sys::signal_group(pid, sys::SIGTERM);
-    for _ in 0..50 {
-        if !sys::is_same_process(pid, pid_start) {
-            break;
+impl ProcessRuntime {
+    /// Stops an instance left over from before a restart of Rhone (a version that was starting or
+    /// draining), if it is still the same process; true if there was one.
+    pub async fn stop_leftover(&self, instance: &InstanceId) -> bool {
+        let Some((pid, start)) = parts(instance) else { return false };
+        if !sys::is_same_process(pid, start) {
+            return false;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        sys::signal_group(pid, sys::SIGTERM);
+        for _ in 0..50 {
+            if !sys::is_same_process(pid, start) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        sys::kill_group_and_wait(pid, Duration::from_secs(5)).await;
+        true
     }
-    sys::kill_group_and_wait(pid, Duration::from_secs(5)).await;
-    true
 }

@@ -90,8 +90,6 @@ pub struct Release {
     pub app_id: i64,
     pub plan: Option<String>,
     pub artifact_dir: Option<String>,
-    pub pid: Option<i64>,
-    pub pid_start: Option<i64>,
 }
 
 impl Store {
@@ -232,19 +230,8 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_process(&self, id: i64, port: Option<i64>, pid: Option<i64>, pid_start: Option<i64>) -> Result<()> {
-        sqlx::query("UPDATE deployments SET port = $2, pid = $3, pid_start = $4 WHERE id = $1")
-            .bind(id)
-            .bind(port)
-            .bind(pid)
-            .bind(pid_start)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
     pub async fn release(&self, id: i64) -> Result<Release> {
-        let row = sqlx::query("SELECT id, app_id, plan, artifact_dir, pid, pid_start FROM deployments WHERE id = $1")
+        let row = sqlx::query("SELECT id, app_id, plan, artifact_dir FROM deployments WHERE id = $1")
             .bind(id)
             .fetch_optional(self.pool())
             .await?
@@ -254,8 +241,6 @@ impl Store {
             app_id: get(&row, "app_id")?,
             plan: get(&row, "plan")?,
             artifact_dir: get(&row, "artifact_dir")?,
-            pid: get(&row, "pid")?,
-            pid_start: get(&row, "pid_start")?,
         })
     }
 

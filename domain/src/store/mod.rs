@@ -8,7 +8,7 @@ pub mod credentials;
 pub mod deployments;
 mod jobs;
 mod logs;
-pub mod processes;
+pub mod instances;
 mod retention;
 mod schedules;
 mod users;

@@ -1,5 +1,6 @@
 //! A database written before the one-live index (possibly by a crash between two writes) is repaired
-//! by the migration that adds it: one live deployment per app, no `pending` deployment without a job.
+//! by the migration that adds it: one live deployment per app, no `pending` deployment without a job;
+//! and a version's recorded process becomes its runtime instance id.
 
 use sqlx::AnyPool;
 
@@ -39,6 +40,8 @@ async fn upgrade(url: &str, backend: &str) {
         };
         exec(sql).await;
     }
+    // deployment 2 runs as a process recorded the old way (pid + start time)
+    exec("UPDATE deployments SET pid = 1234, pid_start = 5678, port = 4000 WHERE id = 2").await;
     // deployment 4 has its job; deployment 3 lost it in a crash
     exec("INSERT INTO jobs (kind, dedupe_key, payload, created_at) VALUES ('deploy', 'deploy:4', '{\"deployment_id\":4}', 0)").await;
     pool.close().await;
@@ -50,6 +53,10 @@ async fn upgrade(url: &str, backend: &str) {
     assert_eq!(statuses, [S::Superseded, S::Live, S::Failed, S::Pending]);
     assert!(all[2].error.as_deref().unwrap_or("").contains("deploy again"), "{:?}", all[2].error);
     assert_eq!(s.claim_job().await.unwrap().map(|j| j.payload).as_deref(), Some("{\"deployment_id\":4}"), "queued work survives");
+    // the process columns became the runtime's opaque instance id
+    let recorded = s.recorded_instances().await.unwrap();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!((recorded[0].deployment_id, recorded[0].runtime.as_str(), recorded[0].instance_id.as_str(), recorded[0].port), (2, "process", "1234:5678", Some(4000)));
     // and from now on the database itself refuses a second live version
     assert!(s.transition(1, &[S::Superseded], S::Live, None).await.is_err());
 }

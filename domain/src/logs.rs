@@ -177,6 +177,13 @@ impl LogHub {
         self.inner.store.log_lines_before(name, before.unwrap_or(i64::MAX), limit as i64).await
     }
 
+    /// Rhone's own stored lines (stages, verdicts) before `before`, oldest first: what a late viewer of
+    /// a long build log must still see when the history window starts later.
+    pub async fn stages_before(&self, name: &str, before: i64, limit: usize) -> Result<Vec<LogLine>> {
+        self.flush().await;
+        self.inner.store.rhone_lines_before(name, before, limit as i64).await
+    }
+
     /// Stored lines after `after`: the newest `limit` of them, oldest first.
     pub async fn stored_after(&self, name: &str, after: i64, limit: usize) -> Result<Vec<LogLine>> {
         self.inner.store.log_lines(name, after, limit as i64).await

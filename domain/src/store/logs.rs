@@ -54,6 +54,20 @@ impl Store {
         rows.iter().map(line_of).collect()
     }
 
+    /// Rhone's own lines (stream `rhone`) before `before`: the newest `limit` of them, oldest first.
+    pub async fn rhone_lines_before(&self, channel: &str, before: i64, limit: i64) -> Result<Vec<LogLine>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, stream, line FROM (SELECT seq, at, stream, line FROM log_lines
+             WHERE channel = $1 AND seq < $2 AND stream = 'rhone' ORDER BY seq DESC LIMIT $3) t ORDER BY seq",
+        )
+        .bind(channel)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(line_of).collect()
+    }
+
     pub async fn last_log_seq(&self, channel: &str) -> Result<i64> {
         let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM log_lines WHERE channel = $1")
             .bind(channel)

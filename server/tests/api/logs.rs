@@ -73,3 +73,19 @@ async fn log_streams_per_user_are_capped_with_a_clear_429() {
     drop((second, reopened));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_late_viewer_of_a_long_build_log_still_sees_every_stage() {
+    let app = spawn_app().await;
+    let repo = Repo::new(&[("index.html", "<p>site</p>")]);
+    app.create_app("chatty", &repo.path(), json!({"build_command": "seq 1 3000"})).await;
+    let d = app.deploy_and_wait("chatty").await;
+    assert_eq!(d["status"], "live", "{d}");
+    let stream = app.sse_until(&format!("/deployments/{}/logs", d["id"]), "event: end").await;
+    assert!(stream.contains("event: older"), "the history is capped (what this test is about)");
+    assert!(!stream.contains("\"line\":\"1\""), "the first build lines are left out");
+    for stage in ["cloning ", "$ seq 1 3000", "build finished", "deployment is live"] {
+        assert!(stream.contains(stage), "the stage line {stage:?} is missing from a late viewer's log");
+    }
+    app.stop().await;
+}

@@ -104,6 +104,9 @@ async fn page(services: &Services, channel: &str, before: &str, limit: Option<&S
     Ok(Json(serde_json::json!({ "lines": lines, "older": older })).into_response())
 }
 
+/// Rhone's own lines of a deployment sent ahead of a capped history.
+const STAGES: usize = 200;
+
 struct Follow {
     services: Services,
     channel: String,
@@ -151,6 +154,13 @@ impl Follow {
             if let Some(first) = history.first() {
                 if self.send(Event::default().event("older").data(first.seq.to_string())).await.is_err() {
                     return;
+                }
+                // a deployment's stages (clone, build, start, …) stay visible however long its log
+                if self.deployment.is_some() {
+                    let stages = self.services.logs.stages_before(&self.channel, first.seq, STAGES).await.unwrap_or_default();
+                    if self.send_lines(&stages).await.is_err() {
+                        return;
+                    }
                 }
             }
         }

@@ -94,6 +94,8 @@ pub(crate) struct Inner {
     limits: LogLimits,
     streams: Arc<Mutex<HashMap<i64, usize>>>,
     next_sink: AtomicU64,
+    /// Rhone lines waiting for room in the store queue (`flush` waits for them).
+    pending: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl LogHub {
@@ -108,6 +110,7 @@ impl LogHub {
         let limits = LogLimits { lines_per_sec: limits.lines_per_sec.max(1), ..limits };
         let inner = Arc::new(Inner {
             channels: Mutex::default(),
+            pending: Arc::default(),
             store: store.clone(),
             lines,
             control,
@@ -132,7 +135,7 @@ impl LogHub {
         });
         let mut map = self.inner.lock();
         let rate = self.inner.limits.lines_per_sec;
-        let ch = map.entry(name.to_owned()).or_insert_with(|| Arc::new(Channel::new(name, last + 1, rate)));
+        let ch = map.entry(name.to_owned()).or_insert_with(|| Arc::new(Channel::new(name, last + 1, rate, self.inner.pending.clone())));
         f(ch)
     }
 
@@ -189,8 +192,13 @@ impl LogHub {
         self.inner.store.log_lines(name, after, limit as i64).await
     }
 
-    /// Waits until every line pushed so far has been stored (or dropped by a full queue).
+    /// Waits until every line pushed so far has been stored (or dropped by a full queue), Rhone's
+    /// own lines that were waiting for room included.
     pub async fn flush(&self) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.inner.pending.load(std::sync::atomic::Ordering::Acquire) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         let (tx, rx) = oneshot::channel();
         if self.inner.control.send(Control::Flush(tx)).is_ok() {
             let _ = rx.await;

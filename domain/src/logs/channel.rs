@@ -2,6 +2,7 @@
 //! per-second line cap and the env values of every sink writing to it.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -19,17 +20,6 @@ pub(crate) const RING_LINES: usize = 2_000;
 pub(crate) const RING_BYTES: usize = 1024 * 1024;
 /// Live events buffered per channel for subscribers; a slower subscriber lags.
 const FEED: usize = 512;
-/// Queues a line for the store as soon as there is room (the queue is FIFO-fair, so a later flush
-/// still finds it written). Without a runtime (never in Rhone) the line is only in memory.
-fn deliver_later(queue: &mpsc::Sender<Queued>, q: Queued) {
-    if let Ok(rt) = tokio::runtime::Handle::try_current() {
-        let queue = queue.clone();
-        rt.spawn(async move {
-            let _ = queue.send(q).await;
-        });
-    }
-}
-
 /// The rate cap's burst, in seconds' worth of `lines_per_sec`.
 const BURST_SECS: f64 = 5.0;
 /// The stream name of Rhone's own lines (never rate-limited).
@@ -40,6 +30,8 @@ pub(crate) struct Channel {
     state: Mutex<State>,
     pub(crate) tx: broadcast::Sender<LogEvent>,
     lines_per_sec: u32,
+    /// The hub's count of Rhone lines waiting for room in the store queue.
+    pending: Arc<AtomicUsize>,
 }
 
 pub(crate) struct State {
@@ -64,7 +56,7 @@ pub(crate) struct State {
 }
 
 impl Channel {
-    pub(crate) fn new(name: &str, next_seq: i64, lines_per_sec: u32) -> Channel {
+    pub(crate) fn new(name: &str, next_seq: i64, lines_per_sec: u32, pending: Arc<AtomicUsize>) -> Channel {
         Channel {
             name: name.into(),
             state: Mutex::new(State {
@@ -83,6 +75,7 @@ impl Channel {
             }),
             tx: broadcast::channel(FEED).0,
             lines_per_sec,
+            pending,
         }
     }
 
@@ -174,16 +167,29 @@ impl Channel {
             let n = std::mem::take(&mut st.unstored);
             let note = format!("… {n} lines were not stored: the log store fell behind");
             if let Err(q) = self.emit_line(st, queue, RHONE, note) {
-                deliver_later(queue, q);
+                self.deliver_later(queue, q);
             }
         }
         if let Err(q) = self.emit_line(st, queue, stream, text) {
             if stream == RHONE {
                 // Rhone's own lines (stages, verdicts) are never lost: they wait for room
-                deliver_later(queue, q);
+                self.deliver_later(queue, q);
             } else {
                 st.unstored += 1;
             }
+        }
+    }
+
+    /// Queues a line for the store as soon as there is room; the hub's `flush` waits for it.
+    /// Without a runtime (never in Rhone) the line is only in memory.
+    fn deliver_later(&self, queue: &mpsc::Sender<Queued>, q: Queued) {
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let (queue, pending) = (queue.clone(), self.pending.clone());
+            pending.fetch_add(1, Ordering::AcqRel);
+            rt.spawn(async move {
+                let _ = queue.send(q).await;
+                pending.fetch_sub(1, Ordering::AcqRel);
+            });
         }
     }
 
@@ -218,7 +224,7 @@ impl Channel {
             let n = std::mem::take(&mut st.unstored);
             let note = format!("… {n} lines were not stored: the log store fell behind");
             if let Err(q) = self.emit_line(&mut st, queue, RHONE, note) {
-                deliver_later(queue, q);
+                self.deliver_later(queue, q);
             }
         }
         st.ended = true;

@@ -28,40 +28,28 @@ impl Store {
 
     /// The newest `limit` lines of a channel with `seq > after`, oldest first.
     pub async fn log_lines(&self, channel: &str, after: i64, limit: i64) -> Result<Vec<LogLine>> {
-        let rows = sqlx::query(
-            "SELECT seq, at, stream, line FROM (SELECT seq, at, stream, line FROM log_lines
-             WHERE channel = $1 AND seq > $2 ORDER BY seq DESC LIMIT $3) t ORDER BY seq",
-        )
-        .bind(channel)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(line_of).collect()
+        self.newest_lines(channel, "seq > $2", after, limit).await
     }
 
     /// The newest `limit` lines of a channel with `seq < before`, oldest first (older pages).
     pub async fn log_lines_before(&self, channel: &str, before: i64, limit: i64) -> Result<Vec<LogLine>> {
-        let rows = sqlx::query(
-            "SELECT seq, at, stream, line FROM (SELECT seq, at, stream, line FROM log_lines
-             WHERE channel = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) t ORDER BY seq",
-        )
-        .bind(channel)
-        .bind(before)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(line_of).collect()
+        self.newest_lines(channel, "seq < $2", before, limit).await
     }
 
     /// Rhone's own lines (stream `rhone`) before `before`: the newest `limit` of them, oldest first.
     pub async fn rhone_lines_before(&self, channel: &str, before: i64, limit: i64) -> Result<Vec<LogLine>> {
-        let rows = sqlx::query(
+        self.newest_lines(channel, "seq < $2 AND stream = 'rhone'", before, limit).await
+    }
+
+    /// The newest `limit` lines of a channel matching `condition` (a fixed SQL fragment over `$2`),
+    /// oldest first.
+    async fn newest_lines(&self, channel: &str, condition: &'static str, bound: i64, limit: i64) -> Result<Vec<LogLine>> {
+        let rows = sqlx::query(&format!(
             "SELECT seq, at, stream, line FROM (SELECT seq, at, stream, line FROM log_lines
-             WHERE channel = $1 AND seq < $2 AND stream = 'rhone' ORDER BY seq DESC LIMIT $3) t ORDER BY seq",
-        )
+             WHERE channel = $1 AND {condition} ORDER BY seq DESC LIMIT $3) t ORDER BY seq"
+        ))
         .bind(channel)
-        .bind(before)
+        .bind(bound)
         .bind(limit)
         .fetch_all(self.pool())
         .await?;

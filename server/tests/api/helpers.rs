@@ -181,19 +181,10 @@ impl TestApp {
     }
 }
 
-/// Processes whose working directory is inside `dir` (apps and build steps of one test).
-pub fn processes_under(dir: &Path) -> Vec<i32> {
-    domain::runtime::sys::all_processes()
-        .into_iter()
-        .map(|(pid, _)| pid)
-        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir)))
-        .collect()
-}
-
 /// A test that panics (or keeps its apps running on purpose) leaves no processes behind.
 impl Drop for TestApp {
     fn drop(&mut self) {
-        for pid in processes_under(&self.apps_dir()) {
+        for pid in crate::support::processes(&self.apps_dir(), "") {
             domain::runtime::sys::signal_group(pid, domain::runtime::sys::SIGKILL);
             let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
         }

@@ -1,6 +1,8 @@
 //! Integration tests: the real server, a real SQLite file, real git and real app processes.
 
 mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 mod web;
 
 mod apps;

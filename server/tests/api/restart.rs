@@ -6,7 +6,8 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{processes_under, spawn_app_with, Repo};
+use crate::helpers::{spawn_app_with, Repo};
+use crate::support::processes;
 
 const APP: &str = r#"import os
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -53,14 +54,6 @@ async fn a_graceful_restart_keeps_the_app_process_and_its_output() {
     app.stop().await;
 }
 
-/// The build's `sleep 30x` processes under `dir`.
-fn sleeps(dir: &std::path::Path) -> Vec<i32> {
-    processes_under(dir)
-        .into_iter()
-        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with(b"sleep\x0030")))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_cancelled_build_leaves_no_process_behind() {
     let app = spawn_app_with(&[]).await;
@@ -70,7 +63,7 @@ async fn a_cancelled_build_leaves_no_process_behind() {
     let checkout = app.apps_dir().join("cancelme/builds").join(id.to_string());
     let mut running = 0;
     for _ in 0..200 {
-        running = sleeps(&checkout).len();
+        running = processes(&checkout, "sleep 30").len();
         if running >= 2 {
             break;
         }
@@ -79,15 +72,15 @@ async fn a_cancelled_build_leaves_no_process_behind() {
     assert!(running >= 2, "the build's processes run");
     let (status, d) = app.json(Method::POST, &format!("/deployments/{id}/cancel"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{d}");
-    let mut left = processes_under(&checkout);
+    let mut left = processes(&checkout, "");
     for _ in 0..100 {
         if left.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-        left = processes_under(&checkout);
+        left = processes(&checkout, "");
     }
-    assert!(sleeps(&app.apps_dir()).is_empty(), "no sleep of the build survives anywhere");
+    assert!(processes(&app.apps_dir(), "sleep 30").is_empty(), "no sleep of the build survives anywhere");
     assert!(left.is_empty(), "the cancelled build's process group is gone, background children included: {left:?}");
     assert_eq!(app.wait_final(id).await["status"], "cancelled");
     app.stop().await;

@@ -22,7 +22,7 @@ APT := DEBIAN_FRONTEND=noninteractive apt-get
 help:
 	@echo "make run    set up and start Rhone (dashboard http://127.0.0.1:3000, apps on http://<slug>.localhost:8080)"
 	@echo "make test   set up and run every test (unit, integration, browser)"
-	@echo "make bench  benchmarks: deploy overhead + idle RSS, proxy vs direct (release build)"
+	@echo "make bench  benchmarks: deploy overhead + idle RSS, proxy vs direct, restarts, zero-downtime deploys (release build)"
 
 setup: system-deps rust-tools node-deps
 
@@ -54,7 +54,8 @@ run: build
 test: build test-unit test-e2e
 
 test-unit:
-	RHONE_TEST_POSTGRES_URL=$$(bash server/tests/postgres.sh) $(LEPTOS_BUILD_ENV) cargo test -p domain -p app -p rhone
+	RHONE_TEST_POSTGRES_URL=$$(bash server/tests/postgres.sh) RHONE_TEST_DOCKER_HOST=$$(bash server/tests/docker.sh | tail -n1) \
+	  $(LEPTOS_BUILD_ENV) cargo test -p domain -p app -p rhone
 
 test-e2e:
 	bash end2end/run.sh $(BIN)
@@ -63,8 +64,11 @@ test-e2e:
 bench: setup
 	cargo build --release -p rhone --bin rhone
 	bash bench/deploy.sh $(CARGO_TARGET_DIR)/release/rhone
+	bash bench/memory.sh $(CARGO_TARGET_DIR)/release/rhone
 	bash bench/proxy.sh $(CARGO_TARGET_DIR)/release/rhone
 	bash bench/restart.sh $(CARGO_TARGET_DIR)/release/rhone
+	# last: exits 1 if a deploy or an upgrade dropped anything
+	bash bench/zero_downtime.sh $(CARGO_TARGET_DIR)/release/rhone
 
 clean:
 	rm -rf target data

@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("") view=apps::AppsPage ssr=ssr.clone()/>
                         <Route path=(StaticSegment("apps"), StaticSegment("new")) view=new_app::NewAppPage ssr=ssr.clone()/>
                         <Route path=(StaticSegment("apps"), ParamSegment("slug")) view=app::AppPage ssr=ssr.clone()/>
+                        <Route path=StaticSegment("builds") view=builds::BuildsPage ssr=ssr.clone()/>
                         <Route path=StaticSegment("tokens") view=tokens::TokensPage ssr=ssr.clone()/>
                         <Route path=StaticSegment("account") view=account::AccountPage ssr/>
                     </ProtectedParentRoute>

@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod status;
+pub use status::{bytes, AppStatusInfo, QueuedBuildInfo, RuntimeInfo};
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {
     pub id: i64,
@@ -24,8 +27,46 @@ pub struct AppInfo {
     pub build_command: Option<String>,
     pub start_command: Option<String>,
     pub health_check_path: String,
+    /// `process` or `docker`.
+    pub runtime: String,
+    /// CPU limit in millicores (1000 = one core); `None`: no limit.
+    pub cpu_millicores: Option<u32>,
+    pub memory_limit_mb: Option<u32>,
+    pub replicas: u32,
+    pub drain_timeout_secs: u32,
+    pub stop_timeout_secs: u32,
+    pub sticky_sessions: bool,
+    pub dockerfile_path: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl AppInfo {
+    /// The CPU limit as the form shows it: cores (`0.5`), blank for no limit.
+    pub fn cpu_limit_text(&self) -> String {
+        self.cpu_millicores.map(|m| (f64::from(m) / 1000.0).to_string()).unwrap_or_default()
+    }
+
+    /// One line for the app page: `docker · 2 replicas · 0.5 CPU · 512 MiB`.
+    pub fn runtime_summary(&self) -> String {
+        let mut parts = vec![self.runtime.clone()];
+        parts.push(match self.replicas {
+            1 => "1 replica".to_string(),
+            n => format!("{n} replicas"),
+        });
+        parts.push(match self.cpu_millicores {
+            Some(_) => format!("{} CPU", self.cpu_limit_text()),
+            None => "no CPU limit".into(),
+        });
+        parts.push(match self.memory_limit_mb {
+            Some(mb) => format!("{mb} MiB"),
+            None => "no memory limit".into(),
+        });
+        if self.sticky_sessions {
+            parts.push("sticky sessions".into());
+        }
+        parts.join(" · ")
+    }
 }
 
 /// The app form (new app and settings). Form inputs are named `fields[<name>]`; blank means "not
@@ -44,6 +85,25 @@ pub struct AppFields {
     pub start_command: String,
     #[serde(default)]
     pub health_check_path: String,
+    /// `process`, `docker`, or blank / `auto` for the installation's default.
+    #[serde(default)]
+    pub runtime: String,
+    /// Cores (`0.5`); blank: no limit.
+    #[serde(default)]
+    pub cpu_limit: String,
+    #[serde(default)]
+    pub memory_limit_mb: String,
+    #[serde(default)]
+    pub replicas: String,
+    #[serde(default)]
+    pub drain_timeout_secs: String,
+    #[serde(default)]
+    pub stop_timeout_secs: String,
+    /// A checkbox: present (`on`) when checked.
+    #[serde(default)]
+    pub sticky_sessions: String,
+    #[serde(default)]
+    pub dockerfile_path: String,
 }
 
 /// One row of the apps list: the app and the status of its newest deployment.
@@ -52,6 +112,9 @@ pub struct AppSummary {
     pub app: AppInfo,
     /// `None`: never deployed.
     pub status: Option<String>,
+    /// The live version's runtime state (`None`: no live version).
+    #[serde(default)]
+    pub runtime: Option<RuntimeInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +196,14 @@ mod from_domain {
                 build_command: a.build_command,
                 start_command: a.start_command,
                 health_check_path: a.health_check_path,
+                runtime: a.runtime.as_str().to_string(),
+                cpu_millicores: a.cpu_limit.map(|c| c.millicores()),
+                memory_limit_mb: a.memory_limit_mb,
+                replicas: a.replicas,
+                drain_timeout_secs: a.drain_timeout_secs,
+                stop_timeout_secs: a.stop_timeout_secs,
+                sticky_sessions: a.sticky_sessions,
+                dockerfile_path: a.dockerfile_path,
                 created_at: a.created_at,
                 updated_at: a.updated_at,
             }

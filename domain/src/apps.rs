@@ -1,5 +1,8 @@
 //! Apps and their environment variables.
 
+mod run;
+pub mod status;
+
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -7,7 +10,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::model::App;
 use crate::store::apps::SealedVar;
-use crate::types::{parse_health_path, parse_root_dir, EnvKey, GitRef, RepoUrl, Slug};
+use crate::types::{parse_health_path, parse_root_dir, EnvKey, GitRef, RepoUrl, RuntimeKind, Slug};
 use crate::Services;
 
 pub const MASK: &str = "********";
@@ -26,9 +29,21 @@ pub struct NewApp {
     pub build_command: Option<String>,
     pub start_command: Option<String>,
     pub health_check_path: Option<String>,
+    /// `process`, `docker`, or absent / `auto` for the installation's default.
+    pub runtime: Option<String>,
+    /// Cores (`0.5`); absent: no limit.
+    pub cpu_limit: Option<f64>,
+    pub memory_limit_mb: Option<i64>,
+    pub replicas: Option<i64>,
+    pub drain_timeout_secs: Option<i64>,
+    pub stop_timeout_secs: Option<i64>,
+    pub sticky_sessions: Option<bool>,
+    pub dockerfile_path: Option<String>,
 }
 
-/// A partial update; an empty string clears `branch`, `build_command` and `start_command`.
+/// A partial update; an empty string clears `branch`, `build_command`, `start_command` and
+/// `dockerfile_path`, `null` clears `cpu_limit` and `memory_limit_mb`. Runtime settings apply to
+/// versions started after the change; `runtime: "auto"` picks the installation's default again.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppPatch {
@@ -39,6 +54,16 @@ pub struct AppPatch {
     pub build_command: Option<String>,
     pub start_command: Option<String>,
     pub health_check_path: Option<String>,
+    pub runtime: Option<String>,
+    #[serde(default, deserialize_with = "run::nullable")]
+    pub cpu_limit: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "run::nullable")]
+    pub memory_limit_mb: Option<Option<i64>>,
+    pub replicas: Option<i64>,
+    pub drain_timeout_secs: Option<i64>,
+    pub stop_timeout_secs: Option<i64>,
+    pub sticky_sessions: Option<bool>,
+    pub dockerfile_path: Option<String>,
 }
 
 fn parse_name(name: &str) -> Result<String> {
@@ -72,7 +97,7 @@ impl Services {
             Some(s) => Slug::parse(s)?,
             None => Slug::from_name(&name).map_err(|_| Error::invalid("name", "must contain a letter or digit"))?,
         };
-        let draft = App {
+        let mut draft = App {
             id: 0,
             slug: slug.to_string(),
             name,
@@ -82,10 +107,28 @@ impl Services {
             build_command: parse_command("build_command", input.build_command.as_deref().unwrap_or(""))?,
             start_command: parse_command("start_command", input.start_command.as_deref().unwrap_or(""))?,
             health_check_path: parse_health_path(input.health_check_path.as_deref().unwrap_or("/"))?,
+            runtime: RuntimeKind::Process,
+            cpu_limit: None,
+            memory_limit_mb: None,
+            replicas: App::DEFAULT_REPLICAS,
+            drain_timeout_secs: App::DEFAULT_DRAIN_TIMEOUT_SECS,
+            stop_timeout_secs: App::DEFAULT_STOP_TIMEOUT_SECS,
+            sticky_sessions: false,
+            dockerfile_path: None,
             created_at: 0,
             updated_at: 0,
         };
+        run::apply(&mut draft, &run::RunInput {
+            cpu_limit: Some(input.cpu_limit),
+            memory_limit_mb: Some(input.memory_limit_mb),
+            replicas: input.replicas,
+            drain_timeout_secs: input.drain_timeout_secs,
+            stop_timeout_secs: input.stop_timeout_secs,
+            sticky_sessions: input.sticky_sessions,
+            dockerfile_path: input.dockerfile_path,
+        })?;
         self.check_repo_source(&draft.repo_url).await?;
+        draft.runtime = self.runtime_choice(input.runtime.as_deref()).await?;
         let app = self.store.insert_app(&draft).await?;
         self.routes.register(&app.slug);
         tracing::info!(app.slug = %app.slug, "app created");
@@ -124,6 +167,18 @@ impl Services {
         }
         if let Some(p) = patch.health_check_path {
             app.health_check_path = parse_health_path(&p)?;
+        }
+        run::apply(&mut app, &run::RunInput {
+            cpu_limit: patch.cpu_limit,
+            memory_limit_mb: patch.memory_limit_mb,
+            replicas: patch.replicas,
+            drain_timeout_secs: patch.drain_timeout_secs,
+            stop_timeout_secs: patch.stop_timeout_secs,
+            sticky_sessions: patch.sticky_sessions,
+            dockerfile_path: patch.dockerfile_path,
+        })?;
+        if patch.runtime.is_some() {
+            app.runtime = self.runtime_choice(patch.runtime.as_deref()).await?;
         }
         self.store.update_app(&app).await
     }

@@ -36,10 +36,21 @@ pub struct Settings {
     pub health_timeout: Duration,
     /// How long an old version gets to finish in-flight requests and exit after SIGTERM.
     pub drain_timeout: Duration,
+    /// How long a new version is watched after the switch; if it fails meanwhile, the previous
+    /// version (not stopped yet) takes the traffic back. Zero: no watch.
+    pub switch_watch: Duration,
+    /// How often a live instance's health check runs (zero: never once live) and how many failed
+    /// checks in a row get it restarted (as if it had crashed).
+    pub health_interval: Duration,
+    pub health_failures: u32,
     /// Successful builds kept on disk per app, for rollback.
     pub keep_builds: usize,
     /// Concurrent deploy jobs.
     pub workers: usize,
+    /// Deployments in their build phase at once (the others wait, queued, in arrival order).
+    pub max_concurrent_builds: usize,
+    /// The first crash restart of a live version waits this long (doubling per consecutive crash).
+    pub crash_backoff_base: Duration,
     /// Where apps' checkouts and homes live (reachable by app users; not inside `data_dir`).
     pub apps_dir: PathBuf,
     /// Which user app code runs as.
@@ -50,6 +61,18 @@ pub struct Settings {
     pub log_limits: logs::LogLimits,
     /// What the periodic `retention` job keeps, and how often the periodic jobs run.
     pub retention: jobs::RetentionSettings,
+    /// The runtime of an app created without naming one (`auto`: docker when an engine answers).
+    pub default_runtime: types::DefaultRuntime,
+    /// The container engine's address (`unix:///path`, a socket path or `tcp://host:port`; unset:
+    /// `/var/run/docker.sock`).
+    pub docker_host: Option<String>,
+    /// How containers reach the network: bridge with a 127.0.0.1-published port, or host (tests).
+    pub docker_network: runtime::docker::NetworkMode,
+    /// CPU (millicores) and memory (MiB) caps of one image build, so builds never starve serving apps.
+    pub docker_build_cpu_millis: Option<i64>,
+    pub docker_build_memory_mb: Option<i64>,
+    /// Base images of generated Dockerfiles (`docker_base_<name>` settings).
+    pub docker_base_images: detect::dockerfile::BaseImages,
 }
 
 /// The operator's setting for repositories on the local filesystem (`file://`, absolute paths).
@@ -68,13 +91,24 @@ impl Settings {
             base_domain: base_domain.into(),
             health_timeout: Duration::from_secs(60),
             drain_timeout: Duration::from_secs(10),
+            switch_watch: Duration::from_secs(5),
+            health_interval: Duration::from_secs(10),
+            health_failures: 3,
             keep_builds: 5,
             workers: 2,
+            max_concurrent_builds: 1,
+            crash_backoff_base: runtime::supervisor::CRASH_BACKOFF,
             apps_dir: PathBuf::from(format!("{}-apps", data_dir.display())),
             isolation: runtime::sandbox::Isolation::for_current_process(false, runtime::sandbox::DEFAULT_UID_BASE),
             local_repos: LocalRepos::Auto,
             log_limits: logs::LogLimits::default(),
             retention: jobs::RetentionSettings::default(),
+            default_runtime: types::DefaultRuntime::Auto,
+            docker_host: None,
+            docker_network: runtime::docker::NetworkMode::Bridge,
+            docker_build_cpu_millis: None,
+            docker_build_memory_mb: None,
+            docker_base_images: detect::dockerfile::BaseImages::default(),
             data_dir,
         }
     }
@@ -96,6 +130,24 @@ impl Settings {
         self.app_dir(slug).join("home")
     }
 
+    /// This installation's id, the label on every container and image it makes (derived from the
+    /// data dir, so two installations on one engine never touch each other's).
+    pub fn installation_id(&self) -> String {
+        use sha2::Digest;
+        let dir = std::fs::canonicalize(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
+        hex::encode(&sha2::Sha256::digest(dir.to_string_lossy().as_bytes())[..6])
+    }
+
+    pub fn docker_settings(&self) -> runtime::docker::DockerSettings {
+        runtime::docker::DockerSettings {
+            host: self.docker_host.clone(),
+            network: self.docker_network,
+            installation: self.installation_id(),
+            build_cpu_millis: self.docker_build_cpu_millis,
+            build_memory_mb: self.docker_build_memory_mb,
+        }
+    }
+
     /// Rhone-owned runtime files: apps' output files, pid files of build steps.
     pub fn run_dir(&self) -> PathBuf {
         self.data_dir.join("run")
@@ -108,11 +160,13 @@ pub struct Services {
     pub store: store::Store,
     pub logs: logs::LogHub,
     pub routes: Arc<routing::RouteTable>,
-    pub runtime: runtime::ProcessRuntime,
+    pub runtime: runtime::Runtimes,
     key: crypto::SecretKey,
     limiter: auth::LoginLimiter,
     passwords: auth::PasswordPool,
     pipeline: pipeline::Control,
+    /// Recently computed disk usage per app (`apps/status.rs`).
+    usage: apps::status::UsageCache,
 }
 
 impl Services {
@@ -128,16 +182,19 @@ impl Services {
         let store = store::Store::connect(database_url).await?;
         dirs::secure_database(database_url)?;
         let routes = Arc::new(routing::RouteTable::new(settings.base_domain.clone()));
+        let runtime = runtime::Runtimes::new(runtime::DockerRuntime::new(settings.docker_settings())).with_crash_backoff(settings.crash_backoff_base);
+        let pipeline = pipeline::Control::new(settings.max_concurrent_builds);
         Ok(Services {
             logs: logs::LogHub::with_limits(store.clone(), settings.log_limits),
             settings: Arc::new(settings),
             store,
             routes,
-            runtime: runtime::ProcessRuntime::default(),
+            runtime,
             key,
             limiter: auth::LoginLimiter::default(),
             passwords: auth::PasswordPool::default(),
-            pipeline: pipeline::Control::default(),
+            pipeline,
+            usage: apps::status::UsageCache::default(),
         })
     }
 }

@@ -159,7 +159,7 @@ impl LogHub {
             .with_channel(name, |ch| {
                 let st = ch.lock();
                 let skip = st.lines.len().saturating_sub(limit + 1);
-                (st.lines.iter().skip(skip).cloned().collect::<Vec<_>>(), st.ended, ch.tx.subscribe(), st.next_seq)
+                (st.lines.iter().skip(skip).cloned().collect::<Vec<_>>(), st.ended, ch.subscribe(), st.next_seq)
             })
             .await;
         if recent.len() > limit {

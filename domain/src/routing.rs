@@ -3,19 +3,28 @@
 //! The table is an immutable map swapped atomically (`ArcSwap`): readers never take a lock and never
 //! touch the database. Writers (the deploy pipeline, app create/delete, startup) clone-modify-swap.
 
+mod drain;
+mod pool;
+
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
+
+pub use drain::{Connection, Drain, DrainOutcome, InFlight, Open};
+pub use pool::{Backend, Pick, Pool, AFFINITY_COOKIE};
 
 /// Where a live version is served from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// A process listening on a loopback address.
     Http(SocketAddr),
+    /// Several instances (replicas), balanced.
+    Pool(Arc<Pool>),
     /// A static site served by Rhone itself from this directory.
     Static(PathBuf),
 }
@@ -26,33 +35,35 @@ pub struct Route {
     pub app_slug: String,
     pub deployment_id: i64,
     pub target: Target,
-    inflight: Arc<AtomicUsize>,
+    drain: Arc<Drain>,
 }
 
 impl Route {
     pub fn new(app_slug: impl Into<String>, deployment_id: i64, target: Target) -> Self {
-        Route { app_slug: app_slug.into(), deployment_id, target, inflight: Arc::default() }
+        Route { app_slug: app_slug.into(), deployment_id, target, drain: Arc::default() }
     }
 
-    /// Marks one request (or upgraded connection) as in flight until the guard is dropped.
-    pub fn begin(&self) -> InFlight {
-        self.inflight.fetch_add(1, Ordering::SeqCst);
-        InFlight(self.inflight.clone())
+    /// Marks one request as in flight until the guard is dropped (`InFlight::upgraded` turns it
+    /// into an open connection). `None` once the version is retired: the caller looks the host up
+    /// again, which finds the version that replaced it.
+    pub fn try_begin(&self) -> Option<InFlight> {
+        self.drain.try_begin()
     }
 
-    /// Requests currently in flight to this version.
+    /// Requests in flight plus open connections.
     pub fn inflight(&self) -> usize {
-        self.inflight.load(Ordering::SeqCst)
+        self.drain.open().total()
     }
-}
 
-/// Decrements the in-flight count of a version when dropped.
-#[derive(Debug)]
-pub struct InFlight(Arc<AtomicUsize>);
+    /// What this version has open right now.
+    pub fn open(&self) -> Open {
+        self.drain.open()
+    }
 
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+    /// Stops new requests from reaching this version (call it after the table no longer points
+    /// here), then waits until its requests and connections have ended or `timeout` passed.
+    pub async fn retire_and_drain(&self, timeout: Duration) -> DrainOutcome {
+        self.drain.retire_and_drain(timeout).await
     }
 }
 
@@ -83,11 +94,12 @@ impl RouteTable {
     }
 
     /// Finds the route for a `Host` header value (`slug.base-domain[:port]`).
+    /// Allocates nothing for a live app whose host is written in lower case (the usual case).
     pub fn lookup(&self, host: &str) -> Lookup {
-        let Some(slug) = slug_for_host(host, &self.base_domain) else { return Lookup::Unknown };
-        match self.table.load().get(slug.as_str()) {
+        let Some(slug) = slug_of(host, &self.base_domain) else { return Lookup::Unknown };
+        match self.table.load().get(slug.as_ref()) {
             Some(Some(route)) => Lookup::Live(route.clone()),
-            Some(None) => Lookup::NoLiveVersion(slug),
+            Some(None) => Lookup::NoLiveVersion(slug.into_owned()),
             None => Lookup::Unknown,
         }
     }
@@ -118,6 +130,25 @@ impl RouteTable {
         previous
     }
 
+    /// Makes `route` live only if the app's live version is still `current` (a newer deploy may
+    /// have switched meanwhile); true if it did.
+    pub fn switch_if_live(&self, current: i64, route: Route) -> bool {
+        let route = Arc::new(route);
+        let mut done = false;
+        self.table.rcu(|t| {
+            let mut t = Table::clone(t);
+            done = false;
+            if let Some(slot) = t.get_mut(route.app_slug.as_str()) {
+                if slot.as_ref().is_some_and(|r| r.deployment_id == current) {
+                    *slot = Some(route.clone());
+                    done = true;
+                }
+            }
+            t
+        });
+        done
+    }
+
     /// The app keeps existing but has no live version any more; returns the route it had.
     pub fn clear(&self, slug: &str) -> Option<Arc<Route>> {
         let mut previous = None;
@@ -143,17 +174,26 @@ impl RouteTable {
 
 /// `myapp.localhost:8080` with base domain `localhost` → `myapp`. Only one label below the base domain.
 pub fn slug_for_host(host: &str, base_domain: &str) -> Option<String> {
+    slug_of(host, base_domain).map(Cow::into_owned)
+}
+
+/// [`slug_for_host`], borrowed from `host` unless it has upper-case letters. `base_domain` is
+/// lower case.
+fn slug_of<'a>(host: &'a str, base_domain: &str) -> Option<Cow<'a, str>> {
     let host = host.trim().trim_end_matches('.');
     let host = match host.rsplit_once(':') {
         Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) && !h.contains(':') => h,
         _ => host,
     };
-    let host = host.to_ascii_lowercase();
-    let slug = host.strip_suffix(base_domain)?.strip_suffix('.')?;
+    let split = host.len().checked_sub(base_domain.len())?;
+    if !host.is_char_boundary(split) || !host[split..].eq_ignore_ascii_case(base_domain) {
+        return None;
+    }
+    let slug = host[..split].strip_suffix('.')?;
     if slug.is_empty() || slug.contains('.') {
         return None;
     }
-    Some(slug.to_string())
+    Some(if slug.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(slug.to_ascii_lowercase()) } else { Cow::Borrowed(slug) })
 }
 
 #[cfg(test)]
@@ -179,6 +219,15 @@ mod tests {
     }
 
     #[test]
+    fn hosts_with_non_ascii_text_are_matched_byte_for_byte_and_never_panic() {
+        assert_eq!(slug_for_host("é.localhost", "localhost").as_deref(), Some("é"));
+        assert_eq!(slug_for_host("aé", "é"), None);
+        assert_eq!(slug_for_host("é", "localhost"), None);
+        assert_eq!(slug_for_host("xé.example", "é.example"), None);
+        assert_eq!(slug_for_host(".localhost", "localhost"), None);
+    }
+
+    #[test]
     fn registered_app_without_version_is_distinct_from_unknown() {
         let t = RouteTable::new("localhost");
         t.register("web");
@@ -198,16 +247,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn inflight_guard_counts_until_dropped() {
-        let r = Route::new("web", 1, addr(1000));
-        let g1 = r.begin();
-        let g2 = r.begin();
-        assert_eq!(r.inflight(), 2);
-        drop(g1);
-        assert_eq!(r.inflight(), 1);
-        drop(g2);
-        assert_eq!(r.inflight(), 0);
+    #[tokio::test]
+    async fn a_request_that_found_the_old_route_before_the_switch_reaches_the_new_one() {
+        let t = RouteTable::new("localhost");
+        t.switch(Route::new("web", 1, addr(1000)));
+        let Lookup::Live(stale) = t.lookup("web.localhost") else { panic!("live route") };
+        let old = t.switch(Route::new("web", 2, addr(2000))).expect("previous route");
+        assert_eq!(old.retire_and_drain(Duration::from_secs(1)).await, DrainOutcome::Drained);
+        assert!(stale.try_begin().is_none(), "the retired version takes no new request");
+        let Lookup::Live(fresh) = t.lookup("web.localhost") else { panic!("live route") };
+        let _guard = fresh.try_begin().expect("the new version takes it");
+        assert_eq!(fresh.deployment_id, 2);
     }
 
     #[test]

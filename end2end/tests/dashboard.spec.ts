@@ -50,3 +50,30 @@ test('environment variables are saved masked and can be revealed', async ({ page
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByTestId('app-row-env-test')).toHaveCount(0);
 });
+
+test('runtime settings are edited on the app page and shown under its name', async ({ page }) => {
+  await createApp(page, 'Run Settings', 'run-settings');
+  await expect(page.getByTestId('app-runtime')).toHaveText(/^process · 1 replica · no CPU limit/);
+  const form = page.getByTestId('settings-form');
+  await form.getByTestId('input-replicas').fill('0');
+  await form.getByTestId('save-settings').click();
+  await expect(form.getByTestId('field-error-replicas')).toBeVisible();
+
+  await form.getByTestId('input-runtime').selectOption('docker');
+  await form.getByTestId('input-replicas').fill('3');
+  await form.getByTestId('input-cpu_limit').fill('0.5');
+  await form.getByTestId('input-memory_limit_mb').fill('256');
+  await form.getByTestId('input-sticky_sessions').check();
+  await form.getByTestId('input-dockerfile_path').fill('deploy/Dockerfile');
+  await form.getByTestId('save-settings').click();
+  await expect(page.getByTestId('app-runtime')).toHaveText('docker · 3 replicas · 0.5 CPU · 256 MiB · sticky sessions');
+
+  await page.reload();
+  await expect(form.getByTestId('input-replicas')).toHaveValue('3');
+  await expect(form.getByTestId('input-runtime')).toHaveValue('docker');
+  await expect(form.getByTestId('input-sticky_sessions')).toBeChecked();
+  await expect(form.getByTestId('input-dockerfile_path')).toHaveValue('deploy/Dockerfile');
+
+  await page.getByTestId('delete-app').click();
+  await expect(page).toHaveURL(/\/$/);
+});

@@ -41,6 +41,10 @@ pub struct Config {
     pub health_timeout: Duration,
     pub drain_timeout: Duration,
     pub workers: usize,
+    /// Deployments in their build phase at once, whatever `workers` is (default 1).
+    pub max_concurrent_builds: usize,
+    /// The first crash restart of a live app waits this long, doubling per consecutive crash.
+    pub crash_backoff: Duration,
     /// Where apps' checkouts and homes live (unset: `<data_dir>-apps`, see `domain::dirs::default_apps_dir`).
     pub apps_dir: Option<PathBuf>,
     /// When Rhone is not root: run apps as Rhone's own user instead of refusing to run them.
@@ -72,6 +76,26 @@ pub struct Config {
     pub log_keep_lines: i64,
     /// Finished deployments kept per app (live ones and those with a kept build are always kept).
     pub keep_deployments: i64,
+    /// The runtime of an app created without naming one: `auto` (docker when an engine answers at
+    /// `docker_host`), `process` or `docker`.
+    pub default_runtime: domain::types::DefaultRuntime,
+    /// The container engine (`unix:///var/run/docker.sock`, a socket path or `tcp://host:port`;
+    /// unset: `/var/run/docker.sock`).
+    pub docker_host: Option<String>,
+    /// Containers' network: `bridge` (port published on 127.0.0.1; the default) or `host`.
+    pub docker_network: domain::runtime::docker::NetworkMode,
+    /// CPU cap of one image build, in cores (default 1), and its memory cap in MiB (default 2048).
+    pub docker_build_cpus: Option<domain::types::CpuLimit>,
+    pub docker_build_memory_mb: Option<i64>,
+    /// How long a new version is watched after the switch (0: not watched).
+    pub switch_watch: Duration,
+    /// How often a live instance's health check runs (0: never after it went live), and how many
+    /// failed checks in a row get it restarted.
+    pub health_interval: Duration,
+    pub health_failures: u32,
+    /// Base images of generated Dockerfiles (`docker_base_go`, `_node`, `_python`, `_rust`, `_static`,
+    /// `_runtime`; see `domain::detect::BaseImages`).
+    pub docker_base_images: domain::detect::BaseImages,
 }
 
 const KEYS: &[&str] = &[
@@ -80,8 +104,15 @@ const KEYS: &[&str] = &[
     "apps_dir", "allow_shared_uid", "app_uid_base", "allow_local_repos", "stop_apps",
     "public_url", "trusted_proxies", "proxy_upstream_timeout_secs", "proxy_idle_timeout_secs",
     "proxy_max_connections", "log_lines_per_sec", "log_streams_per_user",
-    "log_retention_days", "log_keep_lines", "keep_deployments",
+    "log_retention_days", "log_keep_lines", "keep_deployments", "default_runtime", "docker_host",
+    "docker_network", "docker_build_cpus", "docker_build_memory_mb", "max_concurrent_builds", "crash_backoff_ms", "switch_watch_secs",
+    "health_interval_secs", "health_failures",
 ];
+
+/// A setting name of `KEYS` or one of the `docker_base_<name>` images.
+fn known_key(k: &str) -> bool {
+    KEYS.contains(&k) || domain::detect::BaseImages::DEFAULTS.iter().any(|(key, _)| *key == k)
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -104,7 +135,7 @@ impl Config {
         if let Some(text) = file {
             let table: toml::Table = text.parse().map_err(|e| ConfigError(format!("rhone.toml: {e}")))?;
             for (k, v) in table {
-                if !KEYS.contains(&k.as_str()) {
+                if !known_key(&k) {
                     return Err(ConfigError(format!("rhone.toml: unknown key {k:?}")));
                 }
                 let v = match v {
@@ -118,7 +149,7 @@ impl Config {
         for (k, v) in env {
             if let Some(key) = k.strip_prefix("RHONE_") {
                 let key = key.to_ascii_lowercase();
-                if KEYS.contains(&key.as_str()) {
+                if known_key(&key) {
                     raw.insert(key, v);
                 }
             }
@@ -171,6 +202,35 @@ impl Config {
             Some("0" | "false" | "no") => domain::LocalRepos::Refused,
             Some(v) => return Err(ConfigError(format!("allow_local_repos must be auto, true or false, got {v:?}"))),
         };
+        let default_runtime = domain::types::DefaultRuntime::parse(&get("default_runtime").unwrap_or_default())
+            .map_err(|_| ConfigError(format!("default_runtime must be auto, process or docker, got {:?}", get("default_runtime").unwrap_or_default())))?;
+        let docker_host = get("docker_host");
+        if let Some(h) = &docker_host {
+            if domain::runtime::engine::EngineAddr::parse(Some(h)).is_none() {
+                return Err(ConfigError(format!("docker_host must be unix:///path/to/docker.sock, an absolute socket path or tcp://host:port, got {h:?}")));
+            }
+        }
+        let docker_network = domain::runtime::docker::NetworkMode::parse(&get("docker_network").unwrap_or_else(|| "bridge".into()))
+            .map_err(|e| ConfigError(e.to_string()))?;
+        let docker_build_cpus = match get("docker_build_cpus") {
+            None => Some(domain::types::CpuLimit::from_millicores(1000).map_err(|e| ConfigError(e.to_string()))?),
+            Some(v) if v == "0" || v == "unlimited" => None,
+            Some(v) => Some(
+                v.parse::<f64>()
+                    .map_err(|_| ConfigError(format!("docker_build_cpus must be a number of cores like 1.5, got {v:?}")))
+                    .and_then(|c| domain::types::CpuLimit::from_cores(c).map_err(|_| ConfigError(format!("docker_build_cpus must be from 0.01 to 64 cores, got {v:?}"))))?,
+            ),
+        };
+        let docker_build_memory_mb = match get("docker_build_memory_mb") {
+            None => Some(2048),
+            Some(v) if v == "0" || v == "unlimited" => None,
+            Some(v) => Some(
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|m| (64..=1_048_576).contains(m))
+                    .ok_or_else(|| ConfigError(format!("docker_build_memory_mb must be from 64 to 1048576, got {v:?}")))?,
+            ),
+        };
         Ok(Config {
             addr: addr("addr", "127.0.0.1:3000")?,
             proxy_addr: addr("proxy_addr", "0.0.0.0:8080")?,
@@ -183,6 +243,16 @@ impl Config {
             health_timeout: secs("health_timeout_secs", 60)?,
             drain_timeout: secs("drain_timeout_secs", 10)?,
             workers,
+            max_concurrent_builds: count("max_concurrent_builds", 1)?,
+            crash_backoff: match get("crash_backoff_ms") {
+                None => domain::runtime::supervisor::CRASH_BACKOFF,
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|ms| (10..=60_000).contains(ms))
+                    .map(Duration::from_millis)
+                    .ok_or_else(|| ConfigError(format!("crash_backoff_ms must be from 10 to 60000, got {v:?}")))?,
+            },
             apps_dir,
             allow_shared_uid: flag("allow_shared_uid")?,
             app_uid_base,
@@ -198,6 +268,22 @@ impl Config {
             log_retention: Duration::from_secs(count("log_retention_days", kept.log_max_age.as_secs() as usize / DAY)?.saturating_mul(DAY) as u64),
             log_keep_lines: i64::try_from(count("log_keep_lines", kept.log_keep_lines as usize)?).unwrap_or(i64::MAX),
             keep_deployments: i64::try_from(count("keep_deployments", kept.keep_deployments as usize)?).unwrap_or(i64::MAX),
+            default_runtime,
+            docker_host,
+            docker_network,
+            docker_build_cpus,
+            docker_build_memory_mb,
+            switch_watch: secs("switch_watch_secs", 5)?,
+            health_interval: secs("health_interval_secs", 10)?,
+            health_failures: match get("health_failures") {
+                None => 3,
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .ok_or_else(|| ConfigError(format!("health_failures must be from 1 to 100, got {v:?}")))?,
+            },
+            docker_base_images: domain::detect::BaseImages::from_settings(get).map_err(|e| ConfigError(e.to_string()))?,
             data_dir,
         })
     }
@@ -218,6 +304,18 @@ mod tests {
         assert_eq!(c.proxy_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(c.base_domain, "localhost");
         assert_eq!(c.database_url.expose(), "sqlite://./data/rhone.db");
+    }
+
+    #[test]
+    fn build_slots_and_crash_backoff_have_defaults_and_refuse_nonsense() {
+        let c = Config::from_sources(None, env(&[])).unwrap();
+        assert_eq!((c.max_concurrent_builds, c.crash_backoff), (1, Duration::from_secs(1)));
+        let c = Config::from_sources(Some("max_concurrent_builds = 3\ncrash_backoff_ms = 100\n"), env(&[])).unwrap();
+        assert_eq!((c.max_concurrent_builds, c.crash_backoff), (3, Duration::from_millis(100)));
+        for bad in [("RHONE_MAX_CONCURRENT_BUILDS", "0"), ("RHONE_MAX_CONCURRENT_BUILDS", "-1"), ("RHONE_CRASH_BACKOFF_MS", "0"), ("RHONE_CRASH_BACKOFF_MS", "1h")] {
+            let err = Config::from_sources(None, env(&[bad])).unwrap_err().to_string();
+            assert!(err.contains(&bad.0["RHONE_".len()..].to_ascii_lowercase()), "{bad:?}: {err}");
+        }
     }
 
     #[test]
@@ -273,6 +371,32 @@ mod tests {
             let e = Config::from_sources(None, env(&[(key, value)])).unwrap_err().to_string();
             assert!(e.contains(&key["RHONE_".len()..].to_ascii_lowercase()), "{e}");
         }
+    }
+
+    #[test]
+    fn default_runtime_and_docker_host_are_parsed_or_refused_clearly() {
+        use domain::types::{DefaultRuntime, RuntimeKind};
+        let c = Config::from_sources(None, env(&[])).unwrap();
+        assert_eq!((c.default_runtime, c.docker_host), (DefaultRuntime::Auto, None));
+        let file = "default_runtime = \"docker\"\ndocker_host = \"unix:///run/docker.sock\"\n";
+        let c = Config::from_sources(Some(file), env(&[("RHONE_DEFAULT_RUNTIME", "process")])).unwrap();
+        assert_eq!(c.default_runtime, DefaultRuntime::Fixed(RuntimeKind::Process));
+        assert_eq!(c.docker_host.as_deref(), Some("unix:///run/docker.sock"));
+        for (key, value) in [("RHONE_DEFAULT_RUNTIME", "podman"), ("RHONE_DOCKER_HOST", "docker.sock")] {
+            let e = Config::from_sources(None, env(&[(key, value)])).unwrap_err().to_string();
+            assert!(e.contains(&key["RHONE_".len()..].to_ascii_lowercase()) && e.contains(value), "{e}");
+        }
+    }
+
+    #[test]
+    fn docker_base_images_have_defaults_and_take_only_image_names() {
+        let c = Config::from_sources(None, env(&[])).unwrap();
+        assert_eq!(c.docker_base_images, domain::detect::BaseImages::default());
+        let file = "docker_base_node = \"node:20-bookworm-slim\"\n";
+        let c = Config::from_sources(Some(file), env(&[("RHONE_DOCKER_BASE_GO", "registry.local/golang:1.22")])).unwrap();
+        assert_eq!((c.docker_base_images.node.as_str(), c.docker_base_images.go.as_str()), ("node:20-bookworm-slim", "registry.local/golang:1.22"));
+        let e = Config::from_sources(None, env(&[("RHONE_DOCKER_BASE_STATIC", "busybox\nRUN id")])).unwrap_err().to_string();
+        assert!(e.contains("docker_base_static"), "{e}");
     }
 
     #[test]

@@ -76,7 +76,8 @@ impl Drop for Fixture {
 async fn recorded_instance(f: &Fixture, id: i64) -> Option<String> {
     let url = format!("sqlite://{}?mode=ro", f.root.path().join("data/rhone.db").display());
     let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
-    let instance: Option<String> = sqlx::query_scalar("SELECT instance_id FROM deployments WHERE id = ?").bind(id).fetch_one(&pool).await.unwrap();
+    let instance: Option<String> =
+        sqlx::query_scalar("SELECT instance_id FROM instances WHERE deployment_id = ? AND replica = 0").bind(id).fetch_optional(&pool).await.unwrap();
     pool.close().await;
     instance
 }
@@ -263,4 +264,113 @@ async fn an_app_restarted_after_a_crash_is_readopted_by_its_new_pid() {
     assert_eq!(r.get("phoenix", "/").await, (StatusCode::OK, answer), "the restarted process is re-adopted, not started a third time");
     assert_eq!(processes(&f.apps_dir(), "python3 app.py").len(), 1);
     r.sigkill();
+}
+
+/// The docker runtime through a SIGKILL of Rhone in the middle of traffic: the container keeps
+/// serving while Rhone is down, the next Rhone re-adopts it (same container, no duplicate), and a
+/// redeploy afterwards still leaves exactly one container.
+#[tokio::test]
+async fn a_sigkill_mid_traffic_on_docker_leaves_one_container_and_no_duplicate() {
+    let host = docker_host();
+    let root = tempfile::tempdir().unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    }
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join("www")).unwrap();
+    std::fs::write(repo.path().join("www/index.html"), "docker up").unwrap();
+    std::fs::write(
+        repo.path().join("Dockerfile"),
+        "FROM rhone-test/busybox:1\nCOPY www /www\nCMD [\"sh\", \"-c\", \"exec httpd -f -p 127.0.0.1:$PORT -h /www\"]\n",
+    )
+    .unwrap();
+    for args in [&["init", "-q", "-b", "main"][..], &["add", "-A"], &["-c", "user.email=t@e.x", "-c", "user.name=t", "commit", "-qm", "app"]] {
+        assert!(Command::new("git").args(args).current_dir(repo.path()).status().unwrap().success());
+    }
+    let env = [("RHONE_DOCKER_HOST", host.as_str()), ("RHONE_DOCKER_NETWORK", "host"), ("RHONE_DEFAULT_RUNTIME", "docker"), ("RHONE_SWITCH_WATCH_SECS", "1")];
+    let installation = domain::Settings::new(root.path().join("data"), "localhost").installation_id();
+    let _cleanup = Containers(host.clone(), installation.clone());
+    let running = || {
+        let out = Command::new("docker")
+            .env("DOCKER_HOST", &host)
+            .args(["ps", "-q", "--no-trunc", "--filter", &format!("label=rhone.installation={installation}")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_string).collect::<Vec<_>>()
+    };
+
+    let r = Rhone::start(Start { root: root.path(), env: &env, uid: None }).await;
+    r.call(reqwest::Method::POST, "/apps", json!({"name": "dk", "repo_url": repo.path().to_str().unwrap()})).await;
+    let id = r.deploy("dk").await;
+    r.wait_status(id, "live").await;
+    let before = running();
+    assert_eq!(before.len(), 1, "{before:?}");
+    let proxy = r.proxy;
+
+    // traffic through the proxy while Rhone is killed (requests after the kill fail: Rhone is the proxy)
+    let load = tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let (mut ok, mut failed) = (0, 0);
+        for _ in 0..40 {
+            match client.get(format!("http://127.0.0.1:{proxy}/")).header("Host", "dk.localhost").send().await {
+                Ok(res) if res.status() == StatusCode::OK => ok += 1,
+                _ => failed += 1,
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        (ok, failed)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    r.sigkill();
+    let (ok, _) = load.await.unwrap();
+    assert!(ok > 0, "the proxy served before the kill");
+    assert_eq!(running(), before, "the container kept running while Rhone was down");
+
+    let r = Rhone::start(Start { root: root.path(), env: &env, uid: None }).await;
+    assert_eq!(r.get("dk", "/").await, (StatusCode::OK, "docker up".to_string()));
+    assert_eq!(running(), before, "re-adopted: the same one container, no duplicate");
+
+    let id2 = r.deploy("dk").await;
+    r.wait_status(id2, "live").await;
+    let mut now = running();
+    for _ in 0..100 {
+        if now.len() == 1 && now != before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        now = running();
+    }
+    assert_eq!(now.len(), 1, "one container after the redeploy: {now:?}");
+    assert_ne!(now, before, "the old container was replaced");
+    r.sigkill();
+}
+
+/// Removes every container and image of one test installation when the test ends.
+struct Containers(String, String);
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        let label = format!("label=rhone.installation={}", self.1);
+        for what in [&["ps", "-aq", "--filter"][..], &["images", "-q", "--filter"]] {
+            let out = Command::new("docker").env("DOCKER_HOST", &self.0).args(what).arg(&label).output();
+            let ids = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+            for id in ids.split_whitespace() {
+                let rm = if what[0] == "ps" { "rm" } else { "rmi" };
+                let _ = Command::new("docker").env("DOCKER_HOST", &self.0).args([rm, "-f", id]).output();
+            }
+        }
+    }
+}
+
+/// The engine for the tests (`RHONE_TEST_DOCKER_HOST`, else started by tests/docker.sh).
+fn docker_host() -> String {
+    if let Ok(h) = std::env::var("RHONE_TEST_DOCKER_HOST") {
+        if !h.trim().is_empty() {
+            return h.trim().to_string();
+        }
+    }
+    let out = Command::new("bash").arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/docker.sh")).output().unwrap();
+    assert!(out.status.success(), "no Docker engine for the tests: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().last().unwrap().trim().to_string()
 }

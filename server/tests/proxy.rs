@@ -1,8 +1,16 @@
 //! The reverse proxy against real upstream listeners on loopback. `proxy/static_site.rs`: static
-//! sites on a real directory; `proxy/bounds.rs`: timeouts, the connection cap, X-Forwarded-For.
+//! sites on a real directory; `proxy/bounds.rs`: timeouts, the connection cap, X-Forwarded-For;
+//! `proxy/drain.rs`: what an old version still serves after a switch, and that it gets nothing new;
+//! `proxy/handover.rs`: a proxy draining after its socket was handed to a new Rhone.
 
 #[path = "proxy/bounds.rs"]
 mod bounds;
+#[path = "proxy/drain.rs"]
+mod drain;
+#[path = "proxy/handover.rs"]
+mod handover;
+#[path = "proxy/relay.rs"]
+mod relay;
 #[path = "proxy/static_site.rs"]
 mod static_site;
 

@@ -3,20 +3,28 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{AppFields, AppInfo, AppSummary};
+use crate::types::{AppFields, AppInfo, AppStatusInfo, AppSummary};
 
 #[server]
 pub async fn list_apps() -> Result<Vec<AppSummary>, AppError> {
     let (services, _user) = super::ctx::authorize().await?;
-    let apps = services.list_apps().await?;
+    let apps = services.list_app_overviews().await?;
     let mut out = Vec::with_capacity(apps.len());
-    for app in apps {
+    for item in apps {
         // The domain has no "apps with their newest status" query yet: one small query per app.
-        let newest = services.list_deployments(&app.slug, None, 1).await?;
+        let newest = services.list_deployments(&item.app.slug, None, 1).await?;
         let status = newest.first().map(|d| d.status.as_str().to_string());
-        out.push(AppSummary { app: app.into(), status });
+        out.push(AppSummary { app: item.app.into(), status, runtime: item.runtime_status.map(Into::into) });
     }
     Ok(out)
+}
+
+/// The live version's runtime state (with the last log lines when it crashed) and the disk the
+/// app's kept builds use.
+#[server]
+pub async fn get_app_status(slug: String) -> Result<AppStatusInfo, AppError> {
+    let (services, _user) = super::ctx::authorize().await?;
+    Ok(services.app_overview(&slug).await?.into())
 }
 
 #[server]
@@ -38,15 +46,25 @@ pub async fn create_app(fields: AppFields) -> Result<AppInfo, AppError> {
         build_command: opt(fields.build_command),
         start_command: opt(fields.start_command),
         health_check_path: opt(fields.health_check_path),
+        runtime: opt(fields.runtime),
+        cpu_limit: form::number("cpu_limit", &fields.cpu_limit)?,
+        memory_limit_mb: form::number("memory_limit_mb", &fields.memory_limit_mb)?,
+        replicas: form::number("replicas", &fields.replicas)?,
+        drain_timeout_secs: form::number("drain_timeout_secs", &fields.drain_timeout_secs)?,
+        stop_timeout_secs: form::number("stop_timeout_secs", &fields.stop_timeout_secs)?,
+        sticky_sessions: form::checked(&fields.sticky_sessions).then_some(true),
+        dockerfile_path: opt(fields.dockerfile_path),
     };
     let app: AppInfo = services.create_app(input).await?.into();
     leptos_axum::redirect(&format!("/apps/{}", app.slug));
     Ok(app)
 }
 
-/// Saves the settings form: every field is sent; an empty branch, build or start command clears it.
+/// Saves the settings form: every field is sent; an empty branch, build or start command, CPU or
+/// memory limit or Dockerfile path clears it; a blank runtime, replica count or timeout is kept.
 #[server]
 pub async fn update_app(slug: String, fields: AppFields) -> Result<AppInfo, AppError> {
+    use super::ctx::opt;
     let (services, _user) = super::ctx::authorize().await?;
     let patch = domain::apps::AppPatch {
         name: Some(fields.name),
@@ -55,7 +73,15 @@ pub async fn update_app(slug: String, fields: AppFields) -> Result<AppInfo, AppE
         root_dir: Some(fields.root_dir),
         build_command: Some(fields.build_command),
         start_command: Some(fields.start_command),
-        health_check_path: super::ctx::opt(fields.health_check_path),
+        health_check_path: opt(fields.health_check_path),
+        runtime: opt(fields.runtime),
+        cpu_limit: Some(form::number("cpu_limit", &fields.cpu_limit)?),
+        memory_limit_mb: Some(form::number("memory_limit_mb", &fields.memory_limit_mb)?),
+        replicas: form::number("replicas", &fields.replicas)?,
+        drain_timeout_secs: form::number("drain_timeout_secs", &fields.drain_timeout_secs)?,
+        stop_timeout_secs: form::number("stop_timeout_secs", &fields.stop_timeout_secs)?,
+        sticky_sessions: Some(form::checked(&fields.sticky_sessions)),
+        dockerfile_path: Some(fields.dockerfile_path),
     };
     Ok(services.update_app(&slug, patch).await?.into())
 }
@@ -65,4 +91,24 @@ pub async fn delete_app(slug: String) -> Result<(), AppError> {
     let (services, _user) = super::ctx::authorize().await?;
     services.delete_app(&slug).await?;
     Ok(())
+}
+
+/// Form text → the numbers the domain checks (its range errors name the field too).
+#[cfg(feature = "ssr")]
+mod form {
+    use crate::error::AppError;
+
+    /// Blank: not given.
+    pub fn number<T: std::str::FromStr>(field: &str, s: &str) -> Result<Option<T>, AppError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse().map(Some).map_err(|_| AppError::Invalid { field: field.into(), msg: format!("{s:?} is not a number") })
+    }
+
+    /// A checkbox's value: the browser sends `on` when it is checked, nothing otherwise.
+    pub fn checked(s: &str) -> bool {
+        matches!(s.trim(), "on" | "true" | "1")
+    }
 }

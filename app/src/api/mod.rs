@@ -2,6 +2,7 @@
 //! map the error.
 
 pub mod apps;
+pub mod builds;
 pub mod credentials;
 pub mod deployments;
 pub mod env;

@@ -17,6 +17,7 @@ pub fn Nav(user: UserInfo) -> impl IntoView {
             <div class="mx-auto flex max-w-5xl flex-wrap items-center gap-2 px-4 py-2">
                 <a href="/" class="mr-2 font-semibold text-white">"Rhone"</a>
                 <A href="/" attr:class=link attr:data-testid="nav-apps" exact=true>"Apps"</A>
+                <A href="/builds" attr:class=link attr:data-testid="nav-builds">"Builds"</A>
                 <A href="/tokens" attr:class=link attr:data-testid="nav-tokens">"Tokens"</A>
                 <A href="/account" attr:class=link attr:data-testid="nav-account">"Account"</A>
                 <span class="ml-auto hidden truncate text-xs text-gray-400 sm:inline" data-testid="nav-user">

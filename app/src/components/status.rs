@@ -1,12 +1,12 @@
-//! The coloured badge for a deployment status.
+//! The coloured badge for a deployment status (or a runtime state: running, restarting, crashed).
 
 use leptos::prelude::*;
 
 fn colours(status: &str) -> &'static str {
     match status {
-        "live" => "bg-green-100 text-green-800 border-green-300",
-        "failed" => "bg-red-100 text-red-800 border-red-300",
-        "pending" | "building" | "deploying" => "bg-amber-100 text-amber-800 border-amber-300 animate-pulse",
+        "live" | "running" | "static" => "bg-green-100 text-green-800 border-green-300",
+        "failed" | "crashed" => "bg-red-100 text-red-800 border-red-300",
+        "pending" | "queued" | "building" | "deploying" | "restarting" => "bg-amber-100 text-amber-800 border-amber-300 animate-pulse",
         "cancelled" | "superseded" => "bg-gray-100 text-gray-600 border-gray-300",
         _ => "bg-gray-50 text-gray-500 border-gray-200",
     }

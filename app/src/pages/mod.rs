@@ -3,6 +3,7 @@
 pub mod account;
 pub mod app;
 pub mod apps;
+pub mod builds;
 pub mod login;
 pub mod new_app;
 pub mod setup;

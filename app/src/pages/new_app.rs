@@ -3,8 +3,11 @@
 use leptos::prelude::*;
 
 use crate::api::apps::CreateApp;
-use crate::components::form::Field;
+use crate::components::form::{Field, SelectField};
 use crate::components::{action_error, ErrorBox, BUTTON, CARD};
+
+/// The runtime choices of a new app; limits, replicas and timeouts are on the app's settings.
+const RUNTIME_CHOICES: [(&str, &str); 3] = [("auto", "Installation default (auto)"), ("process", "Process"), ("docker", "Docker")];
 
 #[component]
 pub fn NewAppPage() -> impl IntoView {
@@ -24,6 +27,8 @@ pub fn NewAppPage() -> impl IntoView {
                 <Field name="build_command" label="Build command" error placeholder="detected"/>
                 <Field name="start_command" label="Start command" error placeholder="detected"/>
                 <Field name="health_check_path" label="Health check path" error placeholder="/"/>
+                <SelectField name="runtime" label="Runtime" error value="auto" options=RUNTIME_CHOICES.to_vec()
+                    help="Docker runs the app in a container; auto picks Docker when the server has an engine."/>
             </div>
             <button type="submit" class=BUTTON data-testid="create-app" disabled=move || create.pending().get()>
                 {move || if create.pending().get() { "Creating…" } else { "Create app" }}

@@ -3,11 +3,11 @@
 /// Why no build plan could be produced. The messages are shown to users as is.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DetectError {
-    /// A Dockerfile is present and Docker builds are not supported yet.
+    /// A Dockerfile is present and the app runs on the process runtime.
     #[error(
-        "This app has a Dockerfile, but Rhone cannot build or run Docker images yet (the Docker runtime \
-         is not available). Remove or rename the Dockerfile so Rhone detects the language instead, or \
-         set a start command in the app settings to ignore the Dockerfile."
+        "This app has a Dockerfile, but its runtime is `process`, which runs build and start commands on \
+         the host. Set the app's runtime to `docker` to build and run the Dockerfile, or remove or rename \
+         it (or set a start command) so Rhone detects the language instead."
     )]
     Dockerfile,
     /// No rule matched.

@@ -5,6 +5,7 @@
 //! wins: Dockerfile (an error for now), Procfile `web:`, Go, Rust, Node, Python, static `index.html`.
 //! User overrides (build/start command) always win over what is detected.
 
+pub mod dockerfile;
 mod error;
 mod node;
 mod python;
@@ -18,6 +19,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+pub use dockerfile::{dockerfile, BaseImages, ImageRef};
 pub use error::DetectError;
 pub use view::{DirView, MemView, RepoView};
 

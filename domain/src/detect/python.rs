@@ -34,9 +34,9 @@ pub(super) fn detect(repo: &dyn RepoView) -> Result<Option<Detection>, DetectErr
     let module = |candidates: &[&'static str]| candidates.iter().copied().find(|m| repo.is_file(&format!("{m}.py")));
     let start = if has("gunicorn") {
         let module = module(&["app", "main"]).unwrap_or("wsgi");
-        Some(format!(".venv/bin/gunicorn --bind 127.0.0.1:$PORT {module}:app"))
+        Some(format!(".venv/bin/gunicorn --bind ${{HOST:-127.0.0.1}}:$PORT {module}:app"))
     } else if let Some(module) = module(&["main", "app"]).filter(|_| has("uvicorn")) {
-        Some(format!(".venv/bin/uvicorn {module}:app --host 127.0.0.1 --port $PORT"))
+        Some(format!(".venv/bin/uvicorn {module}:app --host ${{HOST:-127.0.0.1}} --port $PORT"))
     } else {
         module(&["app", "main"]).map(|m| format!(".venv/bin/python {m}.py"))
     };

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, mpsc};
@@ -18,7 +18,9 @@ use crate::store::now_ms;
 pub(crate) const RING_LINES: usize = 2_000;
 /// ...and at most this many bytes of them.
 pub(crate) const RING_BYTES: usize = 1024 * 1024;
-/// Live events buffered per channel for subscribers; a slower subscriber lags.
+/// Live events buffered per channel for subscribers; a slower subscriber lags. The buffer (~48 KiB)
+/// is allocated when the channel gets its first subscriber: most channels (a live app nobody
+/// watches) never do.
 const FEED: usize = 512;
 /// The rate cap's burst, in seconds' worth of `lines_per_sec`.
 const BURST_SECS: f64 = 5.0;
@@ -28,7 +30,8 @@ pub(crate) const RHONE: &str = "rhone";
 pub(crate) struct Channel {
     pub(crate) name: Arc<str>,
     state: Mutex<State>,
-    pub(crate) tx: broadcast::Sender<LogEvent>,
+    /// The live feed, made by the first subscriber.
+    tx: OnceLock<broadcast::Sender<LogEvent>>,
     lines_per_sec: u32,
     /// The hub's count of Rhone lines waiting for room in the store queue.
     pending: Arc<AtomicUsize>,
@@ -73,7 +76,7 @@ impl Channel {
                 dropped: 0,
                 unstored: 0,
             }),
-            tx: broadcast::channel(FEED).0,
+            tx: OnceLock::new(),
             lines_per_sec,
             pending,
         }
@@ -97,9 +100,18 @@ impl Channel {
         st.secrets = Secrets::union(st.sinks.iter().map(|(_, s)| s.as_ref()));
     }
 
+    /// A receiver of the live feed (events from now on).
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<LogEvent> {
+        self.tx.get_or_init(|| broadcast::channel(FEED).0).subscribe()
+    }
+
+    fn subscribers(&self) -> usize {
+        self.tx.get().map_or(0, broadcast::Sender::receiver_count)
+    }
+
     /// No sink writes to it and nobody follows it: its memory can be released.
     pub(crate) fn idle(&self, st: &State) -> bool {
-        st.sinks.is_empty() && self.tx.receiver_count() == 0
+        st.sinks.is_empty() && self.subscribers() == 0
     }
 
     /// Appends a line: capped per second for app output, redacted, numbered, kept in the ring,
@@ -206,8 +218,8 @@ impl Channel {
                 None => break,
             }
         }
-        if self.tx.receiver_count() > 0 {
-            let _ = self.tx.send(LogEvent::Line(line.clone()));
+        if let Some(tx) = self.tx.get().filter(|tx| tx.receiver_count() > 0) {
+            let _ = tx.send(LogEvent::Line(line.clone()));
         }
         queue.try_send(Queued { channel: self.name.clone(), line }).map_err(|e| e.into_inner())
     }
@@ -228,7 +240,9 @@ impl Channel {
             }
         }
         st.ended = true;
-        let _ = self.tx.send(LogEvent::End);
+        if let Some(tx) = self.tx.get() {
+            let _ = tx.send(LogEvent::End);
+        }
     }
 
     /// Drops the ring (its lines are in the store by now).
@@ -240,5 +254,28 @@ impl Channel {
     pub(crate) fn ring_len(&self) -> (usize, usize) {
         let st = self.lock();
         (st.lines.len(), st.ring_bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_live_feed_buffer_exists_only_once_someone_follows_the_channel() {
+        let (queue, _rx) = mpsc::channel(16);
+        let ch = Channel::new("app:1", 1, 100, Arc::default());
+        ch.push(&queue, "stdout", "before anyone follows\n", false);
+        assert!(ch.tx.get().is_none(), "an unwatched channel allocated its feed");
+        assert!(ch.idle(&ch.lock()), "no sink and no follower: idle");
+        let mut live = ch.subscribe();
+        assert!(!ch.idle(&ch.lock()), "a followed channel is not idle");
+        ch.push(&queue, "stdout", "seen live\n", false);
+        ch.end(&queue);
+        match live.try_recv() {
+            Ok(LogEvent::Line(line)) => assert_eq!((line.seq, line.line.as_str()), (2, "seen live")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(live.try_recv(), Ok(LogEvent::End)));
     }
 }

@@ -46,11 +46,16 @@ pub fn command(program: &str, args: &[&str], dir: &Path, home: &Path) -> Command
     c
 }
 
-/// A build step of the app (its own shell command), run as the app's user in its sandbox.
+/// How much lower than Rhone's the CPU priority of build steps is (`nice -n 10`): serving apps win.
+pub const BUILD_NICENESS: i32 = 10;
+
+/// A build step of the app (its own shell command), run as the app's user in its sandbox, at a lower
+/// CPU priority.
 pub fn user_command(step: &str, dir: &Path, sandbox: &Sandbox) -> Command {
     let mut c = Command::new("sh");
     c.arg("-c").arg(step).current_dir(dir);
     sandbox.apply(&mut c);
+    sys::lower_priority(&mut c, BUILD_NICENESS);
     c.env("CI", "true").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     c
 }

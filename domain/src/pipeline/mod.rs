@@ -2,8 +2,11 @@
 //! old version. Each deployment runs as a persisted `deploy` job; every status change is a store write.
 
 mod build;
+pub(crate) use build::cancelled;
+pub(crate) use run::Artifact;
 mod git;
-mod health;
+pub(crate) mod health;
+pub mod queue;
 mod recover;
 mod release;
 mod run;
@@ -28,14 +31,21 @@ pub(crate) struct DeployJob {
     pub deployment_id: i64,
 }
 
-/// In-memory coordination: wakes workers and tells a running deployment it was cancelled.
-#[derive(Clone, Default)]
+/// In-memory coordination: wakes workers, tells a running deployment it was cancelled, and hands
+/// out the build slots.
+#[derive(Clone)]
 pub struct Control {
     wake: Arc<Notify>,
     cancels: Arc<Mutex<HashMap<i64, watch::Sender<bool>>>>,
+    builds: queue::BuildSlots,
 }
 
 impl Control {
+    /// `max_builds`: deployments in their build phase at once.
+    pub fn new(max_builds: usize) -> Control {
+        Control { wake: Arc::default(), cancels: Arc::default(), builds: queue::BuildSlots::new(max_builds) }
+    }
+
     fn cancel_signal(&self, id: i64) -> watch::Receiver<bool> {
         let mut map = self.cancels.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(id).or_insert_with(|| watch::channel(false).0).subscribe()
@@ -106,6 +116,13 @@ impl Services {
 
     pub async fn deployment(&self, id: i64) -> Result<Deployment> {
         self.store.deployment(id).await
+    }
+
+    /// True while this process still runs deployment `id`'s pipeline. A deployment is `live` from
+    /// its switch on, but its pipeline goes on for a while (the replaced version drains, the new one
+    /// is watched) and still writes to its log.
+    pub fn deployment_running(&self, id: i64) -> bool {
+        self.pipeline.cancels.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&id)
     }
 
     pub async fn list_deployments(&self, slug: &str, before: Option<i64>, limit: i64) -> Result<Vec<Deployment>> {

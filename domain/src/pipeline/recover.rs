@@ -7,6 +7,11 @@
 //! - queued deployments stay queued and run normally.
 
 use super::build::{kill_recorded_step, StepError};
+use super::release::{limits_of, liveness_of, target_of};
+use std::collections::HashMap;
+use std::sync::Arc;
+use crate::runtime::Instance;
+use super::run::Artifact;
 use super::DeployJob;
 use crate::error::Result;
 use crate::logs::{app_channel, deploy_channel};
@@ -14,6 +19,7 @@ use crate::model::DeploymentStatus as S;
 use crate::routing::{Route, Target};
 use crate::runtime::output::OutputFiles;
 use crate::runtime::{InstanceId, StartSpec};
+use crate::types::RuntimeKind;
 use crate::Services;
 
 const INTERRUPTED: &str = "interrupted: Rhone restarted while this deployment was in progress; deploy again";
@@ -33,38 +39,50 @@ impl Services {
         for app in self.store.list_apps().await? {
             self.routes.register(&app.slug);
         }
-        let mut adopted = std::collections::HashSet::new();
+        let mut adopted: HashMap<i64, Vec<(Arc<Instance>, u16)>> = HashMap::new();
+        let mut containers = std::collections::HashSet::new();
+        let mut uses_docker = false;
         for rec in self.store.recorded_instances().await? {
             let instance = InstanceId::new(rec.instance_id.clone());
-            if rec.runtime != self.runtime.kind() {
-                tracing::error!(deployment.id = rec.deployment_id, runtime = %rec.runtime, "a version of a runtime this Rhone does not run");
-                continue;
-            }
             if rec.status == S::Live.as_str() {
                 if let Some(port) = rec.port.and_then(|port| u16::try_from(port).ok()) {
-                    match self.adopt_live(rec.deployment_id, &instance, port).await {
-                        Ok(true) => {
-                            adopted.insert(rec.deployment_id);
+                    match self.adopt_live(rec.deployment_id, rec.replica, &rec.runtime, &instance, port).await {
+                        Ok(Some(inst)) => {
+                            adopted.entry(rec.deployment_id).or_default().push((inst, port));
+                            if rec.runtime == "docker" {
+                                containers.insert(rec.instance_id.clone());
+                            }
                             continue;
                         }
-                        Ok(false) => {}
+                        Ok(None) => {}
                         Err(e) => tracing::error!(deployment.id = rec.deployment_id, error = ?e, "could not re-adopt the live version"),
                     }
                 }
             }
-            if self.runtime.stop_leftover(&instance).await {
+            if rec.runtime == "docker" {
+                uses_docker = true;
+            }
+            if self.runtime.stop_leftover(&rec.runtime, &instance).await {
                 tracing::warn!(deployment.id = rec.deployment_id, instance = %rec.instance_id, status = %rec.status, "stopped an instance left over from before the restart");
             }
-            let _ = self.store.set_instance(rec.deployment_id, None).await;
+            let _ = self.store.set_instance(rec.deployment_id, rec.replica, None).await;
             if rec.status != S::Live.as_str() {
-                OutputFiles::new(&self.settings.run_dir(), rec.deployment_id).remove();
+                OutputFiles::of_replica(&self.settings.run_dir(), rec.deployment_id, rec.replica).remove();
+            }
+        }
+        // containers of this installation that no live version owns: strays of versions that never
+        // went live (or whose record a crash lost)
+        uses_docker = uses_docker || !containers.is_empty() || self.store.list_apps().await?.iter().any(|a| a.runtime == RuntimeKind::Docker);
+        if uses_docker {
+            match self.runtime.docker().remove_strays(&containers).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(containers = n, "removed stray containers left from before the restart"),
+                Err(e) => tracing::warn!(error = %e, "could not look for stray containers"),
             }
         }
         for dep in self.store.deployments_with_status(S::Live).await? {
-            if adopted.contains(&dep.id) {
-                continue;
-            }
-            if let Err(e) = self.restart_live(&dep.app_slug, dep.id).await {
+            let have = adopted.remove(&dep.id).unwrap_or_default();
+            if let Err(e) = self.restart_live(&dep.app_slug, dep.id, have).await {
                 tracing::error!(app.slug = %dep.app_slug, deployment.id = dep.id, error = ?e, "could not restart live version");
             }
         }
@@ -88,63 +106,107 @@ impl Services {
         }
     }
 
-    /// The live version's instance is still running: follow it again and route to it.
-    async fn adopt_live(&self, id: i64, instance: &InstanceId, port: u16) -> std::result::Result<bool, crate::Error> {
+    /// A live version's instance is still running: follow it again (it is routed to once every
+    /// instance of its version is back).
+    async fn adopt_live(&self, id: i64, replica: u32, kind: &str, instance: &InstanceId, port: u16) -> crate::Result<Option<Arc<Instance>>> {
         let dep = self.store.deployment(id).await?;
         let app = self.store.app_by_id(dep.app_id).await?;
         let rel = self.store.release(id).await?;
-        let Some(dir) = rel.artifact_dir else { return Ok(false) };
+        let Some(artifact) = rel.artifact_dir else { return Ok(None) };
         let env = self.env_plain(app.id).await?;
         let sandbox = self.sandbox_for(&app, id, &env)?;
         let plan: crate::detect::BuildPlan = match rel.plan.as_deref().map(serde_json::from_str) {
             Some(Ok(p)) => p,
-            _ => return Ok(false),
+            _ => return Ok(None),
         };
-        let Some(command) = plan.start else { return Ok(false) };
+        let (dir, image, command) = match Artifact::parse(&artifact) {
+            Artifact::Image(tag) => (std::path::PathBuf::new(), Some(tag), app.start_command.clone()),
+            Artifact::Dir(d) => match plan.start {
+                Some(start) => (d.join(&app.root_dir), None, Some(start)),
+                None => return Ok(None),
+            },
+        };
         let log = self.logs.open(&app_channel(app.id), env.iter().map(|(_, v)| v.clone()).collect()).await;
         let spec = StartSpec {
             deployment_id: id,
-            dir: std::path::Path::new(&dir).join(&app.root_dir),
+            replica,
+            app_slug: app.slug.clone(),
+            dir,
             command,
+            image,
             sandbox,
             port,
-            output: OutputFiles::new(&self.settings.run_dir(), id),
+            limits: limits_of(&app),
+            output: OutputFiles::of_replica(&self.settings.run_dir(), id, replica),
             log: log.clone(),
             deploy_log: None,
+            liveness: liveness_of(&self.settings, &app),
         };
-        let Some(inst) = self.runtime.adopt(spec, instance) else { return Ok(false) };
+        let Some(inst) = self.runtime.adopt(kind, spec, instance).await else { return Ok(None) };
         self.record_restarts(&inst);
         log.info("Rhone restarted: re-adopted the running version (not restarted)");
-        tracing::info!(app.slug = %app.slug, deployment.id = id, instance = %instance.as_str(), "re-adopted live version");
-        self.routes.switch(Route::new(app.slug.as_str(), id, Target::Http(([127, 0, 0, 1], port).into())));
-        Ok(true)
+        tracing::info!(app.slug = %app.slug, deployment.id = id, replica, instance = %instance.as_str(), "re-adopted live version");
+        Ok(Some(inst))
     }
 
-    async fn restart_live(&self, slug: &str, id: i64) -> std::result::Result<(), StepError> {
+    /// Routes a live version again: its re-adopted instances (`have`), plus new ones started from
+    /// its kept build for every instance that is gone (all of them if none survived).
+    async fn restart_live(&self, slug: &str, id: i64, have: Vec<(Arc<Instance>, u16)>) -> std::result::Result<(), StepError> {
         let err = |e: crate::Error| StepError::Failed(e.to_string());
         let dep = self.store.deployment(id).await.map_err(err)?;
         let app = self.store.app_by_id(dep.app_id).await.map_err(err)?;
         let rel = self.store.release(id).await.map_err(err)?;
-        let (Some(plan), Some(dir)) = (rel.plan, rel.artifact_dir) else {
+        let (Some(plan), Some(artifact)) = (rel.plan, rel.artifact_dir) else {
             return Err(StepError::Failed("build no longer on disk".into()));
         };
         let plan: crate::detect::BuildPlan = serde_json::from_str(&plan).map_err(|e| StepError::Failed(e.to_string()))?;
-        let workdir = std::path::Path::new(&dir).join(&app.root_dir);
-        let target = match (plan.start, plan.static_root) {
-            (Some(start), _) => {
-                let env = self.env_plain(app.id).await.map_err(err)?;
-                let sandbox = self.sandbox_for(&app, id, &env).map_err(err)?;
-                let port = super::release::free_port().map_err(|e| StepError::Failed(e.to_string()))?;
-                let log = self.logs.open(&app_channel(app.id), env.iter().map(|(_, v)| v.clone()).collect()).await;
-                log.info("Rhone restarted and the live version was not running: starting it again");
-                let output = OutputFiles::new(&self.settings.run_dir(), id);
-                output.remove();
-                let spec = StartSpec { deployment_id: id, dir: workdir, command: start, sandbox, port, output, log, deploy_log: None };
-                let inst = self.runtime.start(spec).await.map_err(err)?;
-                inst.mark_live();
-                self.record_instance(&inst).await.map_err(err)?;
-                self.record_restarts(&inst);
-                Target::Http(([127, 0, 0, 1], port).into())
+        let (workdir, image) = match Artifact::parse(&artifact) {
+            Artifact::Image(tag) => (std::path::PathBuf::new(), Some(tag)),
+            Artifact::Dir(d) => (d.join(&app.root_dir), None),
+        };
+        let run = match (&image, plan.start) {
+            (Some(_), _) => Some(("docker", app.start_command.clone())),
+            (None, Some(start)) => Some(("process", Some(start))),
+            (None, None) => None,
+        };
+        let target = match (run, plan.static_root) {
+            (Some((kind, command)), _) => {
+                let mut all = have;
+                let wanted = app.replicas.max(1).max(all.len() as u32);
+                let missing: Vec<u32> = (0..wanted).filter(|r| !all.iter().any(|(i, _)| i.replica == *r)).collect();
+                if !missing.is_empty() {
+                    let env = self.env_plain(app.id).await.map_err(err)?;
+                    let log = self.logs.open(&app_channel(app.id), env.iter().map(|(_, v)| v.clone()).collect()).await;
+                    log.info("Rhone restarted and the live version was not running: starting it again");
+                    for replica in missing {
+                        let sandbox = self.sandbox_for(&app, id, &env).map_err(err)?;
+                        let port = super::release::free_port().map_err(|e| StepError::Failed(e.to_string()))?;
+                        let output = OutputFiles::of_replica(&self.settings.run_dir(), id, replica);
+                        output.remove();
+                        let spec = StartSpec {
+                            deployment_id: id,
+                            replica,
+                            app_slug: app.slug.clone(),
+                            dir: workdir.clone(),
+                            command: command.clone(),
+                            image: image.clone(),
+                            sandbox,
+                            port,
+                            limits: limits_of(&app),
+                            output,
+                            log: log.clone(),
+                            deploy_log: None,
+                            liveness: liveness_of(&self.settings, &app),
+                        };
+                        let inst = self.runtime.start(kind, spec).await.map_err(err)?;
+                        inst.mark_live();
+                        self.record_instance(&inst).await.map_err(err)?;
+                        self.record_restarts(&inst);
+                        all.push((inst, port));
+                    }
+                }
+                all.sort_by_key(|(i, _)| i.replica);
+                target_of(&all, app.sticky_sessions)
             }
             (None, Some(root)) => Target::Static(workdir.join(root)),
             (None, None) => return Err(StepError::Failed("no start command".into())),

@@ -1,51 +1,44 @@
 //! Start the new version, wait for it to be healthy, switch traffic atomically, then drain and stop the
 //! old version. A version that never becomes healthy is stopped and the old one keeps serving.
 
-use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::build::{StepError, StepResult};
 use super::health;
-use super::run::{internal, Ctx};
-use crate::detect::BuildPlan;
+use super::run::{internal, Artifact, Built, Ctx};
 use crate::logs::app_channel;
 use crate::model::DeploymentStatus as S;
-use crate::routing::{Route, Target};
+use crate::routing::{Backend, DrainOutcome, Pool, Route, Target};
 use crate::runtime::output::OutputFiles;
 use crate::runtime::{Instance, State};
 use crate::runtime::StartSpec;
 use crate::Services;
 
 impl Services {
-    pub(super) async fn release(&self, ctx: &mut Ctx<'_>, plan: &BuildPlan, workdir: &Path) -> StepResult {
+    pub(super) async fn release(&self, ctx: &mut Ctx<'_>, built: &Built) -> StepResult {
         let id = ctx.dep.id;
-        let target = match (&plan.start, &plan.static_root) {
-            (Some(start), _) => {
-                let port = free_port().map_err(internal)?;
-                ctx.log.info(&format!("starting: {start} (PORT={port})"));
-                let app_log = self.logs.open(&app_channel(ctx.app.id), ctx.env.iter().map(|(_, v)| v.clone()).collect()).await;
-                let spec = StartSpec {
-                    deployment_id: id,
-                    dir: workdir.to_path_buf(),
-                    command: start.clone(),
-                    sandbox: ctx.sandbox.clone(),
-                    port,
-                    output: OutputFiles::new(&self.settings.run_dir(), id),
-                    log: app_log,
-                    deploy_log: Some(ctx.log.clone()),
-                };
-                let inst = self.runtime.start(spec).await.map_err(|e| StepError::Failed(e.to_string()))?;
-                self.record_instance(&inst).await.map_err(internal)?;
-                self.record_restarts(&inst);
-                let healthy = match self.wait_healthy(ctx, port).await {
-                    Ok(()) => inst.check_listener(port).map_err(StepError::Failed),
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = healthy {
-                    self.stop_version(id).await;
-                    return Err(e);
+        let plan = &built.plan;
+        let workdir = &built.workdir;
+        let run = match (&built.image, &plan.start, &plan.static_root) {
+            (Some(image), _, _) => Some(("docker", Some(image.clone()), ctx.app.start_command.clone())),
+            (None, Some(start), _) => Some(("process", None, Some(start.clone()))),
+            (None, None, _) => None,
+        };
+        let target = match (run, &plan.static_root) {
+            (Some((kind, image, command)), _) => {
+                let replicas = ctx.app.replicas.max(1);
+                let mut started: Vec<(Arc<Instance>, u16)> = Vec::new();
+                for replica in 0..replicas {
+                    match self.start_replica(ctx, kind, workdir, &image, &command, replica, replicas).await {
+                        Ok(inst) => started.push(inst),
+                        Err(e) => {
+                            self.stop_version(id).await;
+                            return Err(e);
+                        }
+                    }
                 }
-                Target::Http(([127, 0, 0, 1], port).into())
+                target_of(&started, ctx.app.sticky_sessions)
             }
             (None, Some(root)) => {
                 let dir = workdir.join(root);
@@ -65,17 +58,49 @@ impl Services {
             self.stop_version(id).await;
             return Err(StepError::Cancelled);
         }
-        if let Some(inst) = self.runtime.get(id) {
+        for inst in self.runtime.of(id) {
             inst.mark_live();
         }
         let previous = self.routes.switch(Route::new(ctx.app.slug.clone(), id, target));
         ctx.log.info("traffic switched to the new version");
-        if let Some(old) = previous.filter(|r| r.deployment_id != id) {
-            let drain = self.settings.drain_timeout;
-            let deadline = tokio::time::Instant::now() + drain;
-            while old.inflight() > 0 && tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+        let old = previous.filter(|r| r.deployment_id != id);
+        let drain_timeout = ctx.app.drain_timeout();
+        // the previous version drains (no new request reaches it) while the new one is watched; it
+        // is stopped only once both are over, so it can take the traffic back if the new one fails
+        let log = ctx.log.clone();
+        let old_route = old.clone();
+        let drain = async move {
+            let Some(old) = &old_route else { return };
+            log.info(&format!("draining the previous version (deployment {})", old.deployment_id));
+            match old.retire_and_drain(drain_timeout).await {
+                DrainOutcome::Drained => log.info("the previous version finished its requests and connections"),
+                DrainOutcome::TimedOut(open) => log.info(&format!(
+                    "drain timeout ({}s) passed with {} request(s) and {} connection(s) still open on the previous version",
+                    drain_timeout.as_secs(),
+                    open.requests,
+                    open.connections
+                )),
             }
+        };
+        let watch = self.watch_after_switch(id, ctx.app.health_check_path.clone(), ctx.app.replicas.max(1));
+        tokio::pin!(drain);
+        tokio::pin!(watch);
+        // a failure of the new version during the watch reverts at once, without waiting for the drain
+        let mut drained = false;
+        let watched = tokio::select! {
+            w = &mut watch => w,
+            () = &mut drain => {
+                drained = true;
+                watch.await
+            }
+        };
+        if let Err(why) = watched {
+            return self.revert_to(ctx, old, why).await;
+        }
+        if !drained {
+            drain.await;
+        }
+        if let Some(old) = old {
             ctx.log.info(&format!("stopping the previous version (deployment {})", old.deployment_id));
             self.stop_version(old.deployment_id).await;
         }
@@ -85,7 +110,105 @@ impl Services {
         Ok(())
     }
 
-    async fn wait_healthy(&self, ctx: &mut Ctx<'_>, port: u16) -> StepResult {
+    /// Starts one instance of the new version and waits until it is healthy and holds its port.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_replica(
+        &self,
+        ctx: &mut Ctx<'_>,
+        kind: &'static str,
+        workdir: &std::path::Path,
+        image: &Option<String>,
+        command: &Option<String>,
+        replica: u32,
+        replicas: u32,
+    ) -> StepResult<(Arc<Instance>, u16)> {
+        let id = ctx.dep.id;
+        let port = free_port().map_err(internal)?;
+        let which = if replicas > 1 { format!(" (instance {} of {replicas})", replica + 1) } else { String::new() };
+        match image {
+            Some(image) => ctx.log.info(&format!("starting a container of {image}{which} (PORT={port})")),
+            None => ctx.log.info(&format!("starting: {}{which} (PORT={port})", command.as_deref().unwrap_or(""))),
+        }
+        let app_log = self.logs.open(&app_channel(ctx.app.id), ctx.env.iter().map(|(_, v)| v.clone()).collect()).await;
+        let spec = StartSpec {
+            deployment_id: id,
+            replica,
+            app_slug: ctx.app.slug.clone(),
+            dir: workdir.to_path_buf(),
+            command: command.clone(),
+            image: image.clone(),
+            sandbox: ctx.sandbox.clone(),
+            port,
+            limits: limits_of(ctx.app),
+            output: OutputFiles::of_replica(&self.settings.run_dir(), id, replica),
+            log: app_log,
+            deploy_log: Some(ctx.log.clone()),
+            liveness: liveness_of(&self.settings, ctx.app),
+        };
+        let inst = self.runtime.start(kind, spec).await.map_err(|e| StepError::Failed(e.to_string()))?;
+        self.record_instance(&inst).await.map_err(internal)?;
+        self.record_restarts(&inst);
+        self.wait_healthy(ctx, &inst, port).await?;
+        inst.check_listener(port).map_err(StepError::Failed)?;
+        Ok((inst, port))
+    }
+
+    /// Watches the new version for `switch_watch` after the switch: it fails if an instance exits
+    /// or its health check fails twice in a row.
+    async fn watch_after_switch(&self, id: i64, path: String, replicas: u32) -> Result<(), String> {
+        let period = self.settings.switch_watch;
+        if period.is_zero() {
+            return Ok(());
+        }
+        let deadline = tokio::time::Instant::now() + period;
+        let path = path.as_str();
+        let mut failures = vec![0u32; replicas as usize];
+        loop {
+            for inst in self.runtime.of(id) {
+                match inst.state() {
+                    State::Running { .. } => {}
+                    State::Stopped | State::Detached => return Ok(()), // stopped by Rhone (a newer deploy, a delete)
+                    other => return Err(format!("the new version failed right after the switch ({})", describe(&other))),
+                }
+                let ok = matches!(health::probe(inst.port, path).await, Ok(code) if health::healthy(code));
+                let n = failures.len();
+                let slot = &mut failures[inst.replica as usize % n];
+                *slot = if ok { 0 } else { *slot + 1 };
+                if *slot >= 2 {
+                    return Err(format!("the new version stopped answering its health check (GET {path}) right after the switch"));
+                }
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(());
+            }
+            tokio::time::sleep((deadline - now).min(Duration::from_millis(500))).await;
+        }
+    }
+
+    /// The new version failed right after the switch: the previous one (drained, not yet stopped)
+    /// takes the traffic back, and the deployment is failed.
+    async fn revert_to(&self, ctx: &mut Ctx<'_>, old: Option<Arc<Route>>, why: String) -> StepResult {
+        let id = ctx.dep.id;
+        ctx.log.info(&format!("{why}"));
+        match old {
+            Some(old) if self.store.revert_live(id, old.deployment_id, &why).await.map_err(internal)? => {
+                let back = Route::new(ctx.app.slug.clone(), old.deployment_id, old.target.clone());
+                if self.routes.switch_if_live(id, back) {
+                    ctx.log.info(&format!("the previous version (deployment {}) takes the traffic back", old.deployment_id));
+                }
+            }
+            _ => {
+                // nothing to go back to: the version stays live and its supervisor keeps restarting it
+                ctx.log.info("there is no previous version to go back to; the new version stays live");
+                return Ok(());
+            }
+        }
+        self.stop_version(id).await;
+        Err(StepError::Failed(why))
+    }
+
+    async fn wait_healthy(&self, ctx: &mut Ctx<'_>, inst: &Instance, port: u16) -> StepResult {
         let path = &ctx.app.health_check_path;
         let deadline = tokio::time::Instant::now() + self.settings.health_timeout;
         ctx.log.info(&format!("health check: GET {path} on port {port} (up to {}s)", self.settings.health_timeout.as_secs()));
@@ -94,7 +217,7 @@ impl Services {
         // poll fast at first (most apps are up within ~100 ms), then back off to 250 ms
         let mut pause = Duration::from_millis(20);
         loop {
-            if let Some(why) = self.runtime.get(ctx.dep.id).and_then(|i| i.exited()) {
+            if let Some(why) = inst.exited() {
                 return Err(StepError::Failed(format!("the app {why} before it became healthy (see the log above)")));
             }
             match health::probe(port, path).await {
@@ -124,24 +247,27 @@ impl Services {
         }
     }
 
-    /// Records which runtime runs the version and its instance id (after a start or an adoption).
+    /// Records which runtime runs the instance and its instance id (after a start or an adoption).
     pub(super) async fn record_instance(&self, inst: &Instance) -> crate::Result<()> {
         match inst.state() {
             State::Running { instance } => {
-                self.store.set_instance(inst.deployment_id, Some((self.runtime.kind(), instance.as_str(), inst.port))).await
+                self.store.set_instance(inst.deployment_id, inst.replica, Some((inst.kind, instance.as_str(), inst.port))).await
             }
             _ => Ok(()),
         }
     }
 
-    /// Records the new instance each time the supervisor restarts a crashed one.
-    pub(super) fn record_restarts(&self, inst: &std::sync::Arc<Instance>) {
-        let (store, kind, id, port, mut rx) = (self.store.clone(), self.runtime.kind(), inst.deployment_id, inst.port, inst.watch());
+    /// Records the new instance each time the supervisor restarts a crashed one, and keeps the
+    /// instance's health flag (for balancing across replicas) in step with its state.
+    pub(super) fn record_restarts(&self, inst: &Arc<Instance>) {
+        let (store, kind, id, replica, port, mut rx) = (self.store.clone(), inst.kind, inst.deployment_id, inst.replica, inst.port, inst.watch());
+        let healthy = inst.healthy.clone();
         tokio::spawn(async move {
             while rx.changed().await.is_ok() {
                 let state = rx.borrow_and_update().clone();
+                healthy.store(matches!(state, State::Running { .. }), std::sync::atomic::Ordering::Relaxed);
                 if let State::Running { instance } = state {
-                    if let Err(e) = store.set_instance(id, Some((kind, instance.as_str(), port))).await {
+                    if let Err(e) = store.set_instance(id, replica, Some((kind, instance.as_str(), port))).await {
                         tracing::error!(deployment.id = id, error = %e, "could not record the restarted instance");
                     }
                 }
@@ -149,13 +275,22 @@ impl Services {
         });
     }
 
-    /// Stops a version's process (if it has one) and forgets it.
+    /// Stops every instance of a version, one at a time (SIGTERM, then SIGKILL after the app's stop
+    /// timeout), and forgets them.
     pub async fn stop_version(&self, deployment_id: i64) {
-        if let Some(inst) = self.runtime.get(deployment_id) {
-            inst.stop(self.settings.drain_timeout).await;
-            self.runtime.remove(deployment_id);
-            let _ = self.store.set_instance(deployment_id, None).await;
-            OutputFiles::new(&self.settings.run_dir(), deployment_id).remove();
+        let instances = self.runtime.of(deployment_id);
+        if instances.is_empty() {
+            return;
+        }
+        let grace = match self.store.deployment(deployment_id).await {
+            Ok(d) => self.store.app_by_id(d.app_id).await.map(|a| a.stop_timeout()).unwrap_or(self.settings.drain_timeout),
+            Err(_) => self.settings.drain_timeout,
+        };
+        for inst in instances {
+            inst.stop(grace).await;
+            self.runtime.remove(deployment_id, inst.replica);
+            let _ = self.store.set_instance(deployment_id, inst.replica, None).await;
+            OutputFiles::of_replica(&self.settings.run_dir(), deployment_id, inst.replica).remove();
         }
     }
 
@@ -180,11 +315,60 @@ impl Services {
                 continue;
             }
             self.store.clear_artifact(id).await?;
-            if !candidates_share(&self.store, &dir).await && Path::new(&dir).starts_with(self.settings.builds_dir()) {
-                let _ = tokio::fs::remove_dir_all(&dir).await;
+            if candidates_share(&self.store, &dir).await {
+                continue;
+            }
+            match Artifact::parse(&dir) {
+                Artifact::Dir(d) if d.starts_with(self.settings.builds_dir()) => {
+                    let _ = tokio::fs::remove_dir_all(&d).await;
+                }
+                Artifact::Image(tag) => self.runtime.docker().remove_image(&tag).await,
+                Artifact::Dir(_) => {}
             }
         }
+        if seen.iter().any(|d: &String| matches!(Artifact::parse(d), Artifact::Image(_))) {
+            // dangling layers of this installation's builds
+            let _ = self.runtime.docker().prune_dangling().await;
+        }
         Ok(())
+    }
+}
+
+/// Where the proxy sends a version's requests: its one instance, or its replicas balanced.
+pub(super) fn target_of(started: &[(Arc<Instance>, u16)], sticky: bool) -> Target {
+    match started {
+        [(_, port)] => Target::Http(([127, 0, 0, 1], *port).into()),
+        many => Target::Pool(Arc::new(Pool::new(
+            many.iter().map(|(inst, port)| Backend { addr: ([127, 0, 0, 1], *port).into(), healthy: inst.healthy.clone() }).collect(),
+            sticky,
+        ))),
+    }
+}
+
+fn describe(state: &State) -> String {
+    match state {
+        State::Exited(why) | State::Crashed(why) | State::Restarting(why) => why.clone(),
+        State::Running { .. } => "running".into(),
+        State::Stopped => "stopped".into(),
+        State::Detached => "detached".into(),
+    }
+}
+
+/// The health checks of an app's live instances (none when `health_interval` is zero).
+pub(super) fn liveness_of(settings: &crate::Settings, app: &crate::model::App) -> Option<crate::runtime::Liveness> {
+    (!settings.health_interval.is_zero()).then(|| crate::runtime::Liveness {
+        path: app.health_check_path.clone(),
+        interval: settings.health_interval,
+        failures: settings.health_failures,
+        stop_grace: app.stop_timeout(),
+    })
+}
+
+/// The CPU and memory limits of an app's new versions.
+pub(super) fn limits_of(app: &crate::model::App) -> crate::runtime::Limits {
+    crate::runtime::Limits {
+        cpu_millis: app.cpu_limit.map(|c| i64::from(c.millicores())),
+        memory_mb: app.memory_limit_mb.map(i64::from),
     }
 }
 

@@ -12,6 +12,8 @@ use crate::detect::{self, BuildPlan, DirView, Overrides};
 use crate::error::Result;
 use crate::logs::{deploy_channel, LogSink};
 use crate::model::{App, Deployment, DeploymentStatus as S};
+use crate::runtime::docker::{image_tag, BuildError, DockerfileSource, ImageBuild};
+use crate::types::RuntimeKind;
 use crate::runtime::sandbox::{give_tree, own_dir, Sandbox};
 use crate::Services;
 
@@ -58,6 +60,7 @@ impl Services {
         let mut ctx = Ctx { app: &app, dep: &dep, env: &env, log: &log, cancel: self.pipeline.cancel_signal(id), sandbox, pid_file };
         let started = Instant::now();
         let outcome = self.deploy_steps(&mut ctx).await;
+        let went_live = outcome.is_ok();
         match outcome {
             Ok(()) => {
                 log.info(&format!("deployment is live ({:.1}s)", started.elapsed().as_secs_f64()));
@@ -73,7 +76,9 @@ impl Services {
                 tracing::info!(app.slug = %app.slug, deployment.id = id, reason = %msg, "deployment failed");
             }
         }
-        if !matches!(self.store.deployment(id).await?.status, S::Live) {
+        // a version that went live keeps its build even when a newer one superseded it meanwhile
+        // (during this deployment's drain): it is a rollback target
+        if !went_live && !matches!(self.store.deployment(id).await?.status, S::Live) {
             self.discard_build(id, dep.rollback_of.is_none()).await;
         }
         self.pipeline.forget(id);
@@ -102,16 +107,35 @@ impl Services {
 
     async fn deploy_steps(&self, ctx: &mut Ctx<'_>) -> StepResult {
         let id = ctx.dep.id;
+        // a build waits (still `pending`, queued) for one of the build slots; a rollback builds nothing
+        let slot = match ctx.dep.rollback_of {
+            Some(_) => None,
+            None => Some(self.build_slot(ctx).await?),
+        };
         self.step(id, S::Pending, S::Building).await?;
-        let (plan, workdir) = match ctx.dep.rollback_of {
+        let built = match ctx.dep.rollback_of {
             Some(target) => self.reuse_build(ctx, target).await?,
             None => self.build(ctx).await?,
         };
+        drop(slot);
         self.step(id, S::Building, S::Deploying).await?;
-        self.release(ctx, &plan, &workdir).await
+        self.release(ctx, &built).await
     }
 
-    async fn build(&self, ctx: &mut Ctx<'_>) -> StepResult<(BuildPlan, PathBuf)> {
+    /// Waits for a build slot (see `queue.rs`), saying how many deployments are ahead.
+    async fn build_slot(&self, ctx: &mut Ctx<'_>) -> StepResult<super::queue::Ticket> {
+        let ticket = self.pipeline.builds.join(ctx.dep.id);
+        let ahead = ticket.ahead();
+        if ahead > 0 {
+            ctx.log.info(&format!("waiting for a build slot ({ahead} ahead)"));
+        }
+        tokio::select! {
+            _ = ticket.slot() => Ok(ticket),
+            _ = super::build::cancelled(&mut ctx.cancel) => Err(StepError::Cancelled),
+        }
+    }
+
+    async fn build(&self, ctx: &mut Ctx<'_>) -> StepResult<Built> {
         let (app, id, log) = (ctx.app, ctx.dep.id, ctx.log);
         let started = Instant::now();
         let checkout = self.settings.checkout_dir(&app.slug, id);
@@ -137,6 +161,9 @@ impl Services {
         if !inside(&workdir, &checkout) {
             return Err(StepError::Failed(format!("root directory {:?} leads outside the repository (a symlink?)", app.root_dir)));
         }
+        if app.runtime == RuntimeKind::Docker {
+            return self.build_image(ctx, &checkout, &workdir, started).await;
+        }
         let overrides = Overrides { build_command: app.build_command.clone(), start_command: app.start_command.clone() };
         let plan = detect::detect(&DirView::new(&workdir), &overrides).map_err(|e| StepError::Failed(e.to_string()))?;
         log.info(&format!("detected {}", plan.provider.name()));
@@ -149,10 +176,61 @@ impl Services {
         let plan_json = serde_json::to_string(&plan).map_err(internal)?;
         self.store.set_build(id, &plan_json, &checkout.to_string_lossy(), build_ms).await.map_err(internal)?;
         log.info(&format!("build finished in {:.1}s", build_ms as f64 / 1000.0));
-        Ok((plan, workdir))
+        Ok(Built { plan, workdir, image: None })
     }
 
-    async fn reuse_build(&self, ctx: &mut Ctx<'_>, target: i64) -> StepResult<(BuildPlan, PathBuf)> {
+    /// The docker runtime's build: an image `rhone/{slug}:{deployment}` from the repository's
+    /// Dockerfile (the app's `dockerfile_path`, else `Dockerfile` in its root directory) or from one
+    /// generated from the detected plan. The checkout is deleted once the image exists.
+    async fn build_image(&self, ctx: &mut Ctx<'_>, checkout: &Path, workdir: &Path, started: Instant) -> StepResult<Built> {
+        let (app, id, log) = (ctx.app, ctx.dep.id, ctx.log);
+        let overrides = Overrides { build_command: app.build_command.clone(), start_command: app.start_command.clone() };
+        let (context, source, plan) = match &app.dockerfile_path {
+            Some(path) => {
+                let file = checkout.join(path);
+                if !file.is_file() || !inside(&file, checkout) {
+                    return Err(StepError::Failed(format!("the Dockerfile {path:?} does not exist in the repository (dockerfile_path)")));
+                }
+                log.info(&format!("building the image from the repository's {path}"));
+                (checkout.to_path_buf(), DockerfileSource::Repo(path.clone()), dockerfile_plan())
+            }
+            None if workdir.join("Dockerfile").is_file() && inside(&workdir.join("Dockerfile"), checkout) => {
+                log.info("building the image from the repository's Dockerfile");
+                (workdir.to_path_buf(), DockerfileSource::Repo("Dockerfile".into()), dockerfile_plan())
+            }
+            None => {
+                let view = DirView::new(workdir);
+                let plan = detect::detect(&view, &overrides).map_err(|e| StepError::Failed(e.to_string()))?;
+                log.info(&format!("detected {}", plan.provider.name()));
+                if plan.start.is_none() && plan.static_root.is_some() {
+                    // a static site is served by Rhone itself on every runtime: no image needed
+                    let plan_json = serde_json::to_string(&plan).map_err(internal)?;
+                    let build_ms = started.elapsed().as_millis() as i64;
+                    self.store.set_build(id, &plan_json, &checkout.to_string_lossy(), build_ms).await.map_err(internal)?;
+                    return Ok(Built { plan, workdir: workdir.to_path_buf(), image: None });
+                }
+                let text = crate::detect::dockerfile::dockerfile(&plan, &view, &self.settings.docker_base_images)
+                    .map_err(|e| StepError::Failed(e.to_string()))?;
+                log.info("building the image from a Dockerfile generated from the detected plan (`rhone plan --dockerfile` prints it)");
+                (workdir.to_path_buf(), DockerfileSource::Generated(text), plan)
+            }
+        };
+        let tag = image_tag(&app.slug, id);
+        let build = ImageBuild { context: &context, dockerfile: source, tag: &tag, app_slug: &app.slug, deployment_id: id, log };
+        match self.runtime.docker().build_image(build, &mut ctx.cancel).await {
+            Ok(()) => {}
+            Err(BuildError::Cancelled) => return Err(StepError::Cancelled),
+            Err(BuildError::Failed(msg)) => return Err(StepError::Failed(msg)),
+        }
+        let build_ms = started.elapsed().as_millis() as i64;
+        let plan_json = serde_json::to_string(&plan).map_err(internal)?;
+        self.store.set_build(id, &plan_json, &Artifact::Image(tag.clone()).to_string(), build_ms).await.map_err(internal)?;
+        let _ = tokio::fs::remove_dir_all(checkout).await;
+        log.info(&format!("image {tag} built in {:.1}s", build_ms as f64 / 1000.0));
+        Ok(Built { plan, workdir: workdir.to_path_buf(), image: Some(tag) })
+    }
+
+    async fn reuse_build(&self, ctx: &mut Ctx<'_>, target: i64) -> StepResult<Built> {
         let release = self.store.release(target).await.map_err(internal)?;
         let from = self.store.deployment(target).await.map_err(internal)?;
         let (Some(plan), Some(dir)) = (release.plan, release.artifact_dir) else {
@@ -163,7 +241,15 @@ impl Services {
         self.store.set_commit(ctx.dep.id, from.commit_sha.as_deref().unwrap_or(""), from.commit_message.as_deref().unwrap_or("")).await.map_err(internal)?;
         let plan_json = serde_json::to_string(&plan).map_err(internal)?;
         self.store.set_build(ctx.dep.id, &plan_json, &dir, 0).await.map_err(internal)?;
-        Ok((plan, Path::new(&dir).join(&ctx.app.root_dir)))
+        match Artifact::parse(&dir) {
+            Artifact::Image(tag) => {
+                if !self.runtime.docker().image_exists(&tag).await {
+                    return Err(StepError::Failed(format!("the image {tag} of deployment {target} is no longer on the Docker engine")));
+                }
+                Ok(Built { plan, workdir: PathBuf::new(), image: Some(tag) })
+            }
+            Artifact::Dir(d) => Ok(Built { plan, workdir: d.join(&ctx.app.root_dir), image: None }),
+        }
     }
 
     /// Deletes the checkout of a deployment that did not go live (never a reused rollback build).
@@ -172,8 +258,14 @@ impl Services {
         let _ = std::fs::remove_file(pid_file(&self.settings.run_dir(), id));
         let Ok(rel) = self.store.release(id).await else { return };
         if let (true, Some(a)) = (owns_dir, rel.artifact_dir) {
-            if Path::new(&a).starts_with(&dir) {
-                let _ = tokio::fs::remove_dir_all(&a).await;
+            match Artifact::parse(&a) {
+                Artifact::Dir(d) if d.starts_with(&dir) => {
+                    let _ = tokio::fs::remove_dir_all(&d).await;
+                }
+                Artifact::Image(tag) => {
+                    self.runtime.docker().remove_image(&tag).await;
+                }
+                Artifact::Dir(_) => {}
             }
         }
         if owns_dir {
@@ -182,6 +274,48 @@ impl Services {
             }
         }
         let _ = self.store.clear_artifact(id).await;
+    }
+}
+
+/// What a deployment's build produced, ready to start.
+pub(super) struct Built {
+    pub plan: BuildPlan,
+    /// The app's root directory inside the kept checkout (process runtime).
+    pub workdir: PathBuf,
+    /// The image (docker runtime).
+    pub image: Option<String>,
+}
+
+/// The plan recorded for an image built from the repository's own Dockerfile: the image's command
+/// starts it.
+fn dockerfile_plan() -> BuildPlan {
+    BuildPlan { provider: detect::Provider::Dockerfile, build: vec![], start: None, static_root: None }
+}
+
+/// A kept build as recorded in the store: a checkout directory, or an image (`docker-image:<tag>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Artifact {
+    Dir(PathBuf),
+    Image(String),
+}
+
+impl Artifact {
+    const IMAGE: &'static str = "docker-image:";
+
+    pub fn parse(s: &str) -> Artifact {
+        match s.strip_prefix(Self::IMAGE) {
+            Some(tag) => Artifact::Image(tag.to_string()),
+            None => Artifact::Dir(PathBuf::from(s)),
+        }
+    }
+}
+
+impl std::fmt::Display for Artifact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Artifact::Dir(d) => write!(f, "{}", d.display()),
+            Artifact::Image(t) => write!(f, "{}{t}", Self::IMAGE),
+        }
     }
 }
 

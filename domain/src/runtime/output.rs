@@ -27,7 +27,13 @@ pub struct OutputFiles {
 
 impl OutputFiles {
     pub fn new(run_dir: &Path, deployment_id: i64) -> OutputFiles {
-        OutputFiles { stdout: run_dir.join(format!("{deployment_id}.out")), stderr: run_dir.join(format!("{deployment_id}.err")) }
+        OutputFiles::of_replica(run_dir, deployment_id, 0)
+    }
+
+    /// The files of one replica of a version (replica 0 keeps the names of a single instance).
+    pub fn of_replica(run_dir: &Path, deployment_id: i64, replica: u32) -> OutputFiles {
+        let base = if replica == 0 { deployment_id.to_string() } else { format!("{deployment_id}-r{replica}") };
+        OutputFiles { stdout: run_dir.join(format!("{base}.out")), stderr: run_dir.join(format!("{base}.err")) }
     }
 
     /// Opens both files for appending (created 0600), for the process's stdout and stderr.
@@ -151,6 +157,18 @@ fn emit(partial: &mut Vec<u8>, pending: &mut u64, data: &[u8], stream: &'static 
             *pending += chunk.len() as u64;
         }
     }
+}
+
+/// Sends one whole line (a container's output), cut at [`MAX_LINE`].
+pub(crate) fn send_line(sinks: &Sinks, stream: &'static str, line: &str) {
+    if line.len() <= MAX_LINE {
+        return send(sinks, stream, line, false);
+    }
+    let mut end = MAX_LINE;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    send(sinks, stream, &line[..end], true);
 }
 
 /// `cut`: the line was longer than [`MAX_LINE`] and lost its end (the log marks it, and redacts a

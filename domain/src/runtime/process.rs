@@ -2,52 +2,26 @@
 //! Heroku's `bash -c`) in its own process group, as the app's own user, with a cleared environment.
 //! Its stdout/stderr go to files that Rhone follows (see `output.rs`), so the process outlives Rhone:
 //! on the next start Rhone re-adopts it by pid + start time instead of starting it again.
-//! A live instance that exits is restarted with backoff; stopping sends SIGTERM to the group, waits,
-//! then SIGKILLs it.
+//! Stopping sends SIGTERM to the group, waits, then SIGKILLs it.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-use super::output::{self, OutputFiles, Sinks};
+use super::output::{self, Sinks};
 use super::ports::{port_owner, PortOwner};
-use super::InstanceId;
-use super::sandbox::Sandbox;
 use super::sys;
+use super::{Driver, Incarnation, InstanceId, StartSpec};
 use crate::error::{Error, Result};
-use crate::logs::LogSink;
 
-pub struct StartSpec {
-    pub deployment_id: i64,
-    pub dir: PathBuf,
-    pub command: String,
-    pub sandbox: Sandbox,
-    pub port: u16,
-    /// Where the process's stdout/stderr files live.
-    pub output: OutputFiles,
-    /// The app's runtime log.
-    pub log: LogSink,
-    /// The deployment's log, which also gets the output until the version goes live.
-    pub deploy_log: Option<LogSink>,
-}
-
-/// What happened to the process, as the supervisor last saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum State {
-    /// Running as this instance (opaque outside the runtime: `pid:start-time` here).
-    Running { instance: InstanceId },
-    /// Exited before it was marked live (a failed start): no restart.
-    Exited(String),
-    /// Stopped by Rhone (the process is gone).
-    Stopped,
-    /// Rhone let go of it (shutting down with the apps kept running).
-    Detached,
-}
+/// The native-process runtime (stateless: the supervisor holds the instances).
+#[derive(Clone, Copy, Default)]
+pub struct ProcessRuntime;
 
 /// This runtime's instance id of a process: `pid:start-time` (a recycled pid never matches).
 fn instance_of(pid: u32) -> InstanceId {
@@ -60,100 +34,21 @@ fn parts(id: &InstanceId) -> Option<(i32, i64)> {
     Some((pid.parse().ok()?, start.parse().ok()?))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Request {
-    Stop(Duration),
-    Detach,
-}
-
-pub struct Instance {
-    pub deployment_id: i64,
-    pub port: u16,
-    state: watch::Receiver<State>,
-    request: watch::Sender<Option<Request>>,
-    live: watch::Sender<bool>,
-}
-
-impl Instance {
-    pub fn state(&self) -> State {
-        self.state.borrow().clone()
-    }
-
-    /// Why the version exited before it was marked live, if it did.
-    pub fn exited(&self) -> Option<String> {
-        match &*self.state.borrow() {
-            State::Exited(why) => Some(why.clone()),
-            _ => None,
-        }
-    }
-
-    /// Checks that the socket listening on `port` belongs to this version's own processes (not to
-    /// whoever bound the port first).
-    pub fn check_listener(&self, port: u16) -> Result<(), String> {
-        let State::Running { instance } = self.state() else {
-            return Err("the app exited right after its health check (see the log above)".into());
-        };
-        let leader = parts(&instance).map(|(pid, _)| pid).unwrap_or(0);
-        match port_owner(port, leader) {
-            PortOwner::Version => Ok(()),
-            PortOwner::Nobody => Err(format!("nothing listens on port {port} any more; the app must keep listening on $PORT")),
-            PortOwner::Other => Err(format!("port {port} is held by a process that is not part of this version (another app took it); deploy again")),
-        }
-    }
-
-    /// Follows state changes (e.g. to record the pid after a crash restart).
-    pub fn watch(&self) -> watch::Receiver<State> {
-        self.state.clone()
-    }
-
-    /// From now on a crash restarts the process, and its output goes only to the runtime log.
-    pub fn mark_live(&self) {
-        let _ = self.live.send(true);
-    }
-
-    /// Stops the process group: SIGTERM, then SIGKILL after `grace`. Returns when it is gone.
-    pub async fn stop(&self, grace: Duration) {
-        let _ = self.request.send(Some(Request::Stop(grace)));
-        let mut st = self.state.clone();
-        let _ = st.wait_for(|s| *s == State::Stopped || *s == State::Detached).await;
-    }
-
-    /// Stops supervising and following the process, leaving it running.
-    pub async fn detach(&self) {
-        let _ = self.request.send_if_modified(|r| {
-            if r.is_none() {
-                *r = Some(Request::Detach);
-                true
-            } else {
-                false
-            }
-        });
-        let mut st = self.state.clone();
-        let _ = st.wait_for(|s| *s == State::Stopped || *s == State::Detached).await;
-    }
-}
-
-#[derive(Clone, Default)]
-pub struct ProcessRuntime {
-    instances: Arc<Mutex<HashMap<i64, Arc<Instance>>>>,
-}
-
-/// A process the supervisor watches: our child, or one re-adopted after a restart of Rhone.
+/// A process group the supervisor watches: our child, or one re-adopted after a restart of Rhone.
 enum Proc {
     Child(Child),
     Adopted { pid: i32, start: i64 },
 }
 
-impl Proc {
-    fn pgid(&self) -> i32 {
-        match self {
-            Proc::Child(c) => c.id().unwrap_or(0) as i32,
-            Proc::Adopted { pid, .. } => *pid,
-        }
-    }
+struct ProcessIncarnation {
+    id: InstanceId,
+    pgid: i32,
+    proc: Proc,
+}
 
-    async fn wait(&mut self) -> String {
-        match self {
+impl ProcessIncarnation {
+    async fn wait_exit(&mut self) -> String {
+        match &mut self.proc {
             Proc::Child(c) => match c.wait().await {
                 Ok(s) => describe_exit(s),
                 Err(e) => format!("could not be waited for: {e}"),
@@ -168,83 +63,112 @@ impl Proc {
     }
 }
 
-impl ProcessRuntime {
-    pub fn get(&self, deployment_id: i64) -> Option<Arc<Instance>> {
-        self.lock().get(&deployment_id).cloned()
+impl Incarnation for ProcessIncarnation {
+    fn id(&self) -> InstanceId {
+        self.id.clone()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Instance>>> {
-        self.instances.lock().unwrap_or_else(|p| p.into_inner())
+    fn wait(&mut self) -> BoxFuture<'_, String> {
+        self.wait_exit().boxed()
     }
 
-    pub fn all(&self) -> Vec<Arc<Instance>> {
-        self.lock().values().cloned().collect()
+    fn cleanup(&mut self) -> BoxFuture<'_, ()> {
+        // kill leftovers of the group (children the shell started)
+        sys::signal_group(self.pgid, sys::SIGKILL);
+        async {}.boxed()
     }
 
-    pub async fn start(&self, spec: StartSpec) -> Result<Arc<Instance>> {
-        let child = spawn(&spec)?;
-        let pid = child.id().unwrap_or(0);
-        Ok(self.supervise(spec, Proc::Child(child), State::Running { instance: instance_of(pid) }))
+    fn terminate(&mut self, grace: Duration) -> BoxFuture<'_, ()> {
+        async move {
+            sys::signal_group(self.pgid, sys::SIGTERM);
+            // The whole group gets the grace, not only its leader: with `sh -c`, the shell may exit
+            // at once while the app it started still finishes what it was doing on SIGTERM.
+            let pgid = self.pgid;
+            let graceful = async {
+                let _ = self.wait_exit().await;
+                sys::wait_group_gone(pgid).await;
+            };
+            if tokio::time::timeout(grace, graceful).await.is_err() {
+                sys::signal_group(self.pgid, sys::SIGKILL);
+                let _ = self.wait_exit().await;
+            }
+            sys::kill_group_and_wait(self.pgid, Duration::from_secs(5)).await;
+        }
+        .boxed()
     }
 
-    /// The name recorded for versions this runtime runs.
-    pub fn kind(&self) -> &'static str {
+    fn detach(&mut self) {}
+}
+
+impl Driver for ProcessRuntime {
+    fn kind(&self) -> &'static str {
         "process"
     }
 
-    /// Takes over an instance started by an earlier run of Rhone, if it is still running (the same
-    /// process, not a recycled pid). Its output is followed from where the earlier run stopped
-    /// reading. The instance is live.
-    pub fn adopt(&self, spec: StartSpec, instance: &InstanceId) -> Option<Arc<Instance>> {
-        let (pid, start) = parts(instance)?;
-        if !sys::is_same_process(pid, start) {
-            return None;
+    fn launch<'a>(&'a self, spec: &'a StartSpec, _live: &'a watch::Receiver<bool>) -> BoxFuture<'a, Result<Box<dyn Incarnation>>> {
+        async move {
+            let child = spawn(spec)?;
+            let pid = child.id().unwrap_or(0);
+            Ok(Box::new(ProcessIncarnation { id: instance_of(pid), pgid: pid as i32, proc: Proc::Child(child) }) as Box<dyn Incarnation>)
         }
-        let inst = self.supervise(spec, Proc::Adopted { pid, start }, State::Running { instance: instance.clone() });
-        inst.mark_live();
-        Some(inst)
+        .boxed()
     }
 
-    fn supervise(&self, spec: StartSpec, proc: Proc, initial: State) -> Arc<Instance> {
-        let (state_tx, state_rx) = watch::channel(initial);
-        let (req_tx, req_rx) = watch::channel(None);
-        let (live_tx, live_rx) = watch::channel(false);
-        let inst = Arc::new(Instance { deployment_id: spec.deployment_id, port: spec.port, state: state_rx, request: req_tx, live: live_tx });
-        self.lock().insert(spec.deployment_id, inst.clone());
-        let (done_tx, done_rx) = watch::channel(false);
-        let sinks = Sinks { log: spec.log.clone(), deploy_log: spec.deploy_log.clone(), live: live_rx.clone() };
-        let followers = [
-            tokio::spawn(output::follow(spec.output.stdout.clone(), "stdout", sinks.clone(), done_rx.clone())),
-            tokio::spawn(output::follow(spec.output.stderr.clone(), "stderr", sinks, done_rx)),
-        ];
-        tokio::spawn(async move {
-            let end = supervise(spec, proc, &state_tx, req_rx, live_rx).await;
-            // let the followers read what the process wrote last, then publish the final state
-            let _ = done_tx.send(true);
-            for f in followers {
-                let _ = f.await;
+    fn reattach<'a>(&'a self, _spec: &'a StartSpec, id: &'a InstanceId, _live: &'a watch::Receiver<bool>) -> BoxFuture<'a, Option<Box<dyn Incarnation>>> {
+        async move {
+            let (pid, start) = parts(id)?;
+            if !sys::is_same_process(pid, start) {
+                return None;
             }
-            let _ = state_tx.send(end);
-        });
-        inst
+            Some(Box::new(ProcessIncarnation { id: id.clone(), pgid: pid, proc: Proc::Adopted { pid, start } }) as Box<dyn Incarnation>)
+        }
+        .boxed()
     }
 
-    /// Forgets an instance (its owner calls this after `stop`).
-    pub fn remove(&self, deployment_id: i64) {
-        self.lock().remove(&deployment_id);
+    fn stop_leftover<'a>(&'a self, id: &'a InstanceId) -> BoxFuture<'a, bool> {
+        async move {
+            let Some((pid, start)) = parts(id) else { return false };
+            if !sys::is_same_process(pid, start) {
+                return false;
+            }
+            sys::signal_group(pid, sys::SIGTERM);
+            for _ in 0..50 {
+                if !sys::is_same_process(pid, start) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            sys::kill_group_and_wait(pid, Duration::from_secs(5)).await;
+            true
+        }
+        .boxed()
     }
 
-    /// Lets go of every instance, leaving the processes running (Rhone is shutting down).
-    pub async fn detach_all(&self) {
-        let all: Vec<_> = self.lock().drain().map(|(_, i)| i).collect();
-        futures::future::join_all(all.iter().map(|i| i.detach())).await;
+    fn check_listener(&self, id: &InstanceId, port: u16) -> Result<(), String> {
+        let leader = parts(id).map(|(pid, _)| pid).unwrap_or(0);
+        match port_owner(port, leader) {
+            PortOwner::Version => Ok(()),
+            PortOwner::Nobody => Err(format!("nothing listens on port {port} any more; the app must keep listening on $PORT")),
+            PortOwner::Other => Err(format!("port {port} is held by a process that is not part of this version (another app took it); deploy again")),
+        }
+    }
+
+    fn follow(&self, spec: &StartSpec, live: watch::Receiver<bool>, done: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        let sinks = Sinks { log: spec.log.clone(), deploy_log: spec.deploy_log.clone(), live };
+        vec![
+            tokio::spawn(output::follow(spec.output.stdout.clone(), "stdout", sinks.clone(), done.clone())),
+            tokio::spawn(output::follow(spec.output.stderr.clone(), "stderr", sinks, done)),
+        ]
     }
 }
 
 fn spawn(spec: &StartSpec) -> Result<Child> {
+    let Some(command) = spec.command.as_deref() else {
+        return Err(Error::invalid("start_command", "the build plan has no start command"));
+    };
     let (out, err) = spec.output.open_for_process().map_err(|e| Error::internal("open output files", e))?;
     let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(&spec.command).current_dir(&spec.dir);
+    cmd.arg("-c").arg(command).current_dir(&spec.dir);
     spec.sandbox.apply(&mut cmd);
     cmd.env("PORT", spec.port.to_string())
         .stdin(Stdio::null())
@@ -255,115 +179,11 @@ fn spawn(spec: &StartSpec) -> Result<Child> {
     cmd.spawn().map_err(|e| Error::internal("start process", e))
 }
 
-/// Watches the process until it is stopped or detached; returns the final state.
-async fn supervise(
-    spec: StartSpec,
-    mut proc: Proc,
-    state: &watch::Sender<State>,
-    mut request: watch::Receiver<Option<Request>>,
-    live: watch::Receiver<bool>,
-) -> State {
-    let mut backoff = Duration::from_secs(1);
-    loop {
-        let pgid = proc.pgid();
-        let started = tokio::time::Instant::now();
-        let mut req = request.clone();
-        tokio::select! {
-            why = proc.wait() => {
-                // kill leftovers of the group (children the shell started)
-                sys::signal_group(pgid, sys::SIGKILL);
-                match *request.borrow() {
-                    Some(Request::Stop(_)) => return State::Stopped,
-                    Some(Request::Detach) => return State::Detached,
-                    None => {}
-                }
-                if !*live.borrow() {
-                    let _ = state.send(State::Exited(why));
-                    // wait for the owner to stop us, so `stop()` still completes
-                    return finish(requested(&mut request).await);
-                }
-                spec.log.info(&format!("process {why}; restarting in {}s", backoff.as_secs()));
-                if started.elapsed() > Duration::from_secs(60) {
-                    backoff = Duration::from_secs(1);
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    r = requested(&mut request) => return finish(r),
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-                match spawn(&spec) {
-                    Ok(c) => {
-                        let pid = c.id().unwrap_or(0);
-                        proc = Proc::Child(c);
-                        let _ = state.send(State::Running { instance: instance_of(pid) });
-                    }
-                    Err(e) => {
-                        spec.log.info(&format!("restart failed: {e}"));
-                        let _ = state.send(State::Exited("could not be restarted".into()));
-                        return finish(requested(&mut request).await);
-                    }
-                }
-            }
-            r = requested(&mut req) => match r {
-                Request::Stop(grace) => {
-                    terminate(&mut proc, pgid, grace).await;
-                    return State::Stopped;
-                }
-                Request::Detach => return State::Detached,
-            }
-        }
-    }
-}
-
-fn finish(r: Request) -> State {
-    match r {
-        Request::Stop(_) => State::Stopped,
-        Request::Detach => State::Detached,
-    }
-}
-
-/// Resolves once a stop or detach was requested (holds no borrow of the watch value across awaits).
-async fn requested(rx: &mut watch::Receiver<Option<Request>>) -> Request {
-    match rx.wait_for(|s| s.is_some()).await {
-        Ok(r) => r.unwrap_or(Request::Detach),
-        Err(_) => Request::Detach,
-    }
-}
-
-async fn terminate(proc: &mut Proc, pgid: i32, grace: Duration) {
-    sys::signal_group(pgid, sys::SIGTERM);
-    if tokio::time::timeout(grace, proc.wait()).await.is_err() {
-        sys::signal_group(pgid, sys::SIGKILL);
-        let _ = proc.wait().await;
-    }
-    sys::kill_group_and_wait(pgid, Duration::from_secs(5)).await;
-}
-
 fn describe_exit(s: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (s.code(), s.signal()) {
         (Some(c), _) => format!("exited with status {c}"),
         (None, Some(sig)) => format!("was killed by signal {sig}"),
         _ => "exited".into(),
-    }
-}
-
-impl ProcessRuntime {
-    /// Stops an instance left over from before a restart of Rhone (a version that was starting or
-    /// draining), if it is still the same process; true if there was one.
-    pub async fn stop_leftover(&self, instance: &InstanceId) -> bool {
-        let Some((pid, start)) = parts(instance) else { return false };
-        if !sys::is_same_process(pid, start) {
-            return false;
-        }
-        sys::signal_group(pid, sys::SIGTERM);
-        for _ in 0..50 {
-            if !sys::is_same_process(pid, start) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        sys::kill_group_and_wait(pid, Duration::from_secs(5)).await;
-        true
     }
 }

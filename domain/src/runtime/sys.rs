@@ -25,6 +25,22 @@ pub fn is_same_process(pid: i32, start_time: i64) -> bool {
     stat_fields(pid).is_some_and(|f| f.state != 'Z' && f.start_time == start_time)
 }
 
+/// Makes `cmd` run at a lower CPU priority (`nice -n <niceness>`), so build steps never starve the
+/// apps that serve: set in the child between fork and exec, inherited by everything it starts.
+#[allow(unsafe_code)]
+pub fn lower_priority(cmd: &mut tokio::process::Command, niceness: i32) {
+    // SAFETY: the closure makes one setpriority(2) syscall with integer arguments (async-signal-safe,
+    // no allocation, no locks). Raising one's own niceness needs no privilege.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setpriority(libc::PRIO_PROCESS, 0, niceness) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// True when Rhone runs as root (and so can run apps under their own users).
 #[allow(unsafe_code)]
 pub fn is_root() -> bool {
@@ -69,6 +85,14 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
         return Vec::new();
     }
     all_processes().into_iter().filter(|(_, f)| f.pgrp == pgid).map(|(p, _)| p).collect()
+}
+
+/// Waits until no live (non-zombie) member of the process group is left. Polls `/proc` every
+/// 20 ms: only used while a version stops, never on a request path.
+pub async fn wait_group_gone(pgid: i32) {
+    while !group_members(pgid).is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// SIGKILLs a process group and waits (up to `limit`) until none of its members is left.

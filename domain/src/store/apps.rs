@@ -5,9 +5,12 @@ use sqlx::any::AnyRow;
 use super::{get, now_ms, Store};
 use crate::error::{Error, Result};
 use crate::model::App;
+use crate::types::{CpuLimit, RuntimeKind};
 
 const APP_COLS: &str = "id, slug, name, repo_url, branch, root_dir, build_command, start_command, \
-                        health_check_path, created_at, updated_at";
+                        health_check_path, runtime, cpu_millicores, memory_limit_mb, replicas, \
+                        drain_timeout_secs, stop_timeout_secs, sticky_sessions, dockerfile_path, \
+                        created_at, updated_at";
 
 fn app(row: &AnyRow) -> Result<App> {
     Ok(App {
@@ -20,9 +23,25 @@ fn app(row: &AnyRow) -> Result<App> {
         build_command: get(row, "build_command")?,
         start_command: get(row, "start_command")?,
         health_check_path: get(row, "health_check_path")?,
+        runtime: RuntimeKind::parse(&get::<String>(row, "runtime")?).map_err(|e| Error::internal("stored app runtime", e))?,
+        cpu_limit: get::<Option<i64>>(row, "cpu_millicores")?
+            .map(CpuLimit::from_millicores)
+            .transpose()
+            .map_err(|e| Error::internal("stored app cpu limit", e))?,
+        memory_limit_mb: get::<Option<i64>>(row, "memory_limit_mb")?.map(|v| small(v, "memory_limit_mb")).transpose()?,
+        replicas: small(get(row, "replicas")?, "replicas")?,
+        drain_timeout_secs: small(get(row, "drain_timeout_secs")?, "drain_timeout_secs")?,
+        stop_timeout_secs: small(get(row, "stop_timeout_secs")?, "stop_timeout_secs")?,
+        sticky_sessions: get::<i64>(row, "sticky_sessions")? != 0,
+        dockerfile_path: get(row, "dockerfile_path")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
+}
+
+/// A stored count or size (the columns are i64 on both backends).
+fn small(v: i64, col: &str) -> Result<u32> {
+    u32::try_from(v).map_err(|_| Error::internal("decode row", format!("{col} out of range: {v}")))
 }
 
 /// An encrypted env var as stored.
@@ -38,7 +57,9 @@ impl Store {
         let now = now_ms();
         let row = sqlx::query(&format!(
             "INSERT INTO apps (slug, name, repo_url, branch, root_dir, build_command, start_command,
-             health_check_path, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+             health_check_path, created_at, updated_at, runtime, cpu_millicores, memory_limit_mb, replicas,
+             drain_timeout_secs, stop_timeout_secs, sticky_sessions, dockerfile_path)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              RETURNING {APP_COLS}"
         ))
         .bind(&a.slug)
@@ -50,6 +71,14 @@ impl Store {
         .bind(&a.start_command)
         .bind(&a.health_check_path)
         .bind(now)
+        .bind(a.runtime.as_str())
+        .bind(a.cpu_limit.map(|c| i64::from(c.millicores())))
+        .bind(a.memory_limit_mb.map(i64::from))
+        .bind(i64::from(a.replicas))
+        .bind(i64::from(a.drain_timeout_secs))
+        .bind(i64::from(a.stop_timeout_secs))
+        .bind(i64::from(a.sticky_sessions))
+        .bind(&a.dockerfile_path)
         .fetch_one(self.pool())
         .await
         .map_err(|e| match Error::from(e) {
@@ -62,7 +91,9 @@ impl Store {
     pub async fn update_app(&self, a: &App) -> Result<App> {
         let row = sqlx::query(&format!(
             "UPDATE apps SET name = $2, repo_url = $3, branch = $4, root_dir = $5, build_command = $6,
-             start_command = $7, health_check_path = $8, updated_at = $9 WHERE id = $1 RETURNING {APP_COLS}"
+             start_command = $7, health_check_path = $8, updated_at = $9, runtime = $10, cpu_millicores = $11,
+             memory_limit_mb = $12, replicas = $13, drain_timeout_secs = $14, stop_timeout_secs = $15,
+             sticky_sessions = $16, dockerfile_path = $17 WHERE id = $1 RETURNING {APP_COLS}"
         ))
         .bind(a.id)
         .bind(&a.name)
@@ -73,6 +104,14 @@ impl Store {
         .bind(&a.start_command)
         .bind(&a.health_check_path)
         .bind(now_ms())
+        .bind(a.runtime.as_str())
+        .bind(a.cpu_limit.map(|c| i64::from(c.millicores())))
+        .bind(a.memory_limit_mb.map(i64::from))
+        .bind(i64::from(a.replicas))
+        .bind(i64::from(a.drain_timeout_secs))
+        .bind(i64::from(a.stop_timeout_secs))
+        .bind(i64::from(a.sticky_sessions))
+        .bind(&a.dockerfile_path)
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(app).transpose()?.ok_or(Error::NotFound("app"))

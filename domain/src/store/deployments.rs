@@ -207,6 +207,41 @@ impl Store {
         Ok(true)
     }
 
+    /// The live version `failed` right after its switch: it becomes `failed` (with `why`) and
+    /// `previous` (superseded by it) is live again, with their events, in one transaction. False if
+    /// `failed` is no longer live (a newer deploy switched meanwhile).
+    pub async fn revert_live(&self, failed: i64, previous: i64, why: &str) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let now = now_ms();
+        let down = sqlx::query("UPDATE deployments SET status = 'failed', error = $2, updated_at = $3 WHERE id = $1 AND status = 'live'")
+            .bind(failed)
+            .bind(why)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if down.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let up = sqlx::query(
+            "UPDATE deployments SET status = 'live', updated_at = $2 WHERE id = $1 AND status = 'superseded'
+             AND app_id = (SELECT app_id FROM deployments WHERE id = $3)",
+        )
+        .bind(previous)
+        .bind(now)
+        .bind(failed)
+        .execute(&mut *tx)
+        .await?;
+        if up.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_event(&mut tx, failed, DeploymentStatus::Failed, now).await?;
+        insert_event(&mut tx, previous, DeploymentStatus::Live, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     pub async fn set_commit(&self, id: i64, sha: &str, message: &str) -> Result<()> {
         sqlx::query("UPDATE deployments SET commit_sha = $2, commit_message = $3, updated_at = $4 WHERE id = $1")
             .bind(id)

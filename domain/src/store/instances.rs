@@ -4,10 +4,11 @@
 use super::{get, Store};
 use crate::error::Result;
 
-/// A version's running instance, as recorded.
+/// One running instance of a version, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedInstance {
     pub deployment_id: i64,
+    pub replica: u32,
     pub status: String,
     pub runtime: String,
     pub instance_id: String,
@@ -15,31 +16,48 @@ pub struct RecordedInstance {
 }
 
 impl Store {
-    /// Records (or, with `None`, forgets) the instance running a version.
-    pub async fn set_instance(&self, deployment_id: i64, running: Option<(&str, &str, u16)>) -> Result<()> {
-        let (runtime, instance, port) = match running {
-            Some((runtime, instance, port)) => (runtime, Some(instance), Some(i64::from(port))),
-            None => ("process", None, None),
-        };
-        sqlx::query("UPDATE deployments SET runtime = $2, instance_id = $3, port = $4 WHERE id = $1")
-            .bind(deployment_id)
-            .bind(runtime)
-            .bind(instance)
-            .bind(port)
-            .execute(self.pool())
-            .await?;
+    /// Records (or, with `None`, forgets) the instance running replica `replica` of a version.
+    pub async fn set_instance(&self, deployment_id: i64, replica: u32, running: Option<(&str, &str, u16)>) -> Result<()> {
+        match running {
+            Some((runtime, instance, port)) => {
+                sqlx::query(
+                    "INSERT INTO instances (deployment_id, replica, runtime, instance_id, port) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (deployment_id, replica) DO UPDATE SET runtime = excluded.runtime, instance_id = excluded.instance_id, port = excluded.port",
+                )
+                .bind(deployment_id)
+                .bind(i64::from(replica))
+                .bind(runtime)
+                .bind(instance)
+                .bind(i64::from(port))
+                .execute(self.pool())
+                .await?;
+                sqlx::query("UPDATE deployments SET runtime = $2 WHERE id = $1").bind(deployment_id).bind(runtime).execute(self.pool()).await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM instances WHERE deployment_id = $1 AND replica = $2")
+                    .bind(deployment_id)
+                    .bind(i64::from(replica))
+                    .execute(self.pool())
+                    .await?;
+            }
+        }
         Ok(())
     }
 
-    /// Every deployment with a recorded instance, live or not.
+    /// Every recorded instance, of live versions or not, in deployment then replica order.
     pub async fn recorded_instances(&self) -> Result<Vec<RecordedInstance>> {
-        let rows = sqlx::query("SELECT id, status, runtime, instance_id, port FROM deployments WHERE instance_id IS NOT NULL ORDER BY id")
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT i.deployment_id, i.replica, d.status, i.runtime, i.instance_id, i.port
+             FROM instances i JOIN deployments d ON d.id = i.deployment_id ORDER BY i.deployment_id, i.replica",
+        )
+        .fetch_all(self.pool())
+        .await?;
         rows.iter()
             .map(|r| {
+                let replica: i64 = get(r, "replica")?;
                 Ok(RecordedInstance {
-                    deployment_id: get(r, "id")?,
+                    deployment_id: get(r, "deployment_id")?,
+                    replica: u32::try_from(replica).unwrap_or(0),
                     status: get(r, "status")?,
                     runtime: get(r, "runtime")?,
                     instance_id: get(r, "instance_id")?,

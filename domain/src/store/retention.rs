@@ -54,7 +54,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         let rows = sqlx::query(
             "DELETE FROM deployments WHERE status IN ('failed', 'cancelled', 'superseded') AND artifact_dir IS NULL
-             AND instance_id IS NULL AND id < (SELECT d2.id FROM deployments d2 WHERE d2.app_id = deployments.app_id
+             AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.deployment_id = deployments.id) AND id < (SELECT d2.id FROM deployments d2 WHERE d2.app_id = deployments.app_id
                                        ORDER BY d2.id DESC LIMIT 1 OFFSET $1)
              RETURNING id",
         )

@@ -25,6 +25,14 @@ fn app_draft() -> App {
         build_command: None,
         start_command: None,
         health_check_path: "/".into(),
+        runtime: crate::types::RuntimeKind::Process,
+        cpu_limit: None,
+        memory_limit_mb: None,
+        replicas: 1,
+        drain_timeout_secs: 30,
+        stop_timeout_secs: 10,
+        sticky_sessions: false,
+        dockerfile_path: None,
         created_at: 0,
         updated_at: 0,
     }
@@ -88,6 +96,7 @@ async fn interrupted_jobs_are_failed_on_recovery() {
     assert_eq!(s.claim_job().await.unwrap().map(|j| j.payload).as_deref(), Some("queued"), "queued jobs survive");
 }
 
+mod apps;
 mod backends;
 mod jobs;
 mod live;

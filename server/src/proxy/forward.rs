@@ -2,10 +2,9 @@
 //! the header rewriting (hop-by-hop removal, `X-Forwarded-*`).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use domain::routing::Route;
+use domain::routing::{InFlight, Route};
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, HOST, UPGRADE};
 use http::uri::{Authority, PathAndQuery, Scheme, Uri};
 use hyper::body::Incoming;
@@ -65,13 +64,13 @@ pub(crate) struct Peer {
 /// the upgraded tunnel) holds the version's in-flight guard until it is finished.
 pub(crate) async fn forward(
     client: &UpstreamClient,
-    route: Arc<Route>,
+    route: &Route,
+    guard: InFlight,
     upstream: Upstream,
     host: &str,
     peer: Peer,
     mut req: Request<Incoming>,
 ) -> Response<ProxyBody> {
-    let guard = route.begin();
     let addr = upstream.addr;
     let wants_upgrade = is_upgrade_request(&req);
     let client_upgrade = wants_upgrade.then(|| hyper::upgrade::on(&mut req));
@@ -114,7 +113,7 @@ pub(crate) async fn forward(
     };
     if let Some(client_upgrade) = client_upgrade {
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-            return upgrade::tunnel(&route, guard, client_upgrade, response);
+            return upgrade::tunnel(route, guard, client_upgrade, response);
         }
     }
     strip_hop_by_hop(response.headers_mut(), false);

@@ -1,6 +1,12 @@
 //! The reverse proxy: every request is routed by its `Host` header to the live version of an app,
 //! an HTTP process on loopback or a static directory.
 //!
+//! Two paths serve a connection. The fast path (`relay`) relays plain HTTP/1.1 requests to an
+//! app's HTTP upstream from the connection's own task, heads rewritten in place and bodies passed
+//! through; whatever it does not handle (upgrades, HTTP/2, chunked or large uploads, error pages,
+//! static sites) it hands, with the bytes already read, to the general path: hyper's
+//! server with a pooled hyper client (`forward.rs`, `upgrade.rs`, `static_files.rs`).
+//!
 //! The hot path only reads the [`RouteTable`] (a lock-free snapshot) and never touches the
 //! database. Each forwarded request holds the version's in-flight guard until its response body
 //! has been sent (or its upgraded connection closed), so the deploy pipeline can drain an old
@@ -14,6 +20,7 @@ mod body;
 mod conn;
 mod forward;
 mod pages;
+mod relay;
 mod static_files;
 mod upgrade;
 
@@ -25,23 +32,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::net::TrustedProxies;
-use domain::routing::{Lookup, RouteTable, Target};
+use domain::routing::{InFlight, Lookup, Route, RouteTable, Target};
 use http::header::HOST;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
+use crate::lifecycle::Lifecycle;
 use body::ProxyBody;
-use conn::{Activity, Tracked};
+use conn::{Activity, Rewind, Tracked};
 use forward::UpstreamClient;
 
 /// How long in-flight connections may take to finish once shutdown has begun.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The proxy's bounds and whom it believes (from `rhone.toml`: `proxy_*`, `trusted_proxies`).
 #[derive(Debug, Clone)]
@@ -72,7 +80,11 @@ impl Default for ProxyOptions {
 /// State shared by all connections.
 struct Proxy {
     table: Arc<RouteTable>,
+    /// The general path's pooled client.
     client: UpstreamClient,
+    /// The fast path's idle upstream connections.
+    pool: relay::Pool,
+    builder: auto::Builder<TokioExecutor>,
     options: ProxyOptions,
 }
 
@@ -87,18 +99,28 @@ pub async fn serve(
     options: ProxyOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
+    serve_until(listener, table, options, Lifecycle::stop_on(shutdown)).await
+}
+
+/// As [`serve`], ended by a [`Lifecycle`]: stopping as above, or draining after a handover: accept
+/// nothing more, answer every HTTP/1 response with `Connection: close`, and wait for the open
+/// connections (upgraded ones included) to close, at most until the drain deadline; then as above.
+pub async fn serve_until(listener: TcpListener, table: Arc<RouteTable>, options: ProxyOptions, lifecycle: Lifecycle) -> io::Result<()> {
+    let cap = u32::try_from(options.max_connections.max(1)).unwrap_or(u32::MAX);
+    let slots = Arc::new(Semaphore::new(cap as usize));
     let idle = options.idle_timeout;
-    let proxy = Arc::new(Proxy { table, client: forward::client(), options });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // The timer enables hyper's default 30 s limit for reading request heads (slow-loris guard).
     builder.http1().keep_alive(true).timer(TokioTimer::new());
+    let proxy = Arc::new(Proxy { table, client: forward::client(), pool: relay::Pool::default(), builder, options });
+    tokio::spawn(sweep_idle_upstreams(Arc::downgrade(&proxy)));
     let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = std::pin::pin!(lifecycle.stop_accepting());
 
     loop {
         // At the cap, stop accepting: new connections wait in the backlog, open ones go on.
         let slot = tokio::select! {
+            biased;
             () = &mut shutdown => break,
             slot = slots.clone().acquire_owned() => match slot {
                 Ok(slot) => slot,
@@ -106,6 +128,7 @@ pub async fn serve(
             },
         };
         let (stream, peer) = tokio::select! {
+            biased;
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -120,31 +143,22 @@ pub async fn serve(
             tracing::debug!(%peer, %error, "could not set TCP_NODELAY");
         }
         let activity = Activity::new();
-        let io = TokioIo::new(Tracked::new(stream, activity.clone(), slot));
-        let (proxy, waiting) = (proxy.clone(), activity.clone());
-        let service = service_fn(move |req| {
-            let (proxy, waiting) = (proxy.clone(), waiting.waiting());
-            async move {
-                let response = handle(proxy, peer, req).await;
-                drop(waiting);
-                response
-            }
-        });
-        let connection = builder.serve_connection_with_upgrades(io, service).into_owned();
-        let connection = graceful.watch(connection);
+        let io = Tracked::new(stream, activity.clone(), slot);
+        let connection = serve_connection(proxy.clone(), io, peer, activity.clone(), lifecycle.clone(), graceful.watcher());
         tokio::spawn(async move {
             tokio::select! {
-                result = connection => {
-                    if let Err(error) = result {
-                        tracing::debug!(%peer, %error, "proxy connection ended with an error");
-                    }
-                }
+                () = connection => {}
                 () = conn::idle_for(activity, idle) => tracing::debug!(%peer, "closed an idle proxy connection"),
             }
         });
     }
 
     drop(listener);
+    // Draining: what is open goes on until it closes (every slot back) or the deadline passes.
+    tokio::select! {
+        _ = slots.acquire_many(cap) => tracing::debug!("proxy connections closed"),
+        () = lifecycle.close_connections() => {}
+    }
     tokio::select! {
         () = graceful.shutdown() => tracing::debug!("proxy connections drained"),
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
@@ -152,6 +166,58 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// One client connection: the fast path (`relay`) first; what it does not handle, the general
+/// path (hyper) serves from there on.
+async fn serve_connection(
+    proxy: Arc<Proxy>,
+    mut io: Tracked<TcpStream>,
+    peer: SocketAddr,
+    activity: Arc<Activity>,
+    lifecycle: Lifecycle,
+    watcher: Watcher,
+) {
+    let draining = lifecycle.draining_flag();
+    let closing = lifecycle.close_connections();
+    tokio::pin!(closing);
+    let mut relay = relay::Relay::new(proxy.clone(), peer, activity.clone());
+    let read = match relay.run(&mut io, closing.as_mut(), &draining).await {
+        relay::End::Closed => return,
+        relay::End::General(read) => read,
+    };
+    drop(relay);
+    let general = proxy.clone();
+    let service = service_fn(move |req: Request<Incoming>| {
+        let (proxy, waiting, draining) = (general.clone(), activity.waiting(), draining.clone());
+        async move {
+            let version = req.version();
+            let mut response = handle(proxy, peer, req).await;
+            drop(waiting);
+            if draining.is_set() {
+                if let Ok(response) = &mut response {
+                    crate::lifecycle::ask_to_close(version, response);
+                }
+            }
+            response
+        }
+    });
+    let io = TokioIo::new(Rewind::new(io, read));
+    let connection = proxy.builder.serve_connection_with_upgrades(io, service).into_owned();
+    if let Err(error) = watcher.watch(connection).await {
+        tracing::debug!(%peer, %error, "proxy connection ended with an error");
+    }
+}
+
+/// Closes idle upstream connections of the fast path's pool now and then, until the proxy ends.
+async fn sweep_idle_upstreams(proxy: std::sync::Weak<Proxy>) {
+    loop {
+        tokio::time::sleep(relay::IDLE_SWEEP).await;
+        match proxy.upgrade() {
+            Some(proxy) => proxy.pool.sweep(),
+            None => return,
+        }
+    }
 }
 
 /// Routes one request. Never fails: every problem becomes an error page.
@@ -166,20 +232,51 @@ async fn handle(
     if req.method() == Method::CONNECT {
         return Ok(pages::bad_request());
     }
-    let response = match proxy.table.lookup(&host) {
-        Lookup::Unknown => pages::unknown_host(&host),
-        Lookup::NoLiveVersion(slug) => pages::no_live_version(&slug),
-        Lookup::Live(route) => match &route.target {
-            Target::Http(addr) => {
-                let addr = *addr;
-                let trusted = proxy.options.trusted_proxies.contains(peer.ip());
-                let upstream = forward::Upstream { addr, timeout: proxy.options.upstream_timeout };
-                forward::forward(&proxy.client, route, upstream, &host, forward::Peer { addr: peer, trusted }, req).await
+    let (route, guard) = match begin(&proxy.table, &host) {
+        Ok(live) => live,
+        Err(page) => return Ok(page),
+    };
+    let response = match &route.target {
+        Target::Http(addr) => {
+            let addr = *addr;
+            let trusted = proxy.options.trusted_proxies.contains(peer.ip());
+            let upstream = forward::Upstream { addr, timeout: proxy.options.upstream_timeout };
+            forward::forward(&proxy.client, &route, guard, upstream, &host, forward::Peer { addr: peer, trusted }, req).await
+        }
+        Target::Pool(pool) => {
+            let cookie = req.headers().get(hyper::header::COOKIE).and_then(|v| v.to_str().ok());
+            let Some(pick) = pool.pick(cookie) else { return Ok(pages::no_live_version(&route.app_slug)) };
+            let trusted = proxy.options.trusted_proxies.contains(peer.ip());
+            let upstream = forward::Upstream { addr: pick.addr, timeout: proxy.options.upstream_timeout };
+            let mut res = forward::forward(&proxy.client, &route, guard, upstream, &host, forward::Peer { addr: peer, trusted }, req).await;
+            if let Some(c) = pick.set_cookie.and_then(|c| hyper::header::HeaderValue::from_str(&c).ok()) {
+                res.headers_mut().append(hyper::header::SET_COOKIE, c);
             }
-            Target::Static(dir) => static_files::serve(dir, req, route.begin()).await,
-        },
+            res
+        }
+        Target::Static(dir) => static_files::serve(dir, req, guard).await,
     };
     Ok(response)
+}
+
+/// The live version for `host` with this request counted in flight on it. A version retired
+/// between the lookup and the count (a deploy switched just then) refuses the request; the
+/// table, already switched, then gives the version that replaced it.
+#[expect(clippy::result_large_err, reason = "the page is the answer, built at most once per request")]
+fn begin(table: &RouteTable, host: &str) -> Result<(Arc<Route>, InFlight), Response<ProxyBody>> {
+    for _ in 0..8 {
+        match table.lookup(host) {
+            Lookup::Unknown => return Err(pages::unknown_host(host)),
+            Lookup::NoLiveVersion(slug) => return Err(pages::no_live_version(&slug)),
+            Lookup::Live(route) => {
+                if let Some(guard) = route.try_begin() {
+                    return Ok((route, guard));
+                }
+            }
+        }
+    }
+    // Only a table left pointing at a retired version gets here (nothing does that on purpose).
+    Err(pages::no_live_version(host))
 }
 
 /// The `Host` header, or the URI authority of an absolute-form request without one. `None` when

@@ -11,7 +11,8 @@ use super::body::{self, ProxyBody};
 use super::forward::strip_hop_by_hop;
 
 /// Hands the upstream's 101 response back to the client and, once both sides have switched
-/// protocols, tunnels bytes between them. `guard` is held until the tunnel closes.
+/// protocols, tunnels bytes between them. The version counts the connection open until the tunnel
+/// closes (a drain waits for it; bytes, close frames included, pass untouched).
 pub(crate) fn tunnel(
     route: &Route,
     guard: InFlight,
@@ -21,8 +22,10 @@ pub(crate) fn tunnel(
     let upstream = hyper::upgrade::on(&mut upstream_response);
     let slug = route.app_slug.clone();
     let deployment_id = route.deployment_id;
+    // From here on the version counts an open connection (not a request) until the tunnel closes.
+    let connection = guard.upgraded();
     tokio::spawn(async move {
-        let _guard = guard;
+        let _connection = connection;
         let (client, upstream) = match tokio::try_join!(client, upstream) {
             Ok(both) => both,
             Err(error) => {

@@ -220,6 +220,9 @@ async fn only_the_last_five_successful_builds_are_kept_for_rollback() {
         assert_eq!(d["status"], "live", "{d}");
         ids.push(d["id"].as_i64().unwrap());
     }
+    // builds are pruned at the end of the pipeline, after the switch (and its watch): its log ends then
+    let end = app.sse_until(&format!("/deployments/{}/logs", ids[6]), "event: end").await;
+    assert!(end.contains("event: end"), "the last deployment's pipeline ended");
     let mut kept = Vec::new();
     for id in &ids {
         let (_, d) = app.get(&format!("/deployments/{id}")).await;

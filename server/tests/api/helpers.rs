@@ -47,6 +47,10 @@ pub fn config(root: &Path, extra: &[(&str, &str)]) -> Config {
         ("RHONE_ADMIN_PASSWORD", PASSWORD),
         ("RHONE_HEALTH_TIMEOUT_SECS", "20"),
         ("RHONE_DRAIN_TIMEOUT_SECS", "2"),
+        // a short post-switch watch keeps deploy tails short (a test of the watch sets its own)
+        ("RHONE_SWITCH_WATCH_SECS", "1"),
+        // apps run as processes unless a test asks for docker (`auto` would pick any engine here)
+        ("RHONE_DEFAULT_RUNTIME", "process"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

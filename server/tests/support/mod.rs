@@ -53,6 +53,8 @@ impl Rhone {
             .env("RHONE_ADMIN_PASSWORD", PASSWORD)
             .env("RHONE_HEALTH_TIMEOUT_SECS", "30")
             .env("RHONE_DRAIN_TIMEOUT_SECS", "30")
+            // tests of the process runtime: an engine on this machine would make `auto` pick docker
+            .env("RHONE_DEFAULT_RUNTIME", "process")
             .env("RUST_LOG", "warn")
             .envs(opts.env.iter().copied())
             .stdout(Stdio::piped())

@@ -4,18 +4,20 @@
 mod credentials;
 mod deployments;
 mod env_editor;
+mod run_settings;
 mod settings;
+mod status;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::apps::get_app;
+use crate::api::apps::{get_app, get_app_status};
 use crate::api::session::get_site_info;
 use crate::components::browser::protocol;
 use crate::components::log_panel::LogPanel;
 use crate::components::ErrorBox;
 use crate::error::AppError;
-use crate::types::{AppInfo, SiteInfo};
+use crate::types::{AppInfo, AppStatusInfo, SiteInfo};
 use deployments::{DeployForm, Deployments, DeploymentsTable};
 
 #[component]
@@ -27,11 +29,12 @@ pub fn AppPage() -> impl IntoView {
     let app = Resource::new(move || slug.get(), get_app);
     let site = Resource::new(|| (), |_| get_site_info());
     let deps = Deployments::new(slug);
+    let status = Resource::new(move || slug.get(), get_app_status);
     view! {
         <Suspense fallback=|| view! { <p class="text-sm text-gray-500">"Loading app…"</p> }>
             {move || Suspend::new(async move {
                 match app.await {
-                    Ok(a) => view! { <AppView app=a deps site/> }.into_any(),
+                    Ok(a) => view! { <AppView app=a deps site status/> }.into_any(),
                     Err(e) => view! { <ErrorBox error=Signal::stored(Some(e))/> }.into_any(),
                 }
             })}
@@ -40,15 +43,19 @@ pub fn AppPage() -> impl IntoView {
 }
 
 #[component]
-fn AppView(app: AppInfo, deps: Deployments, site: Resource<Result<SiteInfo, AppError>>) -> impl IntoView {
+fn AppView(app: AppInfo, deps: Deployments, site: Resource<Result<SiteInfo, AppError>>, status: Resource<Result<AppStatusInfo, AppError>>) -> impl IntoView {
     let slug = app.slug.clone();
     let info = RwSignal::new(app);
     let runtime_url = Signal::stored(Some(format!("/api/v1/apps/{slug}/logs")));
     let build_subtitle = Signal::derive(move || deps.shown().map(|id| format!("deployment #{id}")).unwrap_or_default());
-    let on_end = Callback::new(move |_status: String| deps.refresh());
+    let on_end = Callback::new(move |_status: String| {
+        deps.refresh();
+        status.refetch();
+    });
     view! {
         <div class="space-y-4">
             <Header info site/>
+            <status::StatusPanel status/>
             <DeployForm slug=slug.clone() deps/>
             <DeploymentsTable deps/>
             <div class="grid gap-4 lg:grid-cols-2">
@@ -72,6 +79,7 @@ fn Header(info: RwSignal<AppInfo>, site: Resource<Result<SiteInfo, AppError>>) -
         <header class="space-y-1">
             <h1 class="text-2xl font-semibold break-words" data-testid="app-name">{move || info.with(|a| a.name.clone())}</h1>
             <p class="text-sm text-gray-500 break-all">{move || info.with(|a| a.repo_url.clone())}</p>
+            <p class="text-sm text-gray-500" data-testid="app-runtime">{move || info.with(AppInfo::runtime_summary)}</p>
             <Suspense>
                 {move || {
                     let slug = slug.clone();

@@ -20,6 +20,7 @@ pub fn Settings(info: RwSignal<AppInfo>) -> impl IntoView {
     });
     let saved = move || matches!(update.value().get(), Some(Ok(_)));
     let a = info.get_untracked();
+    let run = a.clone();
     view! {
         <section class=CARD>
             <h2 class="mb-3 font-semibold">"Settings"</h2>
@@ -35,6 +36,7 @@ pub fn Settings(info: RwSignal<AppInfo>) -> impl IntoView {
                     <Field name="start_command" label="Start command" error value=a.start_command.unwrap_or_default() placeholder="detected"/>
                     <Field name="health_check_path" label="Health check path" error value=a.health_check_path/>
                 </div>
+                <super::run_settings::RunFields a=run error/>
                 <div class="flex items-center gap-3">
                     <button type="submit" class=BUTTON data-testid="save-settings" disabled=move || update.pending().get()>"Save settings"</button>
                     {move || saved().then(|| view! { <span class="text-sm text-green-700">"Saved. Deploy to apply."</span> })}

@@ -1,5 +1,6 @@
 //! Unit tests over in-memory repositories.
 
+mod dockerfile;
 mod node;
 mod python;
 mod rules;

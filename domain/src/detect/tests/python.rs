@@ -30,15 +30,15 @@ fn gunicorn_in_requirements_starts_gunicorn() {
     let plan = plan(
         &MemView::new().file("requirements.txt", "flask\ngunicorn==21.2\n").file("app.py", "").file("main.py", ""),
     );
-    assert_eq!(plan.start.as_deref(), Some(".venv/bin/gunicorn --bind 127.0.0.1:$PORT app:app"));
+    assert_eq!(plan.start.as_deref(), Some(".venv/bin/gunicorn --bind ${HOST:-127.0.0.1}:$PORT app:app"));
 }
 
 #[test]
 fn gunicorn_module_falls_back_to_main_then_wsgi() {
     let plan1 = plan(&MemView::new().file("requirements.txt", "Gunicorn>=20").file("main.py", ""));
-    assert_eq!(plan1.start.as_deref(), Some(".venv/bin/gunicorn --bind 127.0.0.1:$PORT main:app"));
+    assert_eq!(plan1.start.as_deref(), Some(".venv/bin/gunicorn --bind ${HOST:-127.0.0.1}:$PORT main:app"));
     let plan2 = plan(&MemView::new().file("requirements.txt", "gunicorn"));
-    assert_eq!(plan2.start.as_deref(), Some(".venv/bin/gunicorn --bind 127.0.0.1:$PORT wsgi:app"));
+    assert_eq!(plan2.start.as_deref(), Some(".venv/bin/gunicorn --bind ${HOST:-127.0.0.1}:$PORT wsgi:app"));
 }
 
 #[test]
@@ -51,7 +51,7 @@ fn requirement_names_match_case_insensitively_with_extras_and_markers() {
         "gunicorn==21 # server",
     ] {
         let plan = plan(&MemView::new().file("requirements.txt", line).file("app.py", ""));
-        assert_eq!(plan.start.as_deref(), Some(".venv/bin/gunicorn --bind 127.0.0.1:$PORT app:app"), "{line}");
+        assert_eq!(plan.start.as_deref(), Some(".venv/bin/gunicorn --bind ${HOST:-127.0.0.1}:$PORT app:app"), "{line}");
     }
 }
 
@@ -70,9 +70,9 @@ fn uvicorn_prefers_main_py() {
     let plan1 = plan(
         &MemView::new().file("requirements.txt", "fastapi\nuvicorn[standard]").file("main.py", "").file("app.py", ""),
     );
-    assert_eq!(plan1.start.as_deref(), Some(".venv/bin/uvicorn main:app --host 127.0.0.1 --port $PORT"));
+    assert_eq!(plan1.start.as_deref(), Some(".venv/bin/uvicorn main:app --host ${HOST:-127.0.0.1} --port $PORT"));
     let plan2 = plan(&MemView::new().file("requirements.txt", "uvicorn").file("app.py", ""));
-    assert_eq!(plan2.start.as_deref(), Some(".venv/bin/uvicorn app:app --host 127.0.0.1 --port $PORT"));
+    assert_eq!(plan2.start.as_deref(), Some(".venv/bin/uvicorn app:app --host ${HOST:-127.0.0.1} --port $PORT"));
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn pyproject_installs_the_project_and_its_dependencies() {
         "[project]\nname = \"gunicorn-app\"\ndependencies = [\n  \"flask>=3\", # web\n  'Gunicorn[gevent]>=21',\n]\n";
     let plan = plan(&MemView::new().file("pyproject.toml", toml).file("app.py", ""));
     assert_eq!(plan.build, cmds(&[VENV, ".venv/bin/pip install ."]));
-    assert_eq!(plan.start.as_deref(), Some(".venv/bin/gunicorn --bind 127.0.0.1:$PORT app:app"));
+    assert_eq!(plan.start.as_deref(), Some(".venv/bin/gunicorn --bind ${HOST:-127.0.0.1}:$PORT app:app"));
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn poetry_dependency_keys_count() {
     let toml =
         "[tool.poetry.dependencies]\npython = \"^3.11\"\nuvicorn = { version = \"^0.30\", extras = [\"standard\"] }\n";
     let plan = plan(&MemView::new().file("pyproject.toml", toml).file("main.py", ""));
-    assert_eq!(plan.start.as_deref(), Some(".venv/bin/uvicorn main:app --host 127.0.0.1 --port $PORT"));
+    assert_eq!(plan.start.as_deref(), Some(".venv/bin/uvicorn main:app --host ${HOST:-127.0.0.1} --port $PORT"));
 }
 
 #[test]

@@ -7,8 +7,8 @@ fn dockerfile_without_override_is_a_clear_error() {
     let repo = MemView::new().file("Dockerfile", "FROM scratch").file("go.mod", "module x");
     assert_eq!(error(&repo), DetectError::Dockerfile);
     let message = DetectError::Dockerfile.to_string();
-    assert!(message.contains("Dockerfile") && message.contains("not available"), "{message}");
-    assert!(message.contains("Remove or rename") && message.contains("start command"), "{message}");
+    assert!(message.contains("Dockerfile") && message.contains("runtime to `docker`"), "{message}");
+    assert!(message.contains("remove or rename") && message.contains("start command"), "{message}");
 }
 
 #[test]

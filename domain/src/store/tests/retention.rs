@@ -76,7 +76,7 @@ async fn old_finished_deployments_are_pruned_but_never_live_kept_or_in_progress_
     let kept = finished(s, a.id, S::Superseded).await;
     s.set_build(kept, "{}", "/builds/kept", 1).await.unwrap();
     let running = finished(s, a.id, S::Superseded).await; // still draining: has a process
-    s.set_instance(running, Some(("process", "1:1", 1))).await.unwrap();
+    s.set_instance(running, 0, Some(("process", "1:1", 1))).await.unwrap();
     let failed = finished(s, a.id, S::Failed).await;
     let cancelled = finished(s, a.id, S::Cancelled).await;
     let building = finished(s, a.id, S::Building).await;

@@ -57,6 +57,10 @@ async fn upgrade(url: &str, backend: &str) {
     let recorded = s.recorded_instances().await.unwrap();
     assert_eq!(recorded.len(), 1, "{recorded:?}");
     assert_eq!((recorded[0].deployment_id, recorded[0].runtime.as_str(), recorded[0].instance_id.as_str(), recorded[0].port), (2, "process", "1234:5678", Some(4000)));
+    // an app made before per-app runtime settings runs as a process, with the defaults
+    let app = s.app_by_id(1).await.unwrap();
+    assert_eq!((app.runtime.as_str(), app.cpu_limit, app.memory_limit_mb, app.replicas), ("process", None, None, 1));
+    assert_eq!((app.drain_timeout_secs, app.stop_timeout_secs, app.sticky_sessions, app.dockerfile_path), (30, 10, false, None));
     // and from now on the database itself refuses a second live version
     assert!(s.transition(1, &[S::Superseded], S::Live, None).await.is_err());
 }

@@ -142,7 +142,11 @@ impl Follow {
 
     async fn is_final(&self) -> bool {
         match self.deployment {
-            Some(id) => self.services.deployment(id).await.map(|d| d.status.build_finished()).unwrap_or(true),
+            // `live` comes before the end of the pipeline (drain, watch): follow until that too
+            Some(id) => {
+                let finished = self.services.deployment(id).await.map(|d| d.status.build_finished()).unwrap_or(true);
+                finished && !self.services.deployment_running(id)
+            }
             None => false,
         }
     }

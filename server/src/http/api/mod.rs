@@ -2,6 +2,7 @@
 
 mod account;
 mod apps;
+mod builds;
 mod credentials;
 mod deployments;
 mod env;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/apps/{slug}/credentials/deploy-key", post(credentials::deploy_key))
         .route("/apps/{slug}/deployments", get(deployments::list).post(deployments::create))
         .route("/apps/{slug}/logs", get(logs::runtime))
+        .route("/builds", get(builds::queue))
         .route("/deployments/{id}", get(deployments::show))
         .route("/deployments/{id}/cancel", post(deployments::cancel))
         .route("/deployments/{id}/rollback", post(deployments::rollback))

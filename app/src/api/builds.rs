@@ -1,0 +1,13 @@
+//! The build queue.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::types::QueuedBuildInfo;
+
+/// Deployments building, then those waiting for a build slot, in the order they will build.
+#[server]
+pub async fn list_builds() -> Result<Vec<QueuedBuildInfo>, AppError> {
+    let (services, _user) = super::ctx::authorize().await?;
+    Ok(services.build_queue().await?.into_iter().map(Into::into).collect())
+}

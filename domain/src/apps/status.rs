@@ -1,0 +1,287 @@
+//! What an app is doing now, for the API and the dashboard: the live version's runtime state (read
+//! from the supervisors in memory: running with its restarts, restarting, crashed with the reason
+//! and the app's last log lines, stopped) and the disk its kept builds use (image sizes on the
+//! engine, checkout directories on disk; computed on request, cached briefly, never on the proxy
+//! path).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::logs::app_channel;
+use crate::model::App;
+use crate::pipeline::Artifact;
+use crate::routing::Target;
+use crate::runtime::State;
+use crate::Services;
+
+/// How many of the app's last log lines a crashed app shows.
+pub const CRASH_LINES: usize = 20;
+
+/// How long a computed disk usage is reused while the app's kept builds stay the same.
+const USAGE_TTL: Duration = Duration::from_secs(10);
+
+/// The live version's runtime state.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Running,
+    /// A static site, served by Rhone itself.
+    Static,
+    /// Its instance is gone and nothing restarts it (stopped by Rhone, or lost).
+    Stopped,
+    /// It exited and is restarted after the backoff.
+    Restarting,
+    /// It crashed too many times in a row: Rhone stopped restarting it.
+    Crashed,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Static => "static",
+            RunState::Stopped => "stopped",
+            RunState::Restarting => "restarting",
+            RunState::Crashed => "crashed",
+        }
+    }
+}
+
+/// The live version of an app as its runtime sees it (`None` on an app with no live version).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RuntimeStatus {
+    /// The worst state among the version's instances.
+    pub state: RunState,
+    pub deployment_id: i64,
+    /// Crash restarts since the version went live (or since this Rhone re-adopted it), all
+    /// instances together.
+    pub restarts: u32,
+    /// Instances of the live version, and how many of them run now.
+    pub instances: usize,
+    pub running: usize,
+    /// Why it is restarting, crashed or stopped.
+    pub reason: Option<String>,
+    /// When crashed (in the app's own view, not in lists): the app's last log lines, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_lines: Vec<String>,
+}
+
+/// Disk used by the app's kept builds (the rollback targets).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DiskUsage {
+    /// Bytes: image sizes as the engine reports them (a shared base layer counts in each image),
+    /// and the blocks of the kept checkout directories.
+    pub bytes: u64,
+    /// Kept builds counted.
+    pub builds: usize,
+}
+
+/// An app with its runtime state and disk usage (`GET /api/v1/apps/{slug}`).
+#[derive(Debug, Clone, Serialize)]
+pub struct AppOverview {
+    #[serde(flatten)]
+    pub app: App,
+    pub runtime_status: Option<RuntimeStatus>,
+    /// `None` when it cannot be measured now (the engine does not answer).
+    pub disk_usage: Option<DiskUsage>,
+}
+
+/// An app in a list, with its runtime state (`GET /api/v1/apps`).
+#[derive(Debug, Clone, Serialize)]
+pub struct AppListItem {
+    #[serde(flatten)]
+    pub app: App,
+    pub runtime_status: Option<RuntimeStatus>,
+}
+
+/// Disk usage computed recently, per app, with the kept builds it was computed for.
+#[derive(Clone, Default)]
+pub(crate) struct UsageCache(Arc<Mutex<HashMap<i64, (Instant, Vec<String>, DiskUsage)>>>);
+
+impl UsageCache {
+    fn get(&self, app_id: i64, kept: &[String]) -> Option<DiskUsage> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&app_id).filter(|(at, k, _)| at.elapsed() < USAGE_TTL && k == kept).map(|(_, _, u)| *u)
+    }
+
+    fn put(&self, app_id: i64, kept: Vec<String>, usage: DiskUsage) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (at, _, _)| at.elapsed() < USAGE_TTL);
+        map.insert(app_id, (Instant::now(), kept, usage));
+    }
+}
+
+impl Services {
+    /// The app with its live version's runtime state (the last log lines when it crashed) and the
+    /// disk its kept builds use.
+    pub async fn app_overview(&self, slug: &str) -> Result<AppOverview> {
+        let app = self.app(slug).await?;
+        let mut runtime_status = self.runtime_status(&app);
+        if let Some(st) = runtime_status.as_mut().filter(|s| s.state == RunState::Crashed) {
+            st.last_lines = self.last_lines(app.id).await;
+        }
+        let disk_usage = match self.disk_usage(&app).await {
+            Ok(u) => Some(u),
+            Err(e) => {
+                tracing::warn!(app.slug = %app.slug, error = %e, "measuring disk usage failed");
+                None
+            }
+        };
+        Ok(AppOverview { app, runtime_status, disk_usage })
+    }
+
+    /// Every app with its live version's runtime state.
+    pub async fn list_app_overviews(&self) -> Result<Vec<AppListItem>> {
+        let apps = self.list_apps().await?;
+        Ok(apps.into_iter().map(|app| AppListItem { runtime_status: self.runtime_status(&app), app }).collect())
+    }
+
+    /// The live version's state, from the route table and the supervisors (memory only).
+    pub fn runtime_status(&self, app: &App) -> Option<RuntimeStatus> {
+        let route = self.routes.live(&app.slug)?;
+        let id = route.deployment_id;
+        let mut status = RuntimeStatus {
+            state: RunState::Running,
+            deployment_id: id,
+            restarts: 0,
+            instances: 0,
+            running: 0,
+            reason: None,
+            last_lines: Vec::new(),
+        };
+        if matches!(route.target, Target::Static(_)) {
+            status.state = RunState::Static;
+            return Some(status);
+        }
+        let instances = self.runtime.of(id);
+        if instances.is_empty() {
+            status.state = RunState::Stopped;
+            status.reason = Some("no instance of the live version runs".into());
+            return Some(status);
+        }
+        status.instances = instances.len();
+        for inst in &instances {
+            status.restarts = status.restarts.saturating_add(inst.restarts());
+            let (state, reason) = match inst.state() {
+                State::Running { .. } => {
+                    status.running += 1;
+                    (RunState::Running, None)
+                }
+                State::Restarting(why) => (RunState::Restarting, Some(why)),
+                State::Crashed(why) => (RunState::Crashed, Some(why)),
+                State::Exited(why) => (RunState::Stopped, Some(why)),
+                State::Stopped | State::Detached => (RunState::Stopped, Some("stopped by Rhone".to_string())),
+            };
+            if state > status.state {
+                status.state = state;
+                status.reason = match (reason, instances.len()) {
+                    (Some(r), n) if n > 1 => Some(format!("instance {}: {r}", inst.replica + 1)),
+                    (r, _) => r,
+                };
+            }
+        }
+        Some(status)
+    }
+
+    /// The app's last runtime log lines (from memory and the store), oldest first.
+    async fn last_lines(&self, app_id: i64) -> Vec<String> {
+        match self.logs.subscribe(&app_channel(app_id), CRASH_LINES).await {
+            Ok(sub) => sub.history.into_iter().map(|l| l.line).collect(),
+            Err(e) => {
+                tracing::warn!(app.id = app_id, error = %e, "reading the last log lines failed");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Disk used by the app's kept builds: its images on the engine (docker) and its kept checkout
+    /// directories (process). Cached for a few seconds while the kept builds stay the same.
+    pub async fn disk_usage(&self, app: &App) -> Result<DiskUsage> {
+        let mut kept: Vec<String> = self.store.kept_builds(app.id).await?.into_iter().map(|(_, a)| a).collect();
+        kept.sort();
+        kept.dedup();
+        if let Some(u) = self.usage.get(app.id, &kept) {
+            return Ok(u);
+        }
+        let root = self.settings.builds_dir();
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let mut images = false;
+        for a in &kept {
+            match Artifact::parse(a) {
+                Artifact::Dir(d) if d.starts_with(&root) => dirs.push(d),
+                Artifact::Dir(_) => {}
+                Artifact::Image(_) => images = true,
+            }
+        }
+        let mut bytes = tokio::task::spawn_blocking(move || dirs.iter().map(|d| dir_size(d)).sum::<u64>())
+            .await
+            .map_err(|e| crate::Error::internal("measure build directories", e))?;
+        if images {
+            bytes += u64::try_from(self.runtime.docker().disk_usage(&app.slug).await?).unwrap_or(0);
+        }
+        let usage = DiskUsage { bytes, builds: kept.len() };
+        self.usage.put(app.id, kept, usage);
+        Ok(usage)
+    }
+}
+
+/// Bytes of disk the tree at `root` takes (allocated blocks, like `du`), symlinks not followed.
+pub fn dir_size(root: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0u64;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
+        total = total.saturating_add(meta.blocks().saturating_mul(512));
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&p) {
+                stack.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+            }
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dir_size_counts_files_below_and_never_follows_a_symlink_out() {
+        let t = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("big"), vec![7u8; 1 << 20]).unwrap();
+        let root = t.path().join("build");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        let empty = dir_size(&root);
+        std::fs::write(root.join("a/b/file"), vec![1u8; 64 * 1024]).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
+        let size = dir_size(&root);
+        assert!(size >= empty + 64 * 1024, "the file counts: {size}");
+        assert!(size < empty + (1 << 20), "the symlinked megabyte does not: {size}");
+        assert_eq!(dir_size(&t.path().join("missing")), 0);
+    }
+
+    #[test]
+    fn the_worst_state_wins_and_names_are_stable() {
+        assert!(RunState::Crashed > RunState::Restarting && RunState::Restarting > RunState::Stopped);
+        assert!(RunState::Stopped > RunState::Running);
+        assert_eq!(serde_json::to_value(RunState::Restarting).unwrap(), "restarting");
+        assert_eq!(RunState::Crashed.as_str(), "crashed");
+    }
+
+    #[test]
+    fn cached_usage_is_reused_only_for_the_same_kept_builds() {
+        let cache = UsageCache::default();
+        let kept = vec!["a".to_string()];
+        cache.put(1, kept.clone(), DiskUsage { bytes: 5, builds: 1 });
+        assert_eq!(cache.get(1, &kept), Some(DiskUsage { bytes: 5, builds: 1 }));
+        assert_eq!(cache.get(1, &["a".to_string(), "b".to_string()]), None, "a new kept build is measured again");
+        assert_eq!(cache.get(2, &kept), None);
+    }
+}

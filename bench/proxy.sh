@@ -51,7 +51,7 @@ api() { curl -sf -H "authorization: Bearer $TOKEN" -H 'content-type: application
 api -X POST "http://127.0.0.1:$API/api/v1/apps" -d "{\"name\":\"bench\",\"repo_url\":\"$TMP/repo\"}" >/dev/null
 api -X POST "http://127.0.0.1:$API/api/v1/apps/bench/deployments" -d '{}' >/dev/null
 for _ in $(seq 300); do [ "$(curl -s -H 'Host: bench.localhost' "http://127.0.0.1:$PROXY/")" = hello ] && break; sleep 0.1; done
-UPSTREAM=$(python3 -c "import sqlite3; print(sqlite3.connect('$TMP/data/rhone.db').execute(\"select port from deployments where status='live'\").fetchone()[0])")
+UPSTREAM=$(python3 -c "import sqlite3; print(sqlite3.connect('$TMP/data/rhone.db').execute(\"select i.port from instances i join deployments d on d.id = i.deployment_id where d.status = 'live'\").fetchone()[0])" 2>/dev/null || true)
 [ "$(curl -s "http://127.0.0.1:$UPSTREAM/")" = hello ] || { echo "the upstream did not come up; Rhone's log:"; cat "$TMP/rhone.log"; exit 1; }
 
 read -r NGINX HAPROXY <<<"$(python3 -c 'import socket

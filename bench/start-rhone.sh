@@ -6,7 +6,8 @@ read -r API PROXY <<<"$(python3 -c 'import socket
 s=[socket.socket() for _ in range(2)]
 [x.bind(("127.0.0.1",0)) for x in s]
 print(" ".join(str(x.getsockname()[1]) for x in s))')"
-RHONE_DATA_DIR=$TMP/data RHONE_STOP_APPS=true RHONE_ADDR=127.0.0.1:$API RHONE_PROXY_ADDR=127.0.0.1:$PROXY \
+# the benchmarks' apps are processes unless a script says otherwise (bench/zero_downtime runs both)
+RHONE_DEFAULT_RUNTIME=${RHONE_DEFAULT_RUNTIME:-process} RHONE_DATA_DIR=$TMP/data RHONE_STOP_APPS=true RHONE_ADDR=127.0.0.1:$API RHONE_PROXY_ADDR=127.0.0.1:$PROXY \
   RHONE_ADMIN_EMAIL=bench@example.com RHONE_ADMIN_PASSWORD=bench-password-1 RHONE_DRAIN_TIMEOUT_SECS=5 \
   RUST_LOG=warn "$BIN" serve >"$TMP/rhone.log" 2>&1 &
 PID=$!

@@ -9,14 +9,14 @@ use crate::types::{AppFields, AppInfo, AppStatusInfo, AppSummary};
 pub async fn list_apps() -> Result<Vec<AppSummary>, AppError> {
     let (services, _user) = super::ctx::authorize().await?;
     let apps = services.list_app_overviews().await?;
-    let mut out = Vec::with_capacity(apps.len());
-    for item in apps {
-        // The domain has no "apps with their newest status" query yet: one small query per app.
-        let newest = services.list_deployments(&item.app.slug, None, 1).await?;
-        let status = newest.first().map(|d| d.status.as_str().to_string());
-        out.push(AppSummary { app: item.app.into(), status, runtime: item.runtime_status.map(Into::into) });
-    }
-    Ok(out)
+    Ok(apps
+        .into_iter()
+        .map(|item| AppSummary {
+            status: item.newest_deployment_status.map(|s| s.as_str().to_string()),
+            app: item.app.into(),
+            runtime: item.runtime_status.map(Into::into),
+        })
+        .collect())
 }
 
 /// The live version's runtime state (with the last log lines when it crashed) and the disk the

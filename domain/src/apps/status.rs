@@ -97,6 +97,8 @@ pub struct AppListItem {
     #[serde(flatten)]
     pub app: App,
     pub runtime_status: Option<RuntimeStatus>,
+    /// The status of its newest deployment (none yet: `None`).
+    pub newest_deployment_status: Option<crate::model::DeploymentStatus>,
 }
 
 /// Disk usage computed recently, per app, with the kept builds it was computed for.
@@ -138,7 +140,11 @@ impl Services {
     /// Every app with its live version's runtime state.
     pub async fn list_app_overviews(&self) -> Result<Vec<AppListItem>> {
         let apps = self.list_apps().await?;
-        Ok(apps.into_iter().map(|app| AppListItem { runtime_status: self.runtime_status(&app), app }).collect())
+        let mut newest = self.store.newest_statuses().await?;
+        Ok(apps
+            .into_iter()
+            .map(|app| AppListItem { runtime_status: self.runtime_status(&app), newest_deployment_status: newest.remove(&app.id), app })
+            .collect())
     }
 
     /// The live version's state, from the route table and the supervisors (memory only).

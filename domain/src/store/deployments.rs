@@ -140,6 +140,14 @@ impl Store {
         rows.iter().map(deployment).collect()
     }
 
+    /// Each app's newest deployment status, in one query (apps without a deployment are absent).
+    pub async fn newest_statuses(&self) -> Result<std::collections::HashMap<i64, DeploymentStatus>> {
+        let rows = sqlx::query("SELECT app_id, status FROM deployments WHERE id IN (SELECT MAX(id) FROM deployments GROUP BY app_id)")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|row| Ok((get::<i64>(row, "app_id")?, DeploymentStatus::parse(&get::<String>(row, "status")?)?))).collect()
+    }
+
     pub async fn deployments_with_status(&self, status: DeploymentStatus) -> Result<Vec<Deployment>> {
         let rows = sqlx::query(&format!(
             "SELECT {DEP_COLS} FROM deployments d JOIN apps a ON a.id = d.app_id WHERE d.status = $1 ORDER BY d.id"

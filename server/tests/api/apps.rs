@@ -18,6 +18,7 @@ async fn app_crud_round_trip() {
     assert_eq!(patched["branch"], "prod");
     let (_, list) = app.get("/apps").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(list[0]["newest_deployment_status"].is_null(), "never deployed: {list}");
     let res = app.api(Method::DELETE, "/apps/my-shop").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let (status, body) = app.get("/apps/my-shop").await;

@@ -89,6 +89,7 @@ pub async fn crash_until_given_up(app: &TestApp, slug: &str) {
     let (_, list) = app.get("/apps").await;
     let item = list.as_array().expect("app list").iter().find(|a| a["slug"] == slug).cloned().expect("the app is listed");
     assert_eq!(item["runtime_status"]["state"], "crashed", "the list shows it crashed: {item}");
+    assert_eq!(item["newest_deployment_status"], "live", "and its newest deployment: {item}");
     assert!(item["runtime_status"].get("last_lines").is_none(), "lists carry no log lines: {item}");
     assert!(item.get("disk_usage").is_none(), "lists measure no disk: {item}");
 

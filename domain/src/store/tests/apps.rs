@@ -48,3 +48,21 @@ async fn runtime_settings_round_trip_through_insert_update_and_reads(db: Db) {
     assert_eq!(s.app_by_id(boxed.id).await.unwrap(), updated);
     assert_eq!(s.app_by_slug("plain").await.unwrap(), plain, "the other app is untouched");
 }
+
+both!(the_newest_deployment_status_of_every_app_comes_from_one_query);
+
+async fn the_newest_deployment_status_of_every_app_comes_from_one_query(db: Db) {
+    use crate::model::DeploymentStatus as S;
+    let s = &db.store;
+    let (a, b, never) = (app_named(s, "a").await, app_named(s, "b").await, app_named(s, "never").await);
+    let a1 = s.insert_deployment(a.id, "main", None).await.unwrap();
+    let b1 = s.insert_deployment(b.id, "main", None).await.unwrap();
+    assert!(s.transition(a1.id, &[S::Pending], S::Failed, Some("boom")).await.unwrap());
+    let a2 = s.insert_deployment(a.id, "main", None).await.unwrap();
+    assert!(s.transition(b1.id, &[S::Pending], S::Cancelled, None).await.unwrap());
+    let newest = s.newest_statuses().await.unwrap();
+    assert_eq!(newest.get(&a.id), Some(&S::Pending), "a's newest is a2 ({}), not the failed a1", a2.id);
+    assert_eq!(newest.get(&b.id), Some(&S::Cancelled));
+    assert_eq!(newest.get(&never.id), None, "an app never deployed has no status");
+    assert_eq!(newest.len(), 2);
+}

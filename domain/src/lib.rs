@@ -15,6 +15,7 @@ pub mod logs;
 pub mod model;
 pub mod net;
 pub mod pipeline;
+pub mod policy;
 pub mod repos;
 pub mod routing;
 pub mod runtime;

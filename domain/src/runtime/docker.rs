@@ -720,3 +720,53 @@ fn unique() -> String {
     let n = N.fetch_add(1, Ordering::Relaxed);
     format!("{:x}{n}", now_secs() & 0xffffff)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    /// The build context a repository's contents make: what a hostile checkout cannot smuggle in.
+    #[test]
+    fn the_build_context_keeps_symlinks_as_links_and_leaves_out_git_and_a_fake_generated_dockerfile() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "host secret").unwrap();
+        let repo = tempfile::tempdir().unwrap();
+        let r = repo.path();
+        std::fs::write(r.join("app.py"), "print('hi')").unwrap();
+        std::fs::create_dir_all(r.join("src/deep")).unwrap();
+        std::fs::write(r.join("src/deep/mod.py"), "x = 1").unwrap();
+        std::fs::create_dir_all(r.join(".git")).unwrap();
+        std::fs::write(r.join(".git/config"), "[remote] url = https://token@example.com").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), r.join("leak")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), r.join("src/outside-dir")).unwrap();
+        std::fs::write(r.join(GENERATED_DOCKERFILE), "FROM evil\n").unwrap();
+
+        let bytes = context_tar(r, Some("FROM rhone-test/python:3\n")).unwrap();
+        let mut archive = tar::Archive::new(&bytes[..]);
+        let mut seen = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().to_string_lossy().trim_end_matches('/').to_string();
+            let kind = entry.header().entry_type();
+            let mut body = String::new();
+            if kind.is_file() {
+                entry.read_to_string(&mut body).unwrap();
+            }
+            let link = entry.link_name().unwrap().map(|l| l.to_string_lossy().to_string());
+            seen.push((path, kind, link, body));
+        }
+        let find = |p: &str| seen.iter().find(|(path, ..)| path == p);
+        assert!(seen.iter().all(|(p, ..)| !p.starts_with(".git")), "no .git in the context: {seen:?}");
+        assert!(seen.iter().all(|(.., body)| !body.contains("host secret")), "nothing outside the checkout is read: {seen:?}");
+        let (_, kind, link, _) = find("leak").expect("the symlink is there");
+        assert!(kind.is_symlink(), "stored as a link");
+        assert_eq!(link.as_deref(), Some(outside.path().join("secret").to_str().unwrap()));
+        assert!(find("src/outside-dir").is_some_and(|(_, k, ..)| k.is_symlink()), "a linked directory is not walked");
+        assert!(seen.iter().all(|(p, ..)| !p.starts_with("src/outside-dir/")), "{seen:?}");
+        assert_eq!(find("src/deep/mod.py").map(|e| e.3.as_str()), Some("x = 1"));
+        let dockerfiles: Vec<_> = seen.iter().filter(|(p, ..)| p == GENERATED_DOCKERFILE).collect();
+        assert_eq!(dockerfiles.len(), 1, "the repository's own file of that name is left out");
+        assert_eq!(dockerfiles[0].3, "FROM rhone-test/python:3\n", "the generated Dockerfile is the one sent");
+    }
+}

@@ -1,6 +1,8 @@
 //! Apps and their (encrypted) environment variables.
 
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::Any;
 
 use super::{get, now_ms, Store};
 use crate::error::{Error, Result};
@@ -44,25 +46,10 @@ fn small(v: i64, col: &str) -> Result<u32> {
     u32::try_from(v).map_err(|_| Error::internal("decode row", format!("{col} out of range: {v}")))
 }
 
-/// An encrypted env var as stored.
-#[derive(Debug, Clone)]
-pub struct SealedVar {
-    pub key: String,
-    pub nonce: Vec<u8>,
-    pub ciphertext: Vec<u8>,
-}
-
-impl Store {
-    pub async fn insert_app(&self, a: &App) -> Result<App> {
-        let now = now_ms();
-        let row = sqlx::query(&format!(
-            "INSERT INTO apps (slug, name, repo_url, branch, root_dir, build_command, start_command,
-             health_check_path, created_at, updated_at, runtime, cpu_millicores, memory_limit_mb, replicas,
-             drain_timeout_secs, stop_timeout_secs, sticky_sessions, dockerfile_path)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-             RETURNING {APP_COLS}"
-        ))
-        .bind(&a.slug)
+/// Binds `$2` to `$17` of the insert and the update: every stored field of `a` after the slug or id
+/// (`now` is `$9`, the update time; the insert's `created_at` reuses it).
+fn bind_fields<'q>(query: Query<'q, Any, AnyArguments<'q>>, a: &'q App, now: i64) -> Query<'q, Any, AnyArguments<'q>> {
+    query
         .bind(&a.name)
         .bind(&a.repo_url)
         .bind(&a.branch)
@@ -79,9 +66,28 @@ impl Store {
         .bind(i64::from(a.stop_timeout_secs))
         .bind(i64::from(a.sticky_sessions))
         .bind(&a.dockerfile_path)
-        .fetch_one(self.pool())
-        .await
-        .map_err(|e| match Error::from(e) {
+}
+
+/// An encrypted env var as stored.
+#[derive(Debug, Clone)]
+pub struct SealedVar {
+    pub key: String,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+impl Store {
+    pub async fn insert_app(&self, a: &App) -> Result<App> {
+        let now = now_ms();
+        let sql = format!(
+            "INSERT INTO apps (slug, name, repo_url, branch, root_dir, build_command, start_command,
+             health_check_path, created_at, updated_at, runtime, cpu_millicores, memory_limit_mb, replicas,
+             drain_timeout_secs, stop_timeout_secs, sticky_sessions, dockerfile_path)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+             RETURNING {APP_COLS}"
+        );
+        let query = sqlx::query(&sql).bind(&a.slug);
+        let row = bind_fields(query, a, now).fetch_one(self.pool()).await.map_err(|e| match Error::from(e) {
             Error::Conflict(_) => Error::Conflict(format!("an app with slug {:?} already exists", a.slug)),
             other => other,
         })?;
@@ -89,31 +95,14 @@ impl Store {
     }
 
     pub async fn update_app(&self, a: &App) -> Result<App> {
-        let row = sqlx::query(&format!(
+        let sql = format!(
             "UPDATE apps SET name = $2, repo_url = $3, branch = $4, root_dir = $5, build_command = $6,
              start_command = $7, health_check_path = $8, updated_at = $9, runtime = $10, cpu_millicores = $11,
              memory_limit_mb = $12, replicas = $13, drain_timeout_secs = $14, stop_timeout_secs = $15,
              sticky_sessions = $16, dockerfile_path = $17 WHERE id = $1 RETURNING {APP_COLS}"
-        ))
-        .bind(a.id)
-        .bind(&a.name)
-        .bind(&a.repo_url)
-        .bind(&a.branch)
-        .bind(&a.root_dir)
-        .bind(&a.build_command)
-        .bind(&a.start_command)
-        .bind(&a.health_check_path)
-        .bind(now_ms())
-        .bind(a.runtime.as_str())
-        .bind(a.cpu_limit.map(|c| i64::from(c.millicores())))
-        .bind(a.memory_limit_mb.map(i64::from))
-        .bind(i64::from(a.replicas))
-        .bind(i64::from(a.drain_timeout_secs))
-        .bind(i64::from(a.stop_timeout_secs))
-        .bind(i64::from(a.sticky_sessions))
-        .bind(&a.dockerfile_path)
-        .fetch_optional(self.pool())
-        .await?;
+        );
+        let query = sqlx::query(&sql).bind(a.id);
+        let row = bind_fields(query, a, now_ms()).fetch_optional(self.pool()).await?;
         row.as_ref().map(app).transpose()?.ok_or(Error::NotFound("app"))
     }
 

@@ -72,31 +72,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::App;
-
-    fn draft(slug: &str) -> App {
-        App {
-            id: 0,
-            slug: slug.into(),
-            name: slug.into(),
-            repo_url: "https://example.com/r.git".into(),
-            branch: String::new(),
-            root_dir: ".".into(),
-            build_command: None,
-            start_command: None,
-            health_check_path: "/".into(),
-            runtime: crate::types::RuntimeKind::Process,
-            cpu_limit: None,
-            memory_limit_mb: None,
-            replicas: 1,
-            drain_timeout_secs: 30,
-            stop_timeout_secs: 10,
-            sticky_sessions: false,
-            dockerfile_path: None,
-            created_at: 0,
-            updated_at: 0,
-        }
-    }
+    use crate::store::tests::app_named;
 
     fn sealed(kind: &str, ct: &[u8]) -> StoredCredential {
         StoredCredential {
@@ -112,8 +88,8 @@ mod tests {
     /// Each app has at most one credential: setting another kind replaces it; deleting the app
     /// deletes it.
     async fn one_credential_per_app_replaced_and_deleted_with_the_app(s: Store) {
-        let a = s.insert_app(&draft("a")).await.unwrap();
-        let b = s.insert_app(&draft("b")).await.unwrap();
+        let a = app_named(&s, "a").await;
+        let b = app_named(&s, "b").await;
         assert!(s.credential(a.id).await.unwrap().is_none());
         s.put_credential(a.id, &sealed("token", b"t1")).await.unwrap();
         s.put_credential(b.id, &sealed("token", b"other")).await.unwrap();

@@ -55,7 +55,7 @@ test: build test-unit test-e2e
 
 test-unit:
 	RHONE_TEST_POSTGRES_URL=$$(bash server/tests/postgres.sh) RHONE_TEST_DOCKER_HOST=$$(bash server/tests/docker.sh | tail -n1) \
-	  $(LEPTOS_BUILD_ENV) cargo test -p domain -p app -p rhone
+	  $(LEPTOS_BUILD_ENV) cargo test -p wire -p domain -p app -p rhone
 
 test-e2e:
 	bash end2end/run.sh $(BIN)

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     #[error("Your session has ended. Log in again.")]
     Unauthorized,
-    #[error("You are not allowed to do that.")]
-    Forbidden,
+    /// Says which right is missing (`you cannot deploy (a viewer of this team)`).
+    #[error("Not allowed: {0}.")]
+    Forbidden(String),
     #[error("{0} not found. It may have been deleted; go back to the list and reload.")]
     NotFound(String),
     #[error("{0}")]
@@ -64,7 +65,7 @@ impl From<domain::Error> for AppError {
         match e {
             E::NotFound(what) => AppError::NotFound(capitalize(what)),
             E::Unauthorized => AppError::Unauthorized,
-            E::Forbidden => AppError::Forbidden,
+            E::Forbidden(why) => AppError::Forbidden(why),
             E::Conflict(msg) => AppError::Conflict(msg),
             E::Invalid { field, msg } => AppError::Invalid { field: field.to_string(), msg },
             E::RateLimited { retry_after_secs } => AppError::RateLimited(retry_after_secs),

@@ -50,12 +50,21 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=|| view! { <p class="p-4">"Page not found. " <a class="underline" href="/">"Go to your apps"</a></p> }>
                     <Route path=StaticSegment("login") view=login::LoginPage ssr=ssr.clone()/>
+                    <Route path=(StaticSegment("login"), StaticSegment("code")) view=login_code::LoginCodePage ssr=ssr.clone()/>
                     <Route path=StaticSegment("setup") view=setup::SetupPage ssr=ssr.clone()/>
+                    <Route path=(StaticSegment("invite"), ParamSegment("token")) view=invite::InvitePage ssr=ssr.clone()/>
                     <ProtectedParentRoute path=StaticSegment("") view=Layout ssr=ssr.clone()
                         condition=move || user.logged_in() redirect_path=|| "/login">
                         <Route path=StaticSegment("") view=apps::AppsPage ssr=ssr.clone()/>
                         <Route path=(StaticSegment("apps"), StaticSegment("new")) view=new_app::NewAppPage ssr=ssr.clone()/>
                         <Route path=(StaticSegment("apps"), ParamSegment("slug")) view=app::AppPage ssr=ssr.clone()/>
+                        <Route path=StaticSegment("teams") view=teams::TeamsPage ssr=ssr.clone()/>
+                        <Route path=(StaticSegment("admin"), StaticSegment("users")) view=admin::AdminUsersPage ssr=ssr.clone()/>
+                        <Route path=(StaticSegment("t"), ParamSegment("team")) view=apps::AppsPage ssr=ssr.clone()/>
+                        <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("apps"), StaticSegment("new")) view=new_app::NewAppPage ssr=ssr.clone()/>
+                        <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("apps"), ParamSegment("slug")) view=app::AppPage ssr=ssr.clone()/>
+                        <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("members")) view=members::MembersPage ssr=ssr.clone()/>
+                        <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("audit")) view=audit::AuditPage ssr=ssr.clone()/>
                         <Route path=StaticSegment("builds") view=builds::BuildsPage ssr=ssr.clone()/>
                         <Route path=StaticSegment("tokens") view=tokens::TokensPage ssr=ssr.clone()/>
                         <Route path=StaticSegment("account") view=account::AccountPage ssr/>
@@ -75,4 +84,9 @@ pub mod server {
     /// The port the app proxy listens on (provided as context by `rhone`), for links to live apps.
     #[derive(Clone, Copy, Debug)]
     pub struct ProxyPort(pub u16);
+
+    /// The dashboard's own URL (`public_url`, else the listener's address), for links Rhone hands
+    /// out, such as invitations.
+    #[derive(Clone, Debug)]
+    pub struct DashboardUrl(pub String);
 }

@@ -41,6 +41,23 @@ pub struct AppInfo {
     pub updated_at: i64,
 }
 
+/// An app as its page shows it: with the team that owns it and the caller's role there (the page
+/// offers only what the role allows; the server decides every action again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppAccess {
+    pub app: AppInfo,
+    pub team: String,
+    pub team_name: String,
+    pub role: wire::Role,
+}
+
+/// The apps of one team, with the caller's role there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamApps {
+    pub team: wire::MyTeam,
+    pub apps: Vec<AppSummary>,
+}
+
 impl AppInfo {
     /// The CPU limit as the form shows it: cores (`0.5`), blank for no limit.
     pub fn cpu_limit_text(&self) -> String {

@@ -7,8 +7,11 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::access::Actor;
 use crate::error::{Error, Result};
 use crate::model::App;
+use crate::policy::Action;
+use crate::teams::AuditAction;
 use crate::store::apps::SealedVar;
 use crate::types::{parse_health_path, parse_root_dir, EnvKey, GitRef, RepoUrl, RuntimeKind, Slug};
 use crate::Services;
@@ -19,6 +22,8 @@ const MAX_VALUE: usize = 32 * 1024;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewApp {
+    /// The team (slug) that will own it; absent: the token's team, else the caller's personal team.
+    pub team: Option<String>,
     pub name: String,
     /// Derived from `name` when absent.
     pub slug: Option<String>,
@@ -91,7 +96,8 @@ fn parse_command(field: &'static str, c: &str) -> Result<Option<String>> {
 }
 
 impl Services {
-    pub async fn create_app(&self, input: NewApp) -> Result<App> {
+    pub async fn create_app(&self, actor: &Actor, input: NewApp) -> Result<App> {
+        let team = self.team_for_new_app(actor, input.team.as_deref()).await?;
         let name = parse_name(&input.name)?;
         let slug = match input.slug.as_deref() {
             Some(s) => Slug::parse(s)?,
@@ -99,6 +105,7 @@ impl Services {
         };
         let mut draft = App {
             id: 0,
+            team_id: team.id,
             slug: slug.to_string(),
             name,
             repo_url: RepoUrl::parse(&input.repo_url)?.as_str().to_string(),
@@ -131,21 +138,26 @@ impl Services {
         draft.runtime = self.runtime_choice(input.runtime.as_deref()).await?;
         let app = self.store.insert_app(&draft).await?;
         self.routes.register(&app.slug);
-        tracing::info!(app.slug = %app.slug, "app created");
+        tracing::info!(app.slug = %app.slug, team.slug = %team.slug, "app created");
+        self.record(&[team.id], actor.audit(AuditAction::AppCreate, &app.slug, "")).await;
         Ok(app)
     }
 
-    pub async fn list_apps(&self) -> Result<Vec<App>> {
-        self.store.list_apps().await
+    /// The apps of the actor's teams (of team `team` only, when given).
+    pub async fn list_apps(&self, actor: &Actor, team: Option<&str>) -> Result<Vec<App>> {
+        let only = match team.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(slug) => Some(self.team_for(actor, slug, Action::ReadApp).await?.0.id),
+            None => actor.limits().and_then(|l| l.team_id),
+        };
+        self.store.apps_of_user(actor.user.id, only).await
     }
 
-    pub async fn app(&self, slug: &str) -> Result<App> {
-        Slug::parse(slug).map_err(|_| Error::NotFound("app"))?;
-        self.store.app_by_slug(slug).await
+    pub async fn app(&self, actor: &Actor, slug: &str) -> Result<App> {
+        self.app_for(actor, slug, Action::ReadApp).await
     }
 
-    pub async fn update_app(&self, slug: &str, patch: AppPatch) -> Result<App> {
-        let mut app = self.app(slug).await?;
+    pub async fn update_app(&self, actor: &Actor, slug: &str, patch: AppPatch) -> Result<App> {
+        let mut app = self.app_for(actor, slug, Action::UpdateApp).await?;
         if let Some(n) = patch.name {
             app.name = parse_name(&n)?;
         }
@@ -180,12 +192,14 @@ impl Services {
         if patch.runtime.is_some() {
             app.runtime = self.runtime_choice(patch.runtime.as_deref()).await?;
         }
-        self.store.update_app(&app).await
+        let app = self.store.update_app(&app).await?;
+        self.record(&[app.team_id], actor.audit(AuditAction::AppUpdate, &app.slug, "")).await;
+        Ok(app)
     }
 
     /// Stops the app's versions, cancels its deployments and deletes its builds, logs and records.
-    pub async fn delete_app(&self, slug: &str) -> Result<()> {
-        let app = self.app(slug).await?;
+    pub async fn delete_app(&self, actor: &Actor, slug: &str) -> Result<()> {
+        let app = self.app_for(actor, slug, Action::DeleteApp).await?;
         self.cancel_app_deployments(app.id).await?;
         let route = self.routes.remove(&app.slug);
         if let Some(r) = route {
@@ -220,17 +234,25 @@ impl Services {
             }
         }
         tracing::info!(app.slug = %app.slug, "app deleted");
+        self.record(&[app.team_id], actor.audit(AuditAction::AppDelete, &app.slug, "")).await;
         Ok(())
     }
 
-    /// Env vars with values masked unless `reveal`.
-    pub async fn env(&self, slug: &str, reveal: bool) -> Result<BTreeMap<String, String>> {
-        let app = self.app(slug).await?;
+    /// Env vars with values masked unless `reveal` (which admins may do, and which is audited).
+    pub async fn env(&self, actor: &Actor, slug: &str, reveal: bool) -> Result<BTreeMap<String, String>> {
+        let app = self.app_for(actor, slug, if reveal { Action::RevealEnv } else { Action::ReadEnvKeys }).await?;
         if !reveal {
-            let vars = self.store.env_vars(app.id).await?;
-            return Ok(vars.into_iter().map(|v| (v.key, MASK.to_string())).collect());
+            return self.masked_env(app.id).await;
         }
-        Ok(self.env_plain(app.id).await?.into_iter().collect())
+        let vars: BTreeMap<String, String> = self.env_plain(app.id).await?.into_iter().collect();
+        let keys: Vec<&str> = vars.keys().map(String::as_str).collect();
+        self.record(&[app.team_id], actor.audit(AuditAction::EnvReveal, &app.slug, keys.join(", "))).await;
+        Ok(vars)
+    }
+
+    async fn masked_env(&self, app_id: i64) -> Result<BTreeMap<String, String>> {
+        let vars = self.store.env_vars(app_id).await?;
+        Ok(vars.into_iter().map(|v| (v.key, MASK.to_string())).collect())
     }
 
     pub(crate) async fn env_plain(&self, app_id: i64) -> Result<Vec<(String, String)>> {
@@ -241,8 +263,8 @@ impl Services {
     }
 
     /// `replace`: the map becomes the whole set. Otherwise merge; a `None` value deletes the key.
-    pub async fn write_env(&self, slug: &str, vars: BTreeMap<String, Option<String>>, replace: bool) -> Result<BTreeMap<String, String>> {
-        let app = self.app(slug).await?;
+    pub async fn write_env(&self, actor: &Actor, slug: &str, vars: BTreeMap<String, Option<String>>, replace: bool) -> Result<BTreeMap<String, String>> {
+        let app = self.app_for(actor, slug, Action::WriteEnv).await?;
         let mut changes = Vec::with_capacity(vars.len());
         for (k, v) in vars {
             let key = EnvKey::parse(&k)?;
@@ -262,7 +284,24 @@ impl Services {
             changes.push((key.as_str().to_string(), sealed));
         }
         self.store.write_env_vars(app.id, replace, &changes).await?;
-        self.env(slug, false).await
+        let keys: Vec<String> = changes.iter().map(|(k, v)| if v.is_some() { k.clone() } else { format!("-{k}") }).collect();
+        let detail = format!("{}{}", if replace { "replaced: " } else { "" }, keys.join(", "));
+        self.record(&[app.team_id], actor.audit(AuditAction::EnvWrite, &app.slug, detail)).await;
+        self.masked_env(app.id).await
+    }
+}
+
+impl Services {
+    /// The log channel of a deployment's build and release, if the actor may read it.
+    pub async fn deployment_log(&self, actor: &Actor, deployment_id: i64) -> Result<String> {
+        self.deployment_for(actor, deployment_id, Action::ReadLogs).await?;
+        Ok(crate::logs::deploy_channel(deployment_id))
+    }
+
+    /// The log channel of an app's output, if the actor may read it.
+    pub async fn app_log(&self, actor: &Actor, slug: &str) -> Result<String> {
+        let app = self.app_for(actor, slug, Action::ReadLogs).await?;
+        Ok(crate::logs::app_channel(app.id))
     }
 }
 

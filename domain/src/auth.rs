@@ -5,20 +5,26 @@
 mod limiter;
 mod passwords;
 mod setup;
+pub mod totp;
+pub mod two_factor;
 
 use std::net::IpAddr;
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::access::Actor;
 use crate::error::{Error, Result};
 use crate::model::{ApiToken, User};
-use crate::store::now_ms;
+use crate::policy::{Scope, TokenLimits};
+use crate::teams::AuditAction;
 use crate::types::Email;
 use crate::Services;
 
 pub use limiter::{Attempt, LoginLimiter};
 pub use passwords::{PasswordPool, MIN_PASSWORD};
+pub(crate) use two_factor::Challenges;
+pub use two_factor::{Enrolment, LoginStep};
 
 /// The browser session cookie (HttpOnly, SameSite=Lax).
 pub const SESSION_COOKIE: &str = "rhone_session";
@@ -47,6 +53,14 @@ pub fn session_cookie_name(secure: bool) -> &'static str {
     }
 }
 
+/// The `Set-Cookie` value of a session (`max_age_secs` 0 ends it). Secure cookies get the `__Host-`
+/// prefix, which browsers accept only with `Secure`, `Path=/` and no `Domain`.
+pub fn session_set_cookie(value: &str, max_age_secs: i64, secure: bool) -> String {
+    let name = session_cookie_name(secure);
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
+}
+
 pub const SESSION_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
 const TOKEN_PREFIX: &str = "rhone_";
 
@@ -54,7 +68,7 @@ pub fn hash_secret(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let mut b = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut b);
     hex::encode(b)
@@ -82,6 +96,10 @@ impl Services {
         };
         let ok = self.passwords.verify(password, found.as_ref().map(|(_, h)| h.as_str())).await?;
         match found {
+            Some((user, _)) if ok && user.disabled => {
+                self.limiter.succeeded(attempt);
+                Err(Error::Forbidden("this account is disabled: ask the administrator of this Rhone".into()))
+            }
             Some((user, _)) if ok => {
                 self.limiter.succeeded(attempt);
                 Ok(user)
@@ -90,16 +108,13 @@ impl Services {
         }
     }
 
-    pub async fn login(&self, email: &str, password: &str, client: IpAddr) -> Result<Issued<User>> {
-        let user = self.authenticate(email, password, client).await?;
-        let secret = random_token();
-        self.store.insert_session(&hash_secret(&secret), user.id, now_ms() + SESSION_TTL_MS).await?;
-        Ok(Issued { secret, record: user })
-    }
-
     /// Changes `user`'s password after checking the current one (counted like a login attempt) and
     /// ends all their sessions except `keep_session` (the one asking, if it is a browser session).
-    pub async fn change_password(&self, user: &User, current: &str, new: &str, keep_session: Option<&str>, client: IpAddr) -> Result<()> {
+    pub async fn change_password(&self, actor: &Actor, current: &str, new: &str, keep_session: Option<&str>, client: IpAddr) -> Result<()> {
+        if !actor.is_unrestricted() {
+            return Err(Error::Forbidden("a limited API token cannot change the password".into()));
+        }
+        let user = &actor.user;
         passwords::check_new(new).map_err(|_| Error::invalid("new", format!("must be at least {MIN_PASSWORD} characters")))?;
         let attempt = self.limiter.begin(&user.email, client)?;
         let found = self.store.user_by_email(&user.email).await?.filter(|(u, _)| u.id == user.id);
@@ -123,33 +138,66 @@ impl Services {
         self.store.user_by_session(&hash_secret(session)).await
     }
 
-    pub async fn issue_api_token(&self, user: &User, name: &str) -> Result<Issued<ApiToken>> {
+    /// The actor behind a browser session (a disabled user has none).
+    pub async fn actor_by_session(&self, session: &str, ip: Option<IpAddr>) -> Result<Option<Actor>> {
+        Ok(self.user_by_session(session).await?.map(|u| Actor::session(u, ip)))
+    }
+
+    /// The actor behind an API token, with the token's limits.
+    pub async fn actor_by_api_token(&self, token: &str, ip: Option<IpAddr>) -> Result<Option<Actor>> {
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        Ok(self.store.user_by_api_token(&hash_secret(token)).await?.map(|(user, token)| Actor { user, token: Some(token), ip }))
+    }
+
+    /// Issues a token for the actor's user, limited to `team` (a slug the user belongs to) and
+    /// `scope`; a token can only be made by a session or an unlimited write token, and never has more
+    /// rights than its user.
+    pub async fn issue_api_token(&self, actor: &Actor, name: &str, team: Option<&str>, scope: Scope) -> Result<Issued<ApiToken>> {
         let name = name.trim();
         if name.is_empty() || name.len() > 100 {
             return Err(Error::invalid("name", "must be 1 to 100 characters"));
         }
+        if !actor.is_unrestricted() {
+            return Err(Error::Forbidden("a limited API token cannot make tokens".into()));
+        }
+        let team_id = match team.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(slug) => Some(self.team_for(actor, slug, crate::policy::Action::ReadTeam).await?.0.id),
+            None => None,
+        };
         let secret = format!("{TOKEN_PREFIX}{}", random_token());
-        let record = self.store.insert_api_token(user.id, name, &hash_secret(&secret), &secret[..12]).await?;
+        let limits = TokenLimits { team_id, scope };
+        let record = self.store.insert_api_token(actor.user.id, name, &hash_secret(&secret), &secret[..12], limits).await?;
+        let entry = actor.audit(AuditAction::TokenCreate, &record.name, format!("{}…, {}", record.prefix, scope_name(scope)));
+        match team_id {
+            Some(id) => self.record(&[id], entry).await,
+            None => self.record_for_user(actor.user.id, entry).await,
+        }
         Ok(Issued { secret, record })
     }
 
-    pub async fn user_by_api_token(&self, token: &str) -> Result<Option<User>> {
-        if !token.starts_with(TOKEN_PREFIX) {
-            return Ok(None);
-        }
-        self.store.user_by_api_token(&hash_secret(token)).await
+    pub async fn list_api_tokens(&self, actor: &Actor) -> Result<Vec<ApiToken>> {
+        self.store.list_api_tokens(actor.user.id).await
     }
 
-    pub async fn list_api_tokens(&self, user: &User) -> Result<Vec<ApiToken>> {
-        self.store.list_api_tokens(user.id).await
-    }
-
-    pub async fn revoke_api_token(&self, user: &User, id: i64) -> Result<()> {
-        if self.store.delete_api_token(user.id, id).await? {
-            Ok(())
-        } else {
-            Err(Error::NotFound("token"))
+    pub async fn revoke_api_token(&self, actor: &Actor, id: i64) -> Result<()> {
+        if !actor.is_unrestricted() {
+            return Err(Error::Forbidden("a limited API token cannot revoke tokens".into()));
         }
+        let token = self.store.list_api_tokens(actor.user.id).await?.into_iter().find(|t| t.id == id).ok_or(Error::NotFound("token"))?;
+        if !self.store.delete_api_token(actor.user.id, id).await? {
+            return Err(Error::NotFound("token"));
+        }
+        self.record_for_user(actor.user.id, actor.audit(AuditAction::TokenRevoke, &token.name, format!("{}…", token.prefix))).await;
+        Ok(())
+    }
+}
+
+fn scope_name(s: Scope) -> &'static str {
+    match s {
+        Scope::Read => "read",
+        Scope::Write => "write",
     }
 }
 

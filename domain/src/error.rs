@@ -9,8 +9,9 @@ pub enum Error {
     NotFound(&'static str),
     #[error("not allowed")]
     Unauthorized,
-    #[error("forbidden")]
-    Forbidden,
+    /// A member (or its token) without the right; the message says which right, in the user's terms.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{field}: {msg}")]

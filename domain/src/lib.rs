@@ -3,6 +3,8 @@
 //!
 //! Callers hold a cheap-to-clone [`Services`] handle and call plain async functions on it.
 
+pub mod access;
+pub mod admin;
 pub mod apps;
 pub mod auth;
 pub mod credentials;
@@ -12,6 +14,7 @@ pub mod dirs;
 pub mod error;
 pub mod jobs;
 pub mod logs;
+pub mod mail;
 pub mod model;
 pub mod net;
 pub mod pipeline;
@@ -20,6 +23,7 @@ pub mod repos;
 pub mod routing;
 pub mod runtime;
 pub mod store;
+pub mod teams;
 pub mod types;
 
 use std::path::PathBuf;
@@ -74,6 +78,10 @@ pub struct Settings {
     pub docker_build_memory_mb: Option<i64>,
     /// Base images of generated Dockerfiles (`docker_base_<name>` settings).
     pub docker_base_images: detect::dockerfile::BaseImages,
+    /// How long an invitation link works.
+    pub invitation_ttl: Duration,
+    /// Outbound mail (invitations); no `url`: links are only shown, not sent.
+    pub mail: mail::MailSettings,
 }
 
 /// The operator's setting for repositories on the local filesystem (`file://`, absolute paths).
@@ -110,6 +118,8 @@ impl Settings {
             docker_build_cpu_millis: None,
             docker_build_memory_mb: None,
             docker_base_images: detect::dockerfile::BaseImages::default(),
+            invitation_ttl: Duration::from_secs(7 * 24 * 3600),
+            mail: mail::MailSettings { url: None, from: "Rhone <rhone@localhost>".into() },
             data_dir,
         }
     }
@@ -164,10 +174,13 @@ pub struct Services {
     pub runtime: runtime::Runtimes,
     key: crypto::SecretKey,
     limiter: auth::LoginLimiter,
+    challenges: auth::Challenges,
     passwords: auth::PasswordPool,
     pipeline: pipeline::Control,
     /// Recently computed disk usage per app (`apps/status.rs`).
     usage: apps::status::UsageCache,
+    /// The SMTP relay, when one is configured.
+    mailer: Option<mail::Mailer>,
 }
 
 impl Services {
@@ -185,6 +198,7 @@ impl Services {
         let routes = Arc::new(routing::RouteTable::new(settings.base_domain.clone()));
         let runtime = runtime::Runtimes::new(runtime::DockerRuntime::new(settings.docker_settings())).with_crash_backoff(settings.crash_backoff_base);
         let pipeline = pipeline::Control::new(settings.max_concurrent_builds);
+        let mailer = mail::Mailer::new(&settings.mail)?;
         Ok(Services {
             logs: logs::LogHub::with_limits(store.clone(), settings.log_limits),
             settings: Arc::new(settings),
@@ -193,9 +207,11 @@ impl Services {
             runtime,
             key,
             limiter: auth::LoginLimiter::default(),
+            challenges: auth::Challenges::default(),
             passwords: auth::PasswordPool::default(),
             pipeline,
             usage: apps::status::UsageCache::default(),
+            mailer,
         })
     }
 }

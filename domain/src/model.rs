@@ -11,8 +11,16 @@ use crate::types::{CpuLimit, RuntimeKind};
 pub struct User {
     pub id: i64,
     pub email: String,
+    /// `owner`: the installation's first account, the instance admin; `member` otherwise (roles in
+    /// teams are per team).
     pub role: String,
     pub created_at: i64,
+    /// Disabled by the instance admin: cannot log in; sessions and tokens stop working.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Signing in asks for a TOTP code (or a recovery code) after the password.
+    #[serde(default)]
+    pub two_factor: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -23,11 +31,17 @@ pub struct ApiToken {
     pub prefix: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// The only team it may act in (slug), if limited to one.
+    pub team: Option<String>,
+    /// `read` tokens change nothing and reveal no secret.
+    pub scope: crate::policy::Scope,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct App {
     pub id: i64,
+    /// The team that owns it (0 only for apps made before any user existed: nobody's).
+    pub team_id: i64,
     pub slug: String,
     pub name: String,
     pub repo_url: String,

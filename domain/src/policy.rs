@@ -1,11 +1,9 @@
 //! Authorization (issue 10): the one table that says who may do what to a team's data.
 //!
-//! `decide(standing, action)` is to be the only place a permission is decided: `Services` methods
-//! that read or change team data resolve the actor's standing in the resource's team (its role there,
-//! the limits of the token it came with) and ask here before doing anything; handlers and server
-//! functions never decide permissions themselves. Status: the table and its rules only; teams,
-//! memberships and the wiring through `Services` are the next steps of issue 10 (until then every
-//! signed-in user may do everything, as before).
+//! `decide(standing, action)` is the only place a permission is decided: `Services` methods that read
+//! or change team data resolve the actor's standing in the resource's team (its role there, the
+//! limits of the token it came with; `access.rs`) and ask here before doing anything; handlers and
+//! server functions never decide permissions themselves.
 //!
 //! - Not a member of the resource's team (or a token restricted to another team): `NotFound`, so
 //!   ids and slugs of other teams reveal nothing.
@@ -13,38 +11,7 @@
 //!   `Forbidden` (the member may know the resource exists).
 //! - The instance admin has no rights in a team it is not a member of.
 
-use serde::{Deserialize, Serialize};
-
-/// A member's role in a team, lowest first: each role can do everything the ones below it can.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Read only: apps, deployments, logs.
-    Viewer,
-    /// Deploy, roll back, cancel, see logs and env keys (not their values).
-    Member,
-    /// Manage apps, env vars, settings and members below owner.
-    Admin,
-    /// Everything: billing, deleting the team, transferring ownership.
-    Owner,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Viewer, Role::Member, Role::Admin, Role::Owner];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Member => "member",
-            Role::Admin => "admin",
-            Role::Owner => "owner",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
+pub use wire::{Role, Scope};
 
 /// What an actor wants to do to a team's data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -119,14 +86,6 @@ impl Action {
         use Action::*;
         matches!(self, ReadApp | ReadDeployments | ReadLogs | ReadEnvKeys | ReadTeam | ReadMembers | ReadAudit)
     }
-}
-
-/// What an API token is limited to (a session has no limits beyond its user's roles).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scope {
-    Read,
-    Write,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,14 +225,5 @@ mod tests {
         assert!(check_owner_change(1, true, Some(Role::Owner)).is_ok());
         assert!(check_owner_change(2, true, Some(Role::Member)).is_ok(), "one of two owners may step down");
         assert!(check_owner_change(1, false, None).is_ok(), "a non-owner may leave");
-    }
-
-    #[test]
-    fn roles_round_trip_their_names() {
-        for role in Role::ALL {
-            assert_eq!(Role::parse(role.as_str()), Some(role));
-        }
-        assert_eq!(Role::parse("root"), None);
-        assert_eq!(Role::parse("Owner"), None);
     }
 }

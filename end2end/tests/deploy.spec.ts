@@ -38,7 +38,9 @@ test.describe.serial('deploying', () => {
     await expect(buildLog).not.toContainText('health check passed');
     await expect(buildLog).toContainText('$ python3 -m venv');
     await expect(buildLog).toContainText('health check passed', { timeout: 90_000 });
-    await expect(page.getByTestId('build-log-state')).toHaveText('finished: live');
+    // the log follows the pipeline to its end: past the switch, through the old version's drain and
+    // the new one's watch (`switch_watch_secs`, 5 s here)
+    await expect(page.getByTestId('build-log-state')).toHaveText('finished: live', { timeout: 30_000 });
 
     const newest = page.locator('[data-testid^="deployment-row-"]').first();
     await expect(newest).toHaveAttribute('data-status', 'live', { timeout: 30_000 });

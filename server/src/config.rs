@@ -76,6 +76,15 @@ pub struct Config {
     pub log_keep_lines: i64,
     /// Finished deployments kept per app (live ones and those with a kept build are always kept).
     pub keep_deployments: i64,
+    /// Audit log entries older than this are deleted (by the periodic `retention` job).
+    pub audit_retention: Duration,
+    /// How long an invitation link works.
+    pub invitation_ttl: Duration,
+    /// The SMTP relay for invitation emails (`smtp://`, `smtp+starttls://` or `smtps://`, with
+    /// `user:password@` if it wants a login); unset: links are shown, not emailed.
+    pub smtp_url: Option<Secret>,
+    /// The sender of those emails.
+    pub mail_from: String,
     /// The runtime of an app created without naming one: `auto` (docker when an engine answers at
     /// `docker_host`), `process` or `docker`.
     pub default_runtime: domain::types::DefaultRuntime,
@@ -106,7 +115,7 @@ const KEYS: &[&str] = &[
     "proxy_max_connections", "log_lines_per_sec", "log_streams_per_user",
     "log_retention_days", "log_keep_lines", "keep_deployments", "default_runtime", "docker_host",
     "docker_network", "docker_build_cpus", "docker_build_memory_mb", "max_concurrent_builds", "crash_backoff_ms", "switch_watch_secs",
-    "health_interval_secs", "health_failures",
+    "health_interval_secs", "health_failures", "audit_retention_days", "invitation_ttl_secs", "smtp_url", "mail_from",
 ];
 
 /// A setting name of `KEYS` or one of the `docker_base_<name>` images.
@@ -167,6 +176,7 @@ impl Config {
         };
         let data_dir = PathBuf::from(get("data_dir").unwrap_or_else(|| "./data".into()));
         let base_domain = get("base_domain").unwrap_or_else(|| "localhost".into()).to_ascii_lowercase();
+        let default_from = format!("Rhone <rhone@{base_domain}>");
         if base_domain.starts_with('.') || base_domain.contains(['/', ':', ' ']) {
             return Err(ConfigError(format!("base_domain must be a domain name like example.com, got {base_domain:?}")));
         }
@@ -268,6 +278,10 @@ impl Config {
             log_retention: Duration::from_secs(count("log_retention_days", kept.log_max_age.as_secs() as usize / DAY)?.saturating_mul(DAY) as u64),
             log_keep_lines: i64::try_from(count("log_keep_lines", kept.log_keep_lines as usize)?).unwrap_or(i64::MAX),
             keep_deployments: i64::try_from(count("keep_deployments", kept.keep_deployments as usize)?).unwrap_or(i64::MAX),
+            audit_retention: Duration::from_secs(count("audit_retention_days", kept.audit_max_age.as_secs() as usize / DAY)?.saturating_mul(DAY) as u64),
+            invitation_ttl: secs("invitation_ttl_secs", 7 * 24 * 3600)?,
+            smtp_url: get("smtp_url").filter(|u| !u.trim().is_empty()).map(Secret),
+            mail_from: get("mail_from").unwrap_or_else(|| default_from.clone()),
             default_runtime,
             docker_host,
             docker_network,

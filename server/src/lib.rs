@@ -95,6 +95,9 @@ pub async fn open_services(config: &Config) -> Result<Services, StartError> {
     settings.retention.log_max_age = config.log_retention;
     settings.retention.log_keep_lines = config.log_keep_lines;
     settings.retention.keep_deployments = config.keep_deployments;
+    settings.retention.audit_max_age = config.audit_retention;
+    settings.invitation_ttl = config.invitation_ttl;
+    settings.mail = domain::mail::MailSettings { url: config.smtp_url.as_ref().map(|u| u.expose().to_string()), from: config.mail_from.clone() };
     settings.default_runtime = config.default_runtime;
     settings.docker_host = config.docker_host.clone();
     settings.docker_network = config.docker_network;

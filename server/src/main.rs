@@ -165,6 +165,7 @@ async fn create_user(config: Config, email: &str) -> Result<(), String> {
     };
     let services = rhone::open_services(&config).await.map_err(|e| e.to_string())?;
     let user = services.create_user(email, &password).await.map_err(|e| e.to_string())?;
-    println!("created user {} ({})", user.email, user.role);
+    let team = services.personal_team_of(&user).await.map_err(|e| e.to_string())?;
+    println!("created user {} ({}) with personal team {}", user.email, user.role, team.slug);
     Ok(())
 }

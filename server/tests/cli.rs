@@ -20,7 +20,10 @@ fn admin_create_user_creates_the_owner_once() {
     let data = tempfile::tempdir().unwrap();
     let out = rhone(data.path(), &["admin", "create-user", "Owner@Example.com"], "long-enough-pw");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "created user owner@example.com (owner)");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "created user owner@example.com (owner) with personal team owner-1");
+    let second = rhone(data.path(), &["admin", "create-user", "dev.ops@example.com"], "long-enough-pw");
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "created user dev.ops@example.com (member) with personal team dev-ops-2");
     let again = rhone(data.path(), &["admin", "create-user", "owner@example.com"], "long-enough-pw");
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));

@@ -3,41 +3,52 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{AppFields, AppInfo, AppStatusInfo, AppSummary};
+use crate::types::{AppAccess, AppFields, AppInfo, AppStatusInfo, TeamApps};
 
+/// The apps of `team` (blank: the caller's personal team).
 #[server]
-pub async fn list_apps() -> Result<Vec<AppSummary>, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    let apps = services.list_app_overviews().await?;
-    Ok(apps
+pub async fn list_apps(team: String) -> Result<TeamApps, AppError> {
+    let (services, actor) = super::ctx::authorize().await?;
+    let teams = services.my_teams(&actor).await?;
+    let team = match super::ctx::opt(team) {
+        Some(slug) => services.team(&actor, &slug).await?,
+        None => teams.into_iter().find(|t| t.team.personal).ok_or(AppError::NotFound("Team".into()))?,
+    };
+    let apps = services.list_app_overviews(&actor, Some(&team.team.slug)).await?;
+    let apps = apps
         .into_iter()
-        .map(|item| AppSummary {
+        .map(|item| crate::types::AppSummary {
             status: item.newest_deployment_status.map(|s| s.as_str().to_string()),
             app: item.app.into(),
             runtime: item.runtime_status.map(Into::into),
         })
-        .collect())
+        .collect();
+    Ok(TeamApps { team, apps })
 }
 
 /// The live version's runtime state (with the last log lines when it crashed) and the disk the
 /// app's kept builds use.
 #[server]
 pub async fn get_app_status(slug: String) -> Result<AppStatusInfo, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    Ok(services.app_overview(&slug).await?.into())
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(services.app_overview(&actor, &slug).await?.into())
 }
 
 #[server]
-pub async fn get_app(slug: String) -> Result<AppInfo, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    Ok(services.app(&slug).await?.into())
+pub async fn get_app(slug: String) -> Result<AppAccess, AppError> {
+    let (services, actor) = super::ctx::authorize().await?;
+    let (app, team, role) = services.app_standing(&actor, &slug).await?;
+    Ok(AppAccess { app: app.into(), team: team.slug, team_name: team.name, role })
 }
 
+/// Creates an app in `team` (blank: the caller's personal team) and opens its page.
 #[server]
-pub async fn create_app(fields: AppFields) -> Result<AppInfo, AppError> {
+pub async fn create_app(team: String, fields: AppFields) -> Result<AppInfo, AppError> {
     use super::ctx::opt;
-    let (services, _user) = super::ctx::authorize().await?;
+    let (services, actor) = super::ctx::authorize().await?;
+    let team = opt(team);
     let input = domain::apps::NewApp {
+        team: team.clone(),
         name: fields.name,
         slug: None,
         repo_url: fields.repo_url,
@@ -55,8 +66,11 @@ pub async fn create_app(fields: AppFields) -> Result<AppInfo, AppError> {
         sticky_sessions: form::checked(&fields.sticky_sessions).then_some(true),
         dockerfile_path: opt(fields.dockerfile_path),
     };
-    let app: AppInfo = services.create_app(input).await?.into();
-    leptos_axum::redirect(&format!("/apps/{}", app.slug));
+    let app: AppInfo = services.create_app(&actor, input).await?.into();
+    match team {
+        Some(t) => leptos_axum::redirect(&format!("/t/{t}/apps/{}", app.slug)),
+        None => leptos_axum::redirect(&format!("/apps/{}", app.slug)),
+    }
     Ok(app)
 }
 
@@ -65,7 +79,7 @@ pub async fn create_app(fields: AppFields) -> Result<AppInfo, AppError> {
 #[server]
 pub async fn update_app(slug: String, fields: AppFields) -> Result<AppInfo, AppError> {
     use super::ctx::opt;
-    let (services, _user) = super::ctx::authorize().await?;
+    let (services, actor) = super::ctx::authorize().await?;
     let patch = domain::apps::AppPatch {
         name: Some(fields.name),
         repo_url: Some(fields.repo_url),
@@ -83,13 +97,13 @@ pub async fn update_app(slug: String, fields: AppFields) -> Result<AppInfo, AppE
         sticky_sessions: Some(form::checked(&fields.sticky_sessions)),
         dockerfile_path: Some(fields.dockerfile_path),
     };
-    Ok(services.update_app(&slug, patch).await?.into())
+    Ok(services.update_app(&actor, &slug, patch).await?.into())
 }
 
 #[server]
 pub async fn delete_app(slug: String) -> Result<(), AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    services.delete_app(&slug).await?;
+    let (services, actor) = super::ctx::authorize().await?;
+    services.delete_app(&actor, &slug).await?;
     Ok(())
 }
 

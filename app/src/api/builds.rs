@@ -8,6 +8,6 @@ use crate::types::QueuedBuildInfo;
 /// Deployments building, then those waiting for a build slot, in the order they will build.
 #[server]
 pub async fn list_builds() -> Result<Vec<QueuedBuildInfo>, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    Ok(services.build_queue().await?.into_iter().map(Into::into).collect())
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(services.build_queue(&actor).await?.into_iter().map(Into::into).collect())
 }

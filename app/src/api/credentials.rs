@@ -36,28 +36,28 @@ fn view_of(c: domain::credentials::CredentialInfo) -> CredentialView {
 
 #[server]
 pub async fn get_credential(slug: String) -> Result<CredentialView, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    Ok(view_of(services.credential(&slug).await?))
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(view_of(services.credential(&actor, &slug).await?))
 }
 
 /// Sets an access token (an empty `username` means the default, `x-access-token`).
 #[server(input = Json)]
 pub async fn set_access_token(slug: String, token: TokenInput, username: String) -> Result<CredentialView, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    Ok(view_of(services.set_access_token(&slug, &token.0, Some(&username)).await?))
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(view_of(services.set_access_token(&actor, &slug, &token.0, Some(&username)).await?))
 }
 
 /// Generates a new deploy key (the old one stops working for Rhone); returns its public key.
 #[server]
 pub async fn generate_deploy_key(slug: String) -> Result<CredentialView, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    Ok(view_of(services.generate_deploy_key(&slug).await?))
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(view_of(services.generate_deploy_key(&actor, &slug).await?))
 }
 
 #[server]
 pub async fn remove_credential(slug: String) -> Result<CredentialView, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    services.delete_credential(&slug).await?;
+    let (services, actor) = super::ctx::authorize().await?;
+    services.delete_credential(&actor, &slug).await?;
     Ok(CredentialView::default())
 }
 

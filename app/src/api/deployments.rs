@@ -10,28 +10,28 @@ pub const PAGE_SIZE: i64 = 20;
 /// Up to [`PAGE_SIZE`] deployments older than `before` (a deployment id), newest first.
 #[server]
 pub async fn list_deployments(slug: String, before: Option<i64>) -> Result<Vec<DeploymentInfo>, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    let list = services.list_deployments(&slug, before, PAGE_SIZE).await?;
+    let (services, actor) = super::ctx::authorize().await?;
+    let list = services.list_deployments(&actor, &slug, before, PAGE_SIZE).await?;
     Ok(list.into_iter().map(DeploymentInfo::from).collect())
 }
 
 /// Queues a deployment of `git_ref` (blank: the app's branch).
 #[server]
 pub async fn deploy(slug: String, git_ref: String) -> Result<DeploymentInfo, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
+    let (services, actor) = super::ctx::authorize().await?;
     let git_ref = super::ctx::opt(git_ref);
-    Ok(services.request_deploy(&slug, git_ref.as_deref()).await?.into())
+    Ok(services.request_deploy(&actor, &slug, git_ref.as_deref()).await?.into())
 }
 
 #[server]
 pub async fn cancel_deployment(id: i64) -> Result<DeploymentInfo, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    Ok(services.cancel_deployment(id).await?.into())
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(services.cancel_deployment(&actor, id).await?.into())
 }
 
 /// Makes the kept build of deployment `id` live again (a new deployment, no rebuild).
 #[server]
 pub async fn rollback(id: i64) -> Result<DeploymentInfo, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    Ok(services.rollback(id).await?.into())
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(services.rollback(&actor, id).await?.into())
 }

@@ -12,13 +12,13 @@ pub const MASK: &str = "********";
 
 #[server]
 pub async fn get_env(slug: String, reveal: bool) -> Result<BTreeMap<String, String>, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    Ok(services.env(&slug, reveal).await?)
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(services.env(&actor, &slug, reveal).await?)
 }
 
 /// Merges `vars` into the app's variables: `None` deletes a key, [`MASK`] keeps its stored value.
 #[server(input = Json)]
 pub async fn save_env(slug: String, vars: BTreeMap<String, Option<String>>) -> Result<BTreeMap<String, String>, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
-    Ok(services.write_env(&slug, vars, false).await?)
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(services.write_env(&actor, &slug, vars, false).await?)
 }

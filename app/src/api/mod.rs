@@ -1,16 +1,20 @@
 //! Server functions, one file per area. Bodies are thin: context → authorize → one domain call →
 //! map the error.
 
+pub mod admin;
 pub mod apps;
 pub mod builds;
 pub mod credentials;
 pub mod deployments;
 pub mod env;
 pub mod session;
+pub mod teams;
 pub mod tokens;
+pub mod two_factor;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ctx {
+    use domain::access::Actor;
     use domain::model::User;
     use domain::Services;
     use leptos::prelude::use_context;
@@ -43,11 +47,13 @@ pub(crate) mod ctx {
         }
     }
 
-    /// The services and the logged-in user; `Unauthorized` for anonymous requests.
-    pub async fn authorize() -> Result<(Services, User), AppError> {
+    /// The services and who is asking (the logged-in user and the client address); `Unauthorized`
+    /// for anonymous requests. What the actor may do is decided by the domain method it is passed to.
+    pub async fn authorize() -> Result<(Services, Actor), AppError> {
         let services = services()?;
+        let ip = use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<domain::net::ClientIp>().map(|c| c.0));
         match user(&services).await? {
-            Some(u) => Ok((services, u)),
+            Some(u) => Ok((services, Actor::session(u, ip))),
             None => Err(AppError::Unauthorized),
         }
     }

@@ -24,7 +24,7 @@ pub async fn needs_setup() -> Result<bool, AppError> {
 
 #[server]
 pub async fn get_site_info() -> Result<SiteInfo, AppError> {
-    let (services, _user) = super::ctx::authorize().await?;
+    let (services, _actor) = super::ctx::authorize().await?;
     Ok(SiteInfo { base_domain: services.routes.base_domain().to_string(), proxy_port: proxy_port() })
 }
 
@@ -38,7 +38,7 @@ fn proxy_port() -> u16 {
 /// theirs ends (this browser stays logged in).
 #[server]
 pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
-    let (services, user) = super::ctx::authorize().await?;
+    let (services, actor) = super::ctx::authorize().await?;
     let Some(parts) = use_context::<http::request::Parts>() else {
         tracing::error!("the request is missing from the server function's context");
         return Err(AppError::Internal);
@@ -48,6 +48,6 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
         return Err(AppError::Internal);
     };
     let keep = super::ctx::session_cookie(&parts.headers);
-    services.change_password(&user, &current, &new, keep.as_deref(), client.0).await?;
+    services.change_password(&actor, &current, &new, keep.as_deref(), client.0).await?;
     Ok(())
 }

@@ -7,21 +7,21 @@ use crate::types::{IssuedToken, TokenInfo};
 
 #[server]
 pub async fn list_tokens() -> Result<Vec<TokenInfo>, AppError> {
-    let (services, user) = super::ctx::authorize().await?;
-    Ok(services.list_api_tokens(&user).await?.into_iter().map(TokenInfo::from).collect())
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(services.list_api_tokens(&actor).await?.into_iter().map(TokenInfo::from).collect())
 }
 
 /// Creates a token; the secret is in the answer and nowhere else.
 #[server]
 pub async fn create_token(name: String) -> Result<IssuedToken, AppError> {
-    let (services, user) = super::ctx::authorize().await?;
-    let issued = services.issue_api_token(&user, name.trim()).await?;
+    let (services, actor) = super::ctx::authorize().await?;
+    let issued = services.issue_api_token(&actor, name.trim(), None, domain::policy::Scope::Write).await?;
     Ok(IssuedToken { secret: issued.secret, token: issued.record.into() })
 }
 
 #[server]
 pub async fn revoke_token(id: i64) -> Result<(), AppError> {
-    let (services, user) = super::ctx::authorize().await?;
-    services.revoke_api_token(&user, id).await?;
+    let (services, actor) = super::ctx::authorize().await?;
+    services.revoke_api_token(&actor, id).await?;
     Ok(())
 }

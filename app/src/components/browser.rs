@@ -25,3 +25,15 @@ pub fn protocol() -> String {
         "http:".into()
     }
 }
+
+/// Copies `text` to the clipboard (`navigator.clipboard.writeText`); nothing where it is not offered.
+pub fn copy_text(text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = leptos::prelude::window().navigator().clipboard().write_text(text);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = text;
+    }
+}

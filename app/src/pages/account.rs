@@ -1,4 +1,5 @@
-//! `/account`: the logged-in user's password. Changing it logs out every other browser.
+//! `/account`: the logged-in user's password (changing it logs out every other browser) and
+//! two-factor sign-in.
 
 use leptos::prelude::*;
 
@@ -45,5 +46,8 @@ pub fn AccountPage() -> impl IntoView {
                 </div>
             </ActionForm>
         </section>
+        <div class="mt-4">
+            <super::two_factor::TwoFactorSection/>
+        </div>
     }
 }

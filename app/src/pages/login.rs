@@ -9,6 +9,8 @@ use crate::api::session::needs_setup;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let setup = Resource::new_blocking(|| (), |_| needs_setup());
+    let query = leptos_router::hooks::use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
     view! {
         <Suspense>
             {move || Suspend::new(async move {
@@ -18,6 +20,7 @@ pub fn LoginPage() -> impl IntoView {
         <AuthCard title="Log in">
             <QueryError/>
             <form method="post" action="/auth/login" data-testid="login-form">
+                <input type="hidden" name="next" value=next/>
                 <Credentials submit="Log in" new_password=false/>
             </form>
         </AuthCard>

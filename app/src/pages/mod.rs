@@ -1,13 +1,20 @@
 //! One page per file.
 
 pub mod account;
+pub mod admin;
 pub mod app;
 pub mod apps;
+pub mod audit;
 pub mod builds;
+pub mod invite;
 pub mod login;
+pub mod login_code;
+pub mod members;
 pub mod new_app;
 pub mod setup;
+pub mod teams;
 pub mod tokens;
+pub mod two_factor;
 
 use leptos::prelude::*;
 

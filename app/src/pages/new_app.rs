@@ -1,4 +1,5 @@
-//! `/apps/new`: create an app from a Git repository; on success the server redirects to its page.
+//! `/apps/new` and `/t/:team/apps/new`: create an app from a Git repository (in the team of the URL,
+//! else your personal team); on success the server redirects to its page.
 
 use leptos::prelude::*;
 
@@ -13,9 +14,12 @@ const RUNTIME_CHOICES: [(&str, &str); 3] = [("auto", "Installation default (auto
 pub fn NewAppPage() -> impl IntoView {
     let create = ServerAction::<CreateApp>::new();
     let error = action_error(create);
+    let params = leptos_router::hooks::use_params_map();
+    let team = move || params.read().get("team").unwrap_or_default();
     view! {
         <h1 class="mb-4 text-2xl font-semibold">"New app"</h1>
         <ActionForm action=create attr:class=format!("{CARD} space-y-4 max-w-2xl") attr:data-testid="new-app-form">
+            <input type="hidden" name="team" value=team/>
             <ErrorBox error/>
             <Field name="name" label="Name" error required=true placeholder="My app"
                 help="The app's address is derived from it: my-app.<your domain>."/>

@@ -121,8 +121,8 @@ impl UsageCache {
 impl Services {
     /// The app with its live version's runtime state (the last log lines when it crashed) and the
     /// disk its kept builds use.
-    pub async fn app_overview(&self, slug: &str) -> Result<AppOverview> {
-        let app = self.app(slug).await?;
+    pub async fn app_overview(&self, actor: &crate::access::Actor, slug: &str) -> Result<AppOverview> {
+        let app = self.app(actor, slug).await?;
         let mut runtime_status = self.runtime_status(&app);
         if let Some(st) = runtime_status.as_mut().filter(|s| s.state == RunState::Crashed) {
             st.last_lines = self.last_lines(app.id).await;
@@ -137,9 +137,9 @@ impl Services {
         Ok(AppOverview { app, runtime_status, disk_usage })
     }
 
-    /// Every app with its live version's runtime state.
-    pub async fn list_app_overviews(&self) -> Result<Vec<AppListItem>> {
-        let apps = self.list_apps().await?;
+    /// The actor's apps (of team `team` only, when given) with their live version's runtime state.
+    pub async fn list_app_overviews(&self, actor: &crate::access::Actor, team: Option<&str>) -> Result<Vec<AppListItem>> {
+        let apps = self.list_apps(actor, team).await?;
         let mut newest = self.store.newest_statuses().await?;
         Ok(apps
             .into_iter()

@@ -82,6 +82,16 @@ impl Services {
         }
     }
 
+    /// Creates the account an invitation was sent to (its email, this password).
+    pub(crate) async fn create_invited_user(&self, email: &str, password: &str) -> Result<User> {
+        super::passwords::check_new(password).map_err(|_| Error::invalid("password", format!("must be at least {} characters", super::MIN_PASSWORD)))?;
+        if self.store.user_by_email(email).await?.is_some() {
+            return Err(Error::Conflict("an account with this email exists: log in, then open the invitation link again".into()));
+        }
+        let hash = self.passwords.hash(password).await?;
+        self.store.insert_user(email, &hash, "member").await
+    }
+
     /// Creates the first (owner) account for the holder of the setup token; refused once any user
     /// exists, and exactly one of concurrent setups succeeds.
     pub async fn setup_owner(&self, email: &str, password: &str, token: &str) -> Result<User> {

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::model::App;
 use crate::store::credentials::StoredCredential;
+use crate::access::Actor;
+use crate::policy::Action;
+use crate::teams::AuditAction;
 use crate::Services;
 
 /// The user name git sends with a token when none is set (GitHub accepts any; this is its convention).
@@ -90,43 +93,50 @@ fn info(c: StoredCredential) -> Result<CredentialInfo> {
 
 impl Services {
     /// What the app's credential is, without its secret.
-    pub async fn credential(&self, slug: &str) -> Result<CredentialInfo> {
-        let app = self.app(slug).await?;
-        match self.store.credential(app.id).await? {
+    pub async fn credential(&self, actor: &Actor, slug: &str) -> Result<CredentialInfo> {
+        let app = self.app_for(actor, slug, Action::ReadEnvKeys).await?;
+        self.credential_info(app.id).await
+    }
+
+    async fn credential_info(&self, app_id: i64) -> Result<CredentialInfo> {
+        match self.store.credential(app_id).await? {
             Some(c) => info(c),
             None => Ok(CredentialInfo::default()),
         }
     }
 
     /// Sets an access token for fetching over HTTPS (replacing a deploy key the app had).
-    pub async fn set_access_token(&self, slug: &str, token: &str, username: Option<&str>) -> Result<CredentialInfo> {
-        let app = self.app(slug).await?;
+    pub async fn set_access_token(&self, actor: &Actor, slug: &str, token: &str, username: Option<&str>) -> Result<CredentialInfo> {
+        let app = self.app_for(actor, slug, Action::UpdateApp).await?;
         let (token, username) = (parse_token(token)?, parse_username(username)?);
         let (nonce, ciphertext) = self.key.seal(&aad(app.id, CredentialKind::Token), &token)?;
         let kind = CredentialKind::Token.as_str().to_string();
         let sealed = StoredCredential { kind, username: Some(username), public_key: None, nonce, ciphertext, updated_at: 0 };
         self.store.put_credential(app.id, &sealed).await?;
         tracing::info!(app.slug = %app.slug, "access token set");
-        self.credential(slug).await
+        self.record(&[app.team_id], actor.audit(AuditAction::CredentialChange, &app.slug, "access token set")).await;
+        self.credential_info(app.id).await
     }
 
     /// Generates a new deploy key (replacing the app's credential); returns its public half.
-    pub async fn generate_deploy_key(&self, slug: &str) -> Result<CredentialInfo> {
-        let app = self.app(slug).await?;
+    pub async fn generate_deploy_key(&self, actor: &Actor, slug: &str) -> Result<CredentialInfo> {
+        let app = self.app_for(actor, slug, Action::UpdateApp).await?;
         let (private, public) = git_auth::generate_ed25519(&self.settings.run_dir(), &format!("rhone-{}", app.slug)).await?;
         let (nonce, ciphertext) = self.key.seal(&aad(app.id, CredentialKind::DeployKey), &private)?;
         let kind = CredentialKind::DeployKey.as_str().to_string();
         let sealed = StoredCredential { kind, username: None, public_key: Some(public), nonce, ciphertext, updated_at: 0 };
         self.store.put_credential(app.id, &sealed).await?;
         tracing::info!(app.slug = %app.slug, "deploy key generated");
-        self.credential(slug).await
+        self.record(&[app.team_id], actor.audit(AuditAction::CredentialChange, &app.slug, "deploy key generated")).await;
+        self.credential_info(app.id).await
     }
 
     /// Removes the app's credential (nothing to do when it has none).
-    pub async fn delete_credential(&self, slug: &str) -> Result<()> {
-        let app = self.app(slug).await?;
+    pub async fn delete_credential(&self, actor: &Actor, slug: &str) -> Result<()> {
+        let app = self.app_for(actor, slug, Action::UpdateApp).await?;
         if self.store.delete_credential(app.id).await? {
             tracing::info!(app.slug = %app.slug, "git credential removed");
+            self.record(&[app.team_id], actor.audit(AuditAction::CredentialChange, &app.slug, "removed")).await;
         }
         Ok(())
     }

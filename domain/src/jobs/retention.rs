@@ -23,6 +23,8 @@ pub struct RetentionSettings {
     pub log_keep_lines: i64,
     /// Finished deployments kept per app (live ones and those with a kept build are always kept).
     pub keep_deployments: i64,
+    /// Audit log entries older than this are deleted.
+    pub audit_max_age: Duration,
     /// How often `retention` runs.
     pub interval: Duration,
     /// How often expired sessions are purged.
@@ -38,6 +40,7 @@ impl Default for RetentionSettings {
             log_max_age: Duration::from_secs(30 * DAY),
             log_keep_lines: 10_000,
             keep_deployments: 100,
+            audit_max_age: Duration::from_secs(365 * DAY),
             interval: Duration::from_secs(3600),
             session_purge_interval: Duration::from_secs(3600),
         }
@@ -59,7 +62,8 @@ impl Job for Retention {
         let jobs = s.store.prune_jobs(age(r.job_max_age), r.job_keep).await?;
         let lines = s.store.prune_log_lines(age(r.log_max_age), r.log_keep_lines).await?;
         let deployments = s.store.prune_deployments(r.keep_deployments).await?;
-        tracing::info!(jobs, log_lines = lines, deployments = deployments.len(), "retention: pruned old rows");
+        let audit = s.store.prune_audit(age(r.audit_max_age)).await?;
+        tracing::info!(jobs, log_lines = lines, deployments = deployments.len(), audit, "retention: pruned old rows");
         Ok(())
     }
 }

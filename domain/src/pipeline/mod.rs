@@ -18,7 +18,10 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 
+use crate::access::Actor;
 use crate::error::{Error, Result};
+use crate::policy::Action;
+use crate::teams::AuditAction;
 use crate::model::{Deployment, DeploymentStatus as S};
 use crate::types::GitRef;
 use crate::Services;
@@ -77,14 +80,16 @@ impl Services {
 
     /// Queues a deployment of `git_ref` (default: the app's branch). Older deployments of the same app
     /// still in progress are superseded.
-    pub async fn request_deploy(&self, slug: &str, git_ref: Option<&str>) -> Result<Deployment> {
-        let app = self.app(slug).await?;
+    pub async fn request_deploy(&self, actor: &Actor, slug: &str, git_ref: Option<&str>) -> Result<Deployment> {
+        let app = self.app_for(actor, slug, Action::Deploy).await?;
         let git_ref = match git_ref.map(str::trim).filter(|r| !r.is_empty()) {
             Some(r) => GitRef::parse(r)?.as_str().to_string(),
             None if app.branch.is_empty() => "HEAD".to_string(),
             None => app.branch.clone(),
         };
-        self.enqueue_deployment(app.id, &git_ref, None).await
+        let dep = self.enqueue_deployment(app.id, &git_ref, None).await?;
+        self.record(&[app.team_id], actor.audit(AuditAction::Deploy, &app.slug, format!("#{} {git_ref}", dep.id))).await;
+        Ok(dep)
     }
 
     async fn enqueue_deployment(&self, app_id: i64, git_ref: &str, rollback_of: Option<i64>) -> Result<Deployment> {
@@ -114,8 +119,14 @@ impl Services {
         Ok(())
     }
 
-    pub async fn deployment(&self, id: i64) -> Result<Deployment> {
-        self.store.deployment(id).await
+    pub async fn deployment(&self, actor: &Actor, id: i64) -> Result<Deployment> {
+        Ok(self.deployment_for(actor, id, Action::ReadDeployments).await?.1)
+    }
+
+    /// A deployment's status changes, oldest first.
+    pub async fn deployment_events(&self, actor: &Actor, id: i64) -> Result<Vec<crate::model::StatusEvent>> {
+        self.deployment_for(actor, id, Action::ReadDeployments).await?;
+        self.store.status_events(id).await
     }
 
     /// True while this process still runs deployment `id`'s pipeline. A deployment is `live` from
@@ -125,25 +136,26 @@ impl Services {
         self.pipeline.cancels.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&id)
     }
 
-    pub async fn list_deployments(&self, slug: &str, before: Option<i64>, limit: i64) -> Result<Vec<Deployment>> {
-        let app = self.app(slug).await?;
+    pub async fn list_deployments(&self, actor: &Actor, slug: &str, before: Option<i64>, limit: i64) -> Result<Vec<Deployment>> {
+        let app = self.app_for(actor, slug, Action::ReadDeployments).await?;
         self.store.list_deployments(app.id, before, limit.clamp(1, 100)).await
     }
 
-    pub async fn cancel_deployment(&self, id: i64) -> Result<Deployment> {
-        let d = self.store.deployment(id).await?;
+    pub async fn cancel_deployment(&self, actor: &Actor, id: i64) -> Result<Deployment> {
+        let (app, d) = self.deployment_for(actor, id, Action::CancelDeployment).await?;
         if !d.status.in_progress() {
             return Err(Error::Conflict(format!("deployment {id} is {} and can no longer be cancelled", d.status.as_str())));
         }
         if self.store.transition(id, &[S::Pending, S::Building, S::Deploying], S::Cancelled, Some("cancelled by user")).await? {
             self.pipeline.cancel(id);
+            self.record(&[app.team_id], actor.audit(AuditAction::Cancel, &app.slug, format!("#{id}"))).await;
         }
         self.store.deployment(id).await
     }
 
     /// Makes the build of an earlier deployment live again, without rebuilding.
-    pub async fn rollback(&self, id: i64) -> Result<Deployment> {
-        let target = self.store.deployment(id).await?;
+    pub async fn rollback(&self, actor: &Actor, id: i64) -> Result<Deployment> {
+        let (app, target) = self.deployment_for(actor, id, Action::Rollback).await?;
         if !matches!(target.status, S::Live | S::Superseded) || !target.rollback_available {
             return Err(Error::Conflict(format!(
                 "deployment {id} has no kept build to roll back to (only the last successful builds are kept)"
@@ -152,6 +164,8 @@ impl Services {
         if target.status == S::Live && self.routes.live(&target.app_slug).is_some_and(|r| r.deployment_id == id) {
             return Err(Error::Conflict(format!("deployment {id} is already live")));
         }
-        self.enqueue_deployment(target.app_id, &target.git_ref, Some(id)).await
+        let dep = self.enqueue_deployment(target.app_id, &target.git_ref, Some(id)).await?;
+        self.record(&[app.team_id], actor.audit(AuditAction::Rollback, &app.slug, format!("#{} to #{id}", dep.id))).await;
+        Ok(dep)
     }
 }

@@ -148,8 +148,11 @@ pub enum QueueState {
 }
 
 impl Services {
-    /// Deployments in their build phase, then those waiting, in the order they will build.
-    pub async fn build_queue(&self) -> crate::Result<Vec<QueuedBuild>> {
+    /// Deployments in their build phase, then those waiting, in the order they will build. Positions
+    /// count every team's builds (they share the slots); the deployments of apps the actor cannot
+    /// see are left out.
+    pub async fn build_queue(&self, actor: &crate::access::Actor) -> crate::Result<Vec<QueuedBuild>> {
+        let visible: std::collections::HashSet<i64> = self.list_apps(actor, None).await?.into_iter().map(|a| a.id).collect();
         let slots = &self.pipeline.builds;
         let mut all: Vec<((u8, i64), QueueState, Deployment)> = Vec::new();
         for d in self.store.deployments_with_status(S::Building).await? {
@@ -176,6 +179,7 @@ impl Services {
                 ahead: if state == QueueState::Building { 0 } else { position },
                 deployment,
             })
+            .filter(|q| visible.contains(&q.deployment.app_id))
             .collect())
     }
 }

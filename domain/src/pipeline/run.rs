@@ -117,8 +117,10 @@ impl Services {
             Some(target) => self.reuse_build(ctx, target).await?,
             None => self.build(ctx).await?,
         };
-        drop(slot);
+        // the slot goes once the build phase is recorded as over, so the next build's `building`
+        // never comes before this one's `deploying`
         self.step(id, S::Building, S::Deploying).await?;
+        drop(slot);
         self.release(ctx, &built).await
     }
 

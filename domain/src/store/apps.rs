@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::App;
 use crate::types::{CpuLimit, RuntimeKind};
 
-const APP_COLS: &str = "id, slug, name, repo_url, branch, root_dir, build_command, start_command, \
+const APP_COLS: &str = "id, COALESCE(team_id, 0) AS team_id, slug, name, repo_url, branch, root_dir, build_command, start_command, \
                         health_check_path, runtime, cpu_millicores, memory_limit_mb, replicas, \
                         drain_timeout_secs, stop_timeout_secs, sticky_sessions, dockerfile_path, \
                         created_at, updated_at";
@@ -17,6 +17,7 @@ const APP_COLS: &str = "id, slug, name, repo_url, branch, root_dir, build_comman
 fn app(row: &AnyRow) -> Result<App> {
     Ok(App {
         id: get(row, "id")?,
+        team_id: get(row, "team_id")?,
         slug: get(row, "slug")?,
         name: get(row, "name")?,
         repo_url: get(row, "repo_url")?,
@@ -82,12 +83,13 @@ impl Store {
         let sql = format!(
             "INSERT INTO apps (slug, name, repo_url, branch, root_dir, build_command, start_command,
              health_check_path, created_at, updated_at, runtime, cpu_millicores, memory_limit_mb, replicas,
-             drain_timeout_secs, stop_timeout_secs, sticky_sessions, dockerfile_path)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+             drain_timeout_secs, stop_timeout_secs, sticky_sessions, dockerfile_path, team_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
              RETURNING {APP_COLS}"
         );
         let query = sqlx::query(&sql).bind(&a.slug);
-        let row = bind_fields(query, a, now).fetch_one(self.pool()).await.map_err(|e| match Error::from(e) {
+        let row = bind_fields(query, a, now)
+            .bind((a.team_id > 0).then_some(a.team_id)).fetch_one(self.pool()).await.map_err(|e| match Error::from(e) {
             Error::Conflict(_) => Error::Conflict(format!("an app with slug {:?} already exists", a.slug)),
             other => other,
         })?;
@@ -111,6 +113,34 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(app).collect()
+    }
+
+    /// The apps of the teams `user_id` belongs to (only team `team_id`'s, if given), by slug.
+    pub async fn apps_of_user(&self, user_id: i64, team_id: Option<i64>) -> Result<Vec<App>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {APP_COLS} FROM apps WHERE team_id IN (SELECT team_id FROM team_members WHERE user_id = $1)
+             AND ($2 < 0 OR team_id = $2) ORDER BY slug"
+        ))
+        .bind(user_id)
+        .bind(team_id.unwrap_or(-1))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(app).collect()
+    }
+
+    /// The app, `user_id`'s role in its team (`None`: not a member) and whether the team requires
+    /// two-factor sign-in, in one query.
+    pub async fn app_with_role(&self, slug: &str, user_id: i64) -> Result<Option<(App, Option<crate::policy::Role>, bool)>> {
+        let row = sqlx::query(&format!(
+            "SELECT {APP_COLS}, (SELECT m.role FROM team_members m WHERE m.team_id = apps.team_id AND m.user_id = $2) AS member_role,
+             COALESCE((SELECT t.require_2fa FROM teams t WHERE t.id = apps.team_id), 0) AS team_2fa
+             FROM apps WHERE slug = $1"
+        ))
+        .bind(slug)
+        .bind(user_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| Ok((app(&r)?, super::teams::role(&r, "member_role")?, get::<i64>(&r, "team_2fa")? != 0))).transpose()
     }
 
     pub async fn app_by_slug(&self, slug: &str) -> Result<App> {

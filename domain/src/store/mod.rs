@@ -3,14 +3,19 @@
 //! unix milliseconds. Migrations live in `migrations/sqlite` and `migrations/postgres` with the same
 //! version numbers.
 
+mod admin;
 pub mod apps;
+mod audit;
 pub mod credentials;
 pub mod deployments;
 mod jobs;
 mod logs;
 pub mod instances;
+mod invitations;
 mod retention;
 mod schedules;
+pub(crate) mod teams;
+mod two_factor;
 mod users;
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ async fn app(s: &Store) -> App {
 fn app_draft() -> App {
     App {
         id: 0,
+        team_id: 0,
         slug: "a".into(),
         name: "a".into(),
         repo_url: "/r".into(),
@@ -101,6 +102,7 @@ mod backends;
 mod jobs;
 mod live;
 mod retention;
+mod teams;
 mod upgrade;
 
 /// An app with its own slug (a store may hold several).

@@ -2,9 +2,12 @@
 
 use sqlx::any::AnyRow;
 
+use super::teams::insert_personal_team;
 use super::{get, now_ms, Backend, Store};
+use crate::access::TokenUse;
 use crate::error::{Error, Result};
 use crate::model::{ApiToken, User};
+use crate::policy::{Scope, TokenLimits};
 
 fn user(row: &AnyRow) -> Result<User> {
     Ok(User {
@@ -12,6 +15,8 @@ fn user(row: &AnyRow) -> Result<User> {
         email: get(row, "email")?,
         role: get(row, "role")?,
         created_at: get(row, "created_at")?,
+        disabled: get::<Option<i64>>(row, "disabled_at")?.is_some(),
+        two_factor: get::<Option<i64>>(row, "totp_enabled_at")?.is_some(),
     })
 }
 
@@ -21,26 +26,32 @@ impl Store {
         get(&row, "n")
     }
 
+    /// Creates a user and their personal team.
     pub async fn insert_user(&self, email: &str, password_hash: &str, role: &str) -> Result<User> {
+        let mut tx = self.pool().begin().await?;
         let row = sqlx::query(
             "INSERT INTO users (email, password_hash, role, created_at) VALUES ($1, $2, $3, $4)
-             RETURNING id, email, role, created_at",
+             RETURNING id, email, role, created_at, disabled_at, totp_enabled_at",
         )
         .bind(email)
         .bind(password_hash)
         .bind(role)
         .bind(now_ms())
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| match Error::from(e) {
             Error::Conflict(_) => Error::Conflict("a user with this email already exists".into()),
             other => other,
         })?;
-        user(&row)
+        let u = user(&row)?;
+        insert_personal_team(&mut tx, u.id, &u.email).await?;
+        tx.commit().await?;
+        Ok(u)
     }
 
     /// Inserts the owner if, and only if, there is no user yet: `None` when someone else was first.
-    /// SQLite runs the statement under its write lock; PostgreSQL takes a table lock first.
+    /// SQLite runs the statement under its write lock; PostgreSQL takes a table lock first. The owner
+    /// gets a personal team, which adopts apps made before any user existed.
     pub async fn insert_first_owner(&self, email: &str, password_hash: &str) -> Result<Option<User>> {
         let mut tx = self.pool().begin().await?;
         if self.backend() == Backend::Postgres {
@@ -49,15 +60,19 @@ impl Store {
         let row = sqlx::query(
             "INSERT INTO users (email, password_hash, role, created_at)
              SELECT $1, $2, 'owner', $3 WHERE NOT EXISTS (SELECT 1 FROM users)
-             RETURNING id, email, role, created_at",
+             RETURNING id, email, role, created_at, disabled_at, totp_enabled_at",
         )
         .bind(email)
         .bind(password_hash)
         .bind(now_ms())
         .fetch_optional(&mut *tx)
         .await?;
+        let Some(row) = row else { return Ok(None) };
+        let owner = user(&row)?;
+        let team_id = insert_personal_team(&mut tx, owner.id, &owner.email).await?;
+        sqlx::query("UPDATE apps SET team_id = $1 WHERE team_id IS NULL").bind(team_id).execute(&mut *tx).await?;
         tx.commit().await?;
-        row.as_ref().map(user).transpose()
+        Ok(Some(owner))
     }
 
     /// Sets a new password hash and ends every session of the user except `keep` (a session hash);
@@ -79,9 +94,17 @@ impl Store {
         Ok(ended)
     }
 
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT id, email, role, created_at, disabled_at, totp_enabled_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(user).transpose()
+    }
+
     /// The user and their password hash.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>> {
-        let row = sqlx::query("SELECT id, email, role, created_at, password_hash FROM users WHERE email = $1")
+        let row = sqlx::query("SELECT id, email, role, created_at, disabled_at, totp_enabled_at, password_hash FROM users WHERE email = $1")
             .bind(email)
             .fetch_optional(self.pool())
             .await?;
@@ -101,8 +124,8 @@ impl Store {
 
     pub async fn user_by_session(&self, token_hash: &str) -> Result<Option<User>> {
         let row = sqlx::query(
-            "SELECT u.id, u.email, u.role, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+            "SELECT u.id, u.email, u.role, u.created_at, u.disabled_at, u.totp_enabled_at FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
         )
         .bind(token_hash)
         .bind(now_ms())
@@ -116,24 +139,28 @@ impl Store {
         Ok(())
     }
 
-    pub async fn insert_api_token(&self, user_id: i64, name: &str, token_hash: &str, prefix: &str) -> Result<ApiToken> {
+    pub async fn insert_api_token(&self, user_id: i64, name: &str, token_hash: &str, prefix: &str, limits: TokenLimits) -> Result<ApiToken> {
         let row = sqlx::query(
-            "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)
-             RETURNING id, name, prefix, created_at, last_used_at",
+            "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at, team_id, scope) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             RETURNING id",
         )
         .bind(user_id)
         .bind(name)
         .bind(token_hash)
         .bind(prefix)
         .bind(now_ms())
+        .bind(limits.team_id)
+        .bind(scope_str(limits.scope))
         .fetch_one(self.pool())
         .await?;
-        api_token(&row)
+        let id: i64 = get(&row, "id")?;
+        self.list_api_tokens(user_id).await?.into_iter().find(|t| t.id == id).ok_or(Error::NotFound("token"))
     }
 
-    pub async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>> {
+    /// The user behind a token (not disabled), and the token's limits; marks the token used.
+    pub async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<(User, TokenUse)>> {
         let row = sqlx::query(
-            "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 RETURNING user_id",
+            "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 RETURNING id, user_id, prefix, team_id, scope",
         )
         .bind(token_hash)
         .bind(now_ms())
@@ -141,16 +168,22 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let user_id: i64 = get(&row, "user_id")?;
-        let row = sqlx::query("SELECT id, email, role, created_at FROM users WHERE id = $1")
+        let token = TokenUse {
+            id: get(&row, "id")?,
+            prefix: get(&row, "prefix")?,
+            limits: TokenLimits { team_id: get(&row, "team_id")?, scope: parse_scope(&get::<String>(&row, "scope")?) },
+        };
+        let row = sqlx::query("SELECT id, email, role, created_at, disabled_at, totp_enabled_at FROM users WHERE id = $1 AND disabled_at IS NULL")
             .bind(user_id)
             .fetch_optional(self.pool())
             .await?;
-        row.as_ref().map(user).transpose()
+        row.as_ref().map(user).transpose().map(|u| u.map(|u| (u, token)))
     }
 
     pub async fn list_api_tokens(&self, user_id: i64) -> Result<Vec<ApiToken>> {
         let rows = sqlx::query(
-            "SELECT id, name, prefix, created_at, last_used_at FROM api_tokens WHERE user_id = $1 ORDER BY id DESC",
+            "SELECT k.id, k.name, k.prefix, k.created_at, k.last_used_at, k.scope, t.slug AS team
+             FROM api_tokens k LEFT JOIN teams t ON t.id = k.team_id WHERE k.user_id = $1 ORDER BY k.id DESC",
         )
         .bind(user_id)
         .fetch_all(self.pool())
@@ -176,7 +209,25 @@ fn api_token(row: &AnyRow) -> Result<ApiToken> {
         prefix: get(row, "prefix")?,
         created_at: get(row, "created_at")?,
         last_used_at: get(row, "last_used_at")?,
+        team: get(row, "team")?,
+        scope: parse_scope(&get::<String>(row, "scope")?),
     })
+}
+
+fn scope_str(s: Scope) -> &'static str {
+    match s {
+        Scope::Read => "read",
+        Scope::Write => "write",
+    }
+}
+
+/// A stored scope; anything unknown reads as the narrower `read`.
+fn parse_scope(s: &str) -> Scope {
+    if s == "write" {
+        Scope::Write
+    } else {
+        Scope::Read
+    }
 }
 
 #[cfg(test)]

@@ -71,11 +71,13 @@ pub type Client = axum::Extension<domain::net::ClientIp>;
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let (services, secure, proxy_port) = (state.services.clone(), state.secure_cookies, state.proxy_port);
+    let dashboard_url = state.dashboard.url();
     let live_reload = std::env::var_os("LEPTOS_WATCH").is_some();
     let context = move || {
         provide_context(services.clone());
         provide_context(app::server::CookieSecurity(secure));
         provide_context(app::server::ProxyPort(proxy_port));
+        provide_context(app::server::DashboardUrl(dashboard_url.clone()));
         // a rendered page: its CSP names the nonce Leptos put on its inline scripts
         if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
             if let Ok(v) = HeaderValue::from_str(&headers::page_csp(&nonce, live_reload)) {
@@ -88,6 +90,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/auth/login", post(session::login))
+        .route("/auth/login/code", post(session::login_code))
+        .route("/auth/accept", post(session::accept))
         .route("/auth/logout", post(session::logout))
         .route("/auth/setup", post(session::setup))
         .leptos_routes_with_context(&state, routes, context.clone(), move || app::shell(shell_opts.clone()))

@@ -25,7 +25,7 @@ pub struct TestApp {
     pub extra: Vec<(String, String)>,
 }
 
-fn site() -> SiteSettings {
+pub fn site() -> SiteSettings {
     SiteSettings { output_name: "rhone".into(), site_root: "target/site".into(), site_pkg_dir: "pkg".into(), env: "PROD".into() }
 }
 
@@ -124,6 +124,31 @@ impl TestApp {
         split(self.api(Method::GET, path).send().await.expect("request")).await
     }
 
+    /// A request with another user's API token.
+    pub fn as_token(&self, token: &str, method: Method, path: &str) -> RequestBuilder {
+        self.anon(method, &format!("/api/v1{path}")).bearer_auth(token)
+    }
+
+    /// An API token for `email` (password login).
+    pub async fn token_for(&self, email: &str, password: &str) -> String {
+        let res = self.anon(Method::POST, "/api/v1/auth/token").json(&json!({"email": email, "password": password})).send().await.expect("token request");
+        let (status, body) = split(res).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    /// Invites `email` into `team` with `role` (as the owner) and accepts as a new account with
+    /// [`PASSWORD`]; returns the new user's id and an API token of theirs.
+    pub async fn join_as(&self, team: &str, email: &str, role: &str) -> (i64, String) {
+        let (status, inv) = self.json(Method::POST, &format!("/teams/{team}/invitations"), json!({"email": email, "role": role})).await;
+        assert_eq!(status, StatusCode::CREATED, "{inv}");
+        let token = invitation_token(&inv);
+        let res = self.anon(Method::POST, &format!("/api/v1/invitations/{token}/accept")).json(&json!({"password": PASSWORD})).send().await.expect("accept");
+        let (status, joined) = split(res).await;
+        assert_eq!(status, StatusCode::OK, "{joined}");
+        (joined["user"]["id"].as_i64().expect("user id"), self.token_for(email, PASSWORD).await)
+    }
+
     pub async fn create_app(&self, name: &str, repo: &Path, extra: Value) -> Value {
         let mut body = json!({"name": name, "repo_url": repo.to_str().expect("utf-8 path")});
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
@@ -193,6 +218,12 @@ impl Drop for TestApp {
             let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
         }
     }
+}
+
+/// The secret token at the end of an invitation's `url`.
+pub fn invitation_token(inv: &Value) -> String {
+    let url = inv["url"].as_str().expect("invitation url");
+    url.rsplit('/').next().expect("token").to_string()
 }
 
 pub async fn split(res: Response) -> (StatusCode, Value) {

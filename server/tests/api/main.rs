@@ -3,11 +3,16 @@
 mod helpers;
 #[path = "../support/mod.rs"]
 mod support;
+#[path = "../support/smtp_sink.rs"]
+mod smtp_sink;
 mod web;
 
+mod admin;
 mod app_settings;
 mod apps;
 mod auth;
+mod authz;
+mod authz_fns;
 mod credentials;
 mod csrf;
 mod deploy;
@@ -15,6 +20,7 @@ mod docker;
 mod docker_status;
 mod drain;
 mod logs;
+mod mail;
 mod hardening;
 mod isolation;
 mod replicas;
@@ -24,3 +30,5 @@ mod build_queue;
 mod login;
 mod setup;
 mod story;
+mod teams;
+mod two_factor;

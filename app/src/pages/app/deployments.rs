@@ -126,8 +126,9 @@ pub fn DeployForm(slug: String, deps: Deployments) -> impl IntoView {
     }
 }
 
+/// `can_deploy`: offer cancel and rollback (members and up; the server decides again).
 #[component]
-pub fn DeploymentsTable(deps: Deployments) -> impl IntoView {
+pub fn DeploymentsTable(deps: Deployments, can_deploy: bool) -> impl IntoView {
     let th = "px-3 py-2 text-left text-xs font-medium uppercase tracking-wide text-gray-500";
     view! {
         <section class=format!("{CARD} space-y-2")>
@@ -151,7 +152,7 @@ pub fn DeploymentsTable(deps: Deployments) -> impl IntoView {
                                             <th class=format!("{th} hidden sm:table-cell")>"Created"</th><th class=th></th>
                                         </tr></thead>
                                         <tbody class="divide-y divide-gray-100">
-                                            {list.into_iter().map(|d| row(d, deps)).collect_view()}
+                                            {list.into_iter().map(|d| row(d, deps, can_deploy)).collect_view()}
                                         </tbody>
                                     </table>
                                 </div>
@@ -177,9 +178,10 @@ fn Pager(deps: Deployments, more: bool, oldest: Option<i64>) -> impl IntoView {
     }
 }
 
-fn row(d: DeploymentInfo, deps: Deployments) -> impl IntoView {
+fn row(d: DeploymentInfo, deps: Deployments, can_deploy: bool) -> impl IntoView {
     let id = d.id;
-    let can_rollback = d.rollback_available && d.status != "live";
+    let can_rollback = can_deploy && d.rollback_available && d.status != "live";
+    let can_cancel = can_deploy && d.in_progress;
     let on_rollback = move |_| {
         if confirm(&format!("Roll back to deployment #{id}? Its build replaces the live version.")) {
             deps.rollback.dispatch(Rollback { id });
@@ -204,7 +206,7 @@ fn row(d: DeploymentInfo, deps: Deployments) -> impl IntoView {
             <td class="px-3 py-2 align-top">
                 <div class="flex flex-wrap justify-end gap-1">
                     <button class=BUTTON_GHOST on:click=move |_| deps.selected.set(Some(id)) data-testid="show-logs">"Logs"</button>
-                    {d.in_progress.then(|| view! {
+                    {can_cancel.then(|| view! {
                         <button class=BUTTON_DANGER data-testid="cancel-deployment"
                             on:click=move |_| { deps.cancel.dispatch(CancelDeployment { id }); }>"Cancel"</button>
                     })}

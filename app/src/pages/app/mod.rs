@@ -1,5 +1,5 @@
-//! `/apps/:slug`: one app — its live URL, deploys, deployments, build and runtime logs, environment
-//! variables and settings.
+//! `/t/:team/apps/:slug` (and `/apps/:slug`): one app — its live URL, deploys, deployments, build and
+//! runtime logs, environment variables and settings, each offered only to the roles that may use it.
 
 mod credentials;
 mod deployments;
@@ -17,7 +17,7 @@ use crate::components::browser::protocol;
 use crate::components::log_panel::LogPanel;
 use crate::components::ErrorBox;
 use crate::error::AppError;
-use crate::types::{AppInfo, AppStatusInfo, SiteInfo};
+use crate::types::{AppAccess, AppInfo, AppStatusInfo, SiteInfo};
 use deployments::{DeployForm, Deployments, DeploymentsTable};
 
 #[component]
@@ -34,7 +34,7 @@ pub fn AppPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="text-sm text-gray-500">"Loading app…"</p> }>
             {move || Suspend::new(async move {
                 match app.await {
-                    Ok(a) => view! { <AppView app=a deps site status/> }.into_any(),
+                    Ok(a) => view! { <AppView access=a deps site status/> }.into_any(),
                     Err(e) => view! { <ErrorBox error=Signal::stored(Some(e))/> }.into_any(),
                 }
             })}
@@ -43,9 +43,11 @@ pub fn AppPage() -> impl IntoView {
 }
 
 #[component]
-fn AppView(app: AppInfo, deps: Deployments, site: Resource<Result<SiteInfo, AppError>>, status: Resource<Result<AppStatusInfo, AppError>>) -> impl IntoView {
+fn AppView(access: AppAccess, deps: Deployments, site: Resource<Result<SiteInfo, AppError>>, status: Resource<Result<AppStatusInfo, AppError>>) -> impl IntoView {
+    let AppAccess { app, team, team_name, role } = access;
     let slug = app.slug.clone();
     let info = RwSignal::new(app);
+    let (can_deploy, can_manage) = (role.can_deploy(), role.can_manage());
     let runtime_url = Signal::stored(Some(format!("/api/v1/apps/{slug}/logs")));
     let build_subtitle = Signal::derive(move || deps.shown().map(|id| format!("deployment #{id}")).unwrap_or_default());
     let on_end = Callback::new(move |_status: String| {
@@ -54,18 +56,24 @@ fn AppView(app: AppInfo, deps: Deployments, site: Resource<Result<SiteInfo, AppE
     });
     view! {
         <div class="space-y-4">
+            <nav class="text-sm text-gray-500" data-testid="app-team">
+                <a class="underline" href=format!("/t/{team}")>{team_name}</a>
+                " · your role: " <span data-testid="app-role">{role.as_str()}</span>
+            </nav>
             <Header info site/>
             <status::StatusPanel status/>
-            <DeployForm slug=slug.clone() deps/>
-            <DeploymentsTable deps/>
+            {can_deploy.then(|| view! { <DeployForm slug=slug.clone() deps/> })}
+            <DeploymentsTable deps can_deploy/>
             <div class="grid gap-4 lg:grid-cols-2">
                 <LogPanel title="Build log" testid="build-log" url=deps.build_log_url() on_end subtitle=build_subtitle/>
                 <LogPanel title="Runtime log" testid="runtime-log" url=runtime_url subtitle="the live version"/>
             </div>
-            <env_editor::EnvEditor slug=slug.clone()/>
-            <settings::Settings info/>
-            <credentials::RepoAccess slug=slug.clone()/>
-            <settings::DangerZone slug/>
+            {can_manage.then(|| view! {
+                <env_editor::EnvEditor slug=slug.clone()/>
+                <settings::Settings info/>
+                <credentials::RepoAccess slug=slug.clone()/>
+                <settings::DangerZone slug=slug.clone()/>
+            })}
         </div>
     }
 }

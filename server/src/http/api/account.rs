@@ -6,7 +6,7 @@ use axum::Extension;
 use domain::net::ClientIp;
 use serde::Deserialize;
 
-use crate::http::auth::{session_of, CurrentUser};
+use crate::http::auth::{session_of, Caller};
 use crate::http::error::ApiResult;
 use crate::http::json::Body;
 use crate::http::{AppState, Client};
@@ -22,12 +22,12 @@ pub struct PasswordChange {
 /// (all of them when called with an API token; the calling browser session stays logged in).
 pub async fn change_password(
     State(s): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Caller(a): Caller,
     Extension(ClientIp(client)): Client,
     headers: HeaderMap,
     Body(b): Body<PasswordChange>,
 ) -> ApiResult<StatusCode> {
     let keep = session_of(&headers, s.session_cookie_name());
-    s.services.change_password(&user, &b.current, &b.new, keep, client).await?;
+    s.services.change_password(&a, &b.current, &b.new, keep, client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,31 +5,36 @@ use domain::apps::status::{AppListItem, AppOverview};
 use domain::apps::{AppPatch, NewApp};
 use domain::model::App;
 
-use crate::http::auth::CurrentUser;
+use crate::http::auth::Caller;
 use crate::http::error::ApiResult;
 use crate::http::json::Body;
 use crate::http::AppState;
 
-/// Every app with its live version's runtime state.
-pub async fn list(State(s): State<AppState>, _: CurrentUser) -> ApiResult<Json<Vec<AppListItem>>> {
-    Ok(Json(s.services.list_app_overviews().await?))
+#[derive(serde::Deserialize)]
+pub struct ListQuery {
+    team: Option<String>,
 }
 
-pub async fn create(State(s): State<AppState>, _: CurrentUser, Body(b): Body<NewApp>) -> ApiResult<(StatusCode, Json<App>)> {
-    Ok((StatusCode::CREATED, Json(s.services.create_app(b).await?)))
+/// The apps of the caller's teams (`?team=<slug>`: of that team) with their live version's runtime state.
+pub async fn list(State(s): State<AppState>, Caller(a): Caller, axum::extract::Query(q): axum::extract::Query<ListQuery>) -> ApiResult<Json<Vec<AppListItem>>> {
+    Ok(Json(s.services.list_app_overviews(&a, q.team.as_deref()).await?))
+}
+
+pub async fn create(State(s): State<AppState>, Caller(a): Caller, Body(b): Body<NewApp>) -> ApiResult<(StatusCode, Json<App>)> {
+    Ok((StatusCode::CREATED, Json(s.services.create_app(&a, b).await?)))
 }
 
 /// The app, its live version's runtime state (with the last log lines when it crashed) and the disk
 /// its kept builds use.
-pub async fn show(State(s): State<AppState>, _: CurrentUser, Path(slug): Path<String>) -> ApiResult<Json<AppOverview>> {
-    Ok(Json(s.services.app_overview(&slug).await?))
+pub async fn show(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<Json<AppOverview>> {
+    Ok(Json(s.services.app_overview(&a, &slug).await?))
 }
 
-pub async fn update(State(s): State<AppState>, _: CurrentUser, Path(slug): Path<String>, Body(b): Body<AppPatch>) -> ApiResult<Json<App>> {
-    Ok(Json(s.services.update_app(&slug, b).await?))
+pub async fn update(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>, Body(b): Body<AppPatch>) -> ApiResult<Json<App>> {
+    Ok(Json(s.services.update_app(&a, &slug, b).await?))
 }
 
-pub async fn delete(State(s): State<AppState>, _: CurrentUser, Path(slug): Path<String>) -> ApiResult<StatusCode> {
-    s.services.delete_app(&slug).await?;
+pub async fn delete(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<StatusCode> {
+    s.services.delete_app(&a, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@ use axum::Json;
 use domain::credentials::CredentialInfo;
 use serde::Deserialize;
 
-use crate::http::auth::CurrentUser;
+use crate::http::auth::Caller;
 use crate::http::error::ApiResult;
 use crate::http::json::Body;
 use crate::http::AppState;
@@ -22,23 +22,23 @@ pub struct TokenBody {
 }
 
 /// `GET …/credentials` → `{"kind": "token"|"deploy_key"|null, "username", "public_key", "updated_at"}`.
-pub async fn show(State(s): State<AppState>, _: CurrentUser, Path(slug): Path<String>) -> ApiResult<Json<CredentialInfo>> {
-    Ok(Json(s.services.credential(&slug).await?))
+pub async fn show(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<Json<CredentialInfo>> {
+    Ok(Json(s.services.credential(&a, &slug).await?))
 }
 
 /// `PUT …/credentials/token {"token", "username"?}` → 204.
-pub async fn set_token(State(s): State<AppState>, _: CurrentUser, Path(slug): Path<String>, Body(b): Body<TokenBody>) -> ApiResult<StatusCode> {
-    s.services.set_access_token(&slug, &b.token, b.username.as_deref()).await?;
+pub async fn set_token(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>, Body(b): Body<TokenBody>) -> ApiResult<StatusCode> {
+    s.services.set_access_token(&a, &slug, &b.token, b.username.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST …/credentials/deploy-key` → 201 with the new public key (a new key pair each time).
-pub async fn deploy_key(State(s): State<AppState>, _: CurrentUser, Path(slug): Path<String>) -> ApiResult<(StatusCode, Json<CredentialInfo>)> {
-    Ok((StatusCode::CREATED, Json(s.services.generate_deploy_key(&slug).await?)))
+pub async fn deploy_key(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<(StatusCode, Json<CredentialInfo>)> {
+    Ok((StatusCode::CREATED, Json(s.services.generate_deploy_key(&a, &slug).await?)))
 }
 
 /// `DELETE …/credentials` → 204 (also when there was none).
-pub async fn delete(State(s): State<AppState>, _: CurrentUser, Path(slug): Path<String>) -> ApiResult<StatusCode> {
-    s.services.delete_credential(&slug).await?;
+pub async fn delete(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<StatusCode> {
+    s.services.delete_credential(&a, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,13 +12,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use domain::logs::{app_channel, deploy_channel, LogEvent, StreamPermit, Subscription};
+use domain::logs::{LogEvent, StreamPermit, Subscription};
 use domain::model::LogLine;
+use domain::access::Actor;
 use domain::{Error, Services};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::http::auth::CurrentUser;
+use crate::http::auth::Caller;
 use crate::http::error::{error_response, ApiResult};
 use crate::http::path::IdPath;
 use crate::http::AppState;
@@ -43,30 +44,30 @@ fn last_event_id(h: &HeaderMap) -> i64 {
 /// `GET /api/v1/deployments/{id}/logs`: closes with `event: end` once the deployment is final.
 pub async fn build(
     State(s): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Caller(a): Caller,
     IdPath(id): IdPath,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    s.services.deployment(id).await?;
-    open(&s.services, user.id, &deploy_channel(id), Some(id), BUILD_HISTORY, &query, &headers).await
+    let channel = s.services.deployment_log(&a, id).await?;
+    open(&s.services, &a, &channel, Some(id), BUILD_HISTORY, &query, &headers).await
 }
 
 /// `GET /api/v1/apps/{slug}/logs`: the app's stdout/stderr, recent history first.
 pub async fn runtime(
     State(s): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Caller(a): Caller,
     Path(slug): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let app = s.services.app(&slug).await?;
-    open(&s.services, user.id, &app_channel(app.id), None, RUNTIME_HISTORY, &query, &headers).await
+    let channel = s.services.app_log(&a, &slug).await?;
+    open(&s.services, &a, &channel, None, RUNTIME_HISTORY, &query, &headers).await
 }
 
 async fn open(
     services: &Services,
-    user_id: i64,
+    actor: &Actor,
     channel: &str,
     deployment: Option<i64>,
     history: usize,
@@ -76,14 +77,14 @@ async fn open(
     if let Some(before) = query.get("before") {
         return page(services, channel, before, query.get("limit")).await;
     }
-    let Some(permit) = services.logs.open_stream(user_id) else {
+    let Some(permit) = services.logs.open_stream(actor.user.id) else {
         let max = services.logs.streams_per_user();
         let msg = format!("too many open log streams: at most {max} per user at a time; close another log view and try again");
         return Ok(error_response(StatusCode::TOO_MANY_REQUESTS, msg));
     };
     let sub = services.logs.subscribe(channel, history).await?;
     let (tx, rx) = mpsc::channel(512);
-    let follow = Follow { services: services.clone(), channel: channel.to_owned(), deployment, last: last_event_id(headers), lagged: false, tx };
+    let follow = Follow { services: services.clone(), actor: actor.clone(), channel: channel.to_owned(), deployment, last: last_event_id(headers), lagged: false, tx };
     tokio::spawn(follow.run(sub, permit));
     let stream = ReceiverStream::new(rx);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
@@ -109,6 +110,8 @@ const STAGES: usize = 200;
 
 struct Follow {
     services: Services,
+    /// Asked again at each status check: a member removed meanwhile sees the stream end.
+    actor: Actor,
     channel: String,
     deployment: Option<i64>,
     /// The last sequence number the client has.
@@ -144,7 +147,7 @@ impl Follow {
         match self.deployment {
             // `live` comes before the end of the pipeline (drain, watch): follow until that too
             Some(id) => {
-                let finished = self.services.deployment(id).await.map(|d| d.status.build_finished()).unwrap_or(true);
+                let finished = self.services.deployment(&self.actor, id).await.map(|d| d.status.build_finished()).unwrap_or(true);
                 finished && !self.services.deployment_running(id)
             }
             None => false,
@@ -208,7 +211,7 @@ impl Follow {
                     return;
                 }
             }
-            let status = self.services.deployment(id).await.map(|d| d.status.as_str()).unwrap_or("unknown");
+            let status = self.services.deployment(&self.actor, id).await.map(|d| d.status.as_str()).unwrap_or("unknown");
             let _ = self.send(Event::default().event("end").data(status)).await;
         }
     }

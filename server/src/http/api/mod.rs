@@ -1,37 +1,67 @@
 //! The REST API under `/api/v1` (JSON; errors are `{"error": "..."}`).
+//!
+//! The routes are declared once, in [`routes!`] below, which builds both the router and [`ROUTES`]:
+//! the authorization matrix test (`server/tests/api/authz.rs`) walks `ROUTES` and fails for a route
+//! it has no expectation for, so a new endpoint cannot skip the matrix.
 
 mod account;
+mod admin;
 mod apps;
 mod builds;
 mod credentials;
 mod deployments;
 mod env;
+mod invitations;
 mod logs;
+mod teams;
 mod tokens;
 
-use axum::routing::{get, post};
+use axum::routing::MethodRouter;
 use axum::Router;
 
 use super::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/token", post(tokens::create_with_password))
-        .route("/account/password", post(account::change_password))
-        .route("/tokens", get(tokens::list).post(tokens::create))
-        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
-        .route("/apps", get(apps::list).post(apps::create))
-        .route("/apps/{slug}", get(apps::show).patch(apps::update).delete(apps::delete))
-        .route("/apps/{slug}/env", get(env::show).put(env::replace).patch(env::merge))
-        .route("/apps/{slug}/credentials", get(credentials::show).delete(credentials::delete))
-        .route("/apps/{slug}/credentials/token", axum::routing::put(credentials::set_token))
-        .route("/apps/{slug}/credentials/deploy-key", post(credentials::deploy_key))
-        .route("/apps/{slug}/deployments", get(deployments::list).post(deployments::create))
-        .route("/apps/{slug}/logs", get(logs::runtime))
-        .route("/builds", get(builds::queue))
-        .route("/deployments/{id}", get(deployments::show))
-        .route("/deployments/{id}/cancel", post(deployments::cancel))
-        .route("/deployments/{id}/rollback", post(deployments::rollback))
-        .route("/deployments/{id}/logs", get(logs::build))
-        .fallback(|| async { super::error::ApiError(domain::Error::NotFound("endpoint")) })
+macro_rules! routes {
+    ($($path:literal => $($method:ident $handler:path),+ ;)*) => {
+        /// Every `(method, path)` the router answers, as declared.
+        pub const ROUTES: &[(&str, &str)] = &[$($((stringify!($method), $path)),+),*];
+
+        pub fn router() -> Router<AppState> {
+            Router::new()
+                $(.route($path, MethodRouter::new()$(.$method($handler))+))*
+                .fallback(|| async { super::error::ApiError(domain::Error::NotFound("endpoint")) })
+        }
+    };
+}
+
+routes! {
+    "/auth/token" => post tokens::create_with_password;
+    "/account/password" => post account::change_password;
+    "/admin/users" => get admin::users;
+    "/admin/users/{id}/disable" => post admin::disable;
+    "/admin/users/{id}/enable" => post admin::enable;
+    "/admin/users/{id}/sessions" => delete admin::reset_sessions;
+    "/tokens" => get tokens::list, post tokens::create;
+    "/tokens/{id}" => delete tokens::revoke;
+    "/teams" => get teams::list, post teams::create;
+    "/teams/{team}" => get teams::show, patch teams::update, delete teams::delete;
+    "/teams/{team}/members" => get teams::members;
+    "/teams/{team}/members/{user}" => patch teams::change_role, delete teams::remove_member;
+    "/teams/{team}/invitations" => get invitations::list, post invitations::create;
+    "/teams/{team}/invitations/{id}" => get invitations::show, delete invitations::revoke;
+    "/teams/{team}/audit" => get teams::audit;
+    "/invitations/{token}/accept" => post invitations::accept;
+    "/apps" => get apps::list, post apps::create;
+    "/apps/{slug}" => get apps::show, patch apps::update, delete apps::delete;
+    "/apps/{slug}/env" => get env::show, put env::replace, patch env::merge;
+    "/apps/{slug}/credentials" => get credentials::show, delete credentials::delete;
+    "/apps/{slug}/credentials/token" => put credentials::set_token;
+    "/apps/{slug}/credentials/deploy-key" => post credentials::deploy_key;
+    "/apps/{slug}/deployments" => get deployments::list, post deployments::create;
+    "/apps/{slug}/logs" => get logs::runtime;
+    "/builds" => get builds::queue;
+    "/deployments/{id}" => get deployments::show;
+    "/deployments/{id}/cancel" => post deployments::cancel;
+    "/deployments/{id}/rollback" => post deployments::rollback;
+    "/deployments/{id}/logs" => get logs::build;
 }

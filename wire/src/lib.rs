@@ -1,0 +1,7 @@
+//! The serializable records shared by `domain` (which makes them), the REST API (which returns them
+//! as they are) and the dashboard (which shows them, compiled to wasm). Serde only: no logic beyond
+//! names and parsing of the enums.
+
+mod teams;
+
+pub use teams::{AuditEntry, Invitation, InvitationState, Member, MyTeam, Role, Scope, Team};

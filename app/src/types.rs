@@ -128,7 +128,7 @@ pub struct AppFields {
 pub struct AppSummary {
     pub app: AppInfo,
     /// `None`: never deployed.
-    pub status: Option<String>,
+    pub status: Option<wire::DeploymentStatus>,
     /// The live version's runtime state (`None`: no live version).
     #[serde(default)]
     pub runtime: Option<RuntimeInfo>,
@@ -138,8 +138,7 @@ pub struct AppSummary {
 pub struct DeploymentInfo {
     pub id: i64,
     pub app_slug: String,
-    /// `pending`, `building`, `deploying`, `live`, `failed`, `cancelled` or `superseded`.
-    pub status: String,
+    pub status: wire::DeploymentStatus,
     pub in_progress: bool,
     pub git_ref: String,
     pub commit_sha: Option<String>,
@@ -232,7 +231,7 @@ mod from_domain {
             DeploymentInfo {
                 id: d.id,
                 app_slug: d.app_slug,
-                status: d.status.as_str().to_string(),
+                status: d.status,
                 in_progress: d.status.in_progress(),
                 git_ref: d.git_ref,
                 commit_sha: d.commit_sha,

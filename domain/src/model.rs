@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
 use crate::types::{CpuLimit, RuntimeKind};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -96,58 +95,7 @@ impl App {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum DeploymentStatus {
-    Pending,
-    Building,
-    Deploying,
-    Live,
-    Failed,
-    Cancelled,
-    Superseded,
-}
-
-impl DeploymentStatus {
-    pub const ALL: [DeploymentStatus; 7] = [
-        Self::Pending,
-        Self::Building,
-        Self::Deploying,
-        Self::Live,
-        Self::Failed,
-        Self::Cancelled,
-        Self::Superseded,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Building => "building",
-            Self::Deploying => "deploying",
-            Self::Live => "live",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-            Self::Superseded => "superseded",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| Error::internal("deployment status", format!("unknown status {s:?}")))
-    }
-
-    /// Still being worked on: the pipeline may move it forward.
-    pub fn in_progress(self) -> bool {
-        matches!(self, Self::Pending | Self::Building | Self::Deploying)
-    }
-
-    /// The build log of a deployment in this state will not grow any more.
-    pub fn build_finished(self) -> bool {
-        !self.in_progress()
-    }
-}
+pub use wire::DeploymentStatus;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Deployment {
@@ -183,18 +131,4 @@ pub struct LogLine {
     /// `stdout`, `stderr` or `rhone` (lines the pipeline writes itself).
     pub stream: String,
     pub line: String,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_status_round_trips_through_its_name() {
-        for st in DeploymentStatus::ALL {
-            assert_eq!(DeploymentStatus::parse(st.as_str()).unwrap(), st);
-            assert_eq!(serde_json::to_value(st).unwrap(), st.as_str());
-        }
-        assert!(DeploymentStatus::parse("exploded").is_err());
-    }
 }

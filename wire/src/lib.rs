@@ -2,6 +2,8 @@
 //! as they are) and the dashboard (which shows them, compiled to wasm). Serde only: no logic beyond
 //! names and parsing of the enums.
 
+mod status;
 mod teams;
 
+pub use status::{DeploymentStatus, QueueState, RunState};
 pub use teams::{AuditEntry, Invitation, InvitationState, Member, MyTeam, Role, Scope, Team};

@@ -18,7 +18,7 @@ pub async fn list_apps(team: String) -> Result<TeamApps, AppError> {
     let apps = apps
         .into_iter()
         .map(|item| crate::types::AppSummary {
-            status: item.newest_deployment_status.map(|s| s.as_str().to_string()),
+            status: item.newest_deployment_status,
             app: item.app.into(),
             runtime: item.runtime_status.map(Into::into),
         })

@@ -55,7 +55,7 @@ fn row(team: &str, s: AppSummary) -> impl IntoView {
     let testid = format!("app-row-{}", s.app.slug);
     // a live version that is not serving as it should is flagged next to the deployment status
     let runtime_testid = format!("app-runtime-{}", s.app.slug);
-    let runtime = s.runtime.filter(|r| matches!(r.state.as_str(), "crashed" | "restarting" | "stopped"));
+    let runtime = s.runtime.filter(|r| r.state.is_trouble());
     view! {
         <li>
             <A href=href attr:class="flex flex-wrap items-center gap-x-3 gap-y-1 px-4 py-3 hover:bg-gray-50"
@@ -63,8 +63,8 @@ fn row(team: &str, s: AppSummary) -> impl IntoView {
                 <span class="font-medium">{s.app.name}</span>
                 <span class="text-xs text-gray-500">{s.app.slug}</span>
                 <span class="w-full truncate text-xs text-gray-500 sm:w-auto sm:flex-1">{s.app.repo_url}</span>
-                <StatusBadge status=s.status/>
-                {runtime.map(|r| view! { <StatusBadge status=Some(r.state) testid=runtime_testid/> })}
+                <StatusBadge state=s.status/>
+                {runtime.map(|r| view! { <StatusBadge state=Some(r.state) testid=runtime_testid/> })}
             </A>
         </li>
     }

@@ -10,6 +10,7 @@ use leptos_router::components::A;
 use crate::api::builds::list_builds;
 use crate::components::fmt::datetime;
 use crate::components::status::StatusBadge;
+use wire::QueueState;
 use crate::components::{ErrorBox, BUTTON_GHOST};
 use crate::types::QueuedBuildInfo;
 
@@ -62,18 +63,18 @@ pub fn BuildsPage() -> impl IntoView {
 fn row(b: QueuedBuildInfo) -> impl IntoView {
     let d = b.deployment;
     let href = format!("/apps/{}", d.app_slug);
-    let wait = match (b.state.as_str(), b.ahead) {
-        ("building", _) => String::new(),
+    let wait = match (b.state, b.ahead) {
+        (QueueState::Building, _) => String::new(),
         (_, 0) => "next".to_string(),
         (_, n) => format!("{n} ahead"),
     };
-    let state = b.state.clone();
+    let state = b.state.as_str();
     view! {
         <li class="flex flex-wrap items-center gap-x-3 gap-y-1 px-4 py-3" data-testid=format!("build-{}", d.id) data-state=state>
             <span class="w-6 text-xs text-gray-400">{b.position + 1}</span>
             <A href=href attr:class="font-medium underline">{d.app_slug.clone()}</A>
             <span class="text-xs text-gray-500">{format!("#{} · {}", d.id, d.git_ref)}</span>
-            <StatusBadge status=Some(b.state)/>
+            <StatusBadge state=Some(b.state)/>
             <span class="text-xs text-gray-500">{wait}</span>
             <span class="ml-auto text-xs text-gray-400">{datetime(d.created_at)}</span>
         </li>

@@ -8,8 +8,7 @@ use super::DeploymentInfo;
 /// The live version's runtime state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeInfo {
-    /// `running`, `static`, `stopped`, `restarting` or `crashed`.
-    pub state: String,
+    pub state: wire::RunState,
     pub deployment_id: i64,
     /// Crash restarts since the version went live.
     pub restarts: u32,
@@ -23,7 +22,7 @@ pub struct RuntimeInfo {
 impl RuntimeInfo {
     /// One line for the app page: `running · 2 restarts`, `crashed`.
     pub fn summary(&self) -> String {
-        let mut parts = vec![self.state.clone()];
+        let mut parts = vec![self.state.as_str().to_string()];
         if self.instances > 1 {
             parts.push(format!("{}/{} instances running", self.running, self.instances));
         }
@@ -65,8 +64,7 @@ pub fn bytes(n: u64) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueuedBuildInfo {
     pub position: usize,
-    /// `building` or `queued`.
-    pub state: String,
+    pub state: wire::QueueState,
     pub ahead: usize,
     pub deployment: DeploymentInfo,
 }
@@ -75,12 +73,12 @@ pub struct QueuedBuildInfo {
 mod from_domain {
     use super::*;
     use domain::apps::status::{AppOverview, RuntimeStatus};
-    use domain::pipeline::queue::{QueueState, QueuedBuild};
+    use domain::pipeline::queue::QueuedBuild;
 
     impl From<RuntimeStatus> for RuntimeInfo {
         fn from(s: RuntimeStatus) -> Self {
             RuntimeInfo {
-                state: s.state.as_str().to_string(),
+                state: s.state,
                 deployment_id: s.deployment_id,
                 restarts: s.restarts,
                 instances: s.instances,
@@ -105,11 +103,7 @@ mod from_domain {
         fn from(b: QueuedBuild) -> Self {
             QueuedBuildInfo {
                 position: b.position,
-                state: match b.state {
-                    QueueState::Building => "building",
-                    QueueState::Queued => "queued",
-                }
-                .to_string(),
+                state: b.state,
                 ahead: b.ahead,
                 deployment: b.deployment.into(),
             }
@@ -132,7 +126,7 @@ mod tests {
 
     #[test]
     fn the_summary_names_restarts_and_instances() {
-        let mut r = RuntimeInfo { state: "running".into(), deployment_id: 1, restarts: 0, instances: 1, running: 1, reason: None, last_lines: vec![] };
+        let mut r = RuntimeInfo { state: wire::RunState::Running, deployment_id: 1, restarts: 0, instances: 1, running: 1, reason: None, last_lines: vec![] };
         assert_eq!(r.summary(), "running");
         r.restarts = 2;
         r.instances = 3;

@@ -25,32 +25,7 @@ pub const CRASH_LINES: usize = 20;
 /// How long a computed disk usage is reused while the app's kept builds stay the same.
 const USAGE_TTL: Duration = Duration::from_secs(10);
 
-/// The live version's runtime state.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum RunState {
-    Running,
-    /// A static site, served by Rhone itself.
-    Static,
-    /// Its instance is gone and nothing restarts it (stopped by Rhone, or lost).
-    Stopped,
-    /// It exited and is restarted after the backoff.
-    Restarting,
-    /// It crashed too many times in a row: Rhone stopped restarting it.
-    Crashed,
-}
-
-impl RunState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunState::Running => "running",
-            RunState::Static => "static",
-            RunState::Stopped => "stopped",
-            RunState::Restarting => "restarting",
-            RunState::Crashed => "crashed",
-        }
-    }
-}
+pub use wire::RunState;
 
 /// The live version of an app as its runtime sees it (`None` on an app with no live version).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

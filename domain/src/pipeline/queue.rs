@@ -138,14 +138,7 @@ pub struct QueuedBuild {
     pub deployment: Deployment,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum QueueState {
-    /// In its build phase.
-    Building,
-    /// `pending`: waiting for a build slot or a deploy worker.
-    Queued,
-}
+pub use wire::QueueState;
 
 impl Services {
     /// Deployments in their build phase, then those waiting, in the order they will build. Positions

@@ -13,13 +13,18 @@ use crate::model::{Deployment, DeploymentStatus, StatusEvent};
 const DEP_COLS: &str = "d.id, d.app_id, a.slug AS app_slug, d.status, d.git_ref, d.commit_sha, d.commit_message, \
      d.rollback_of, d.error, d.build_ms, d.created_at, d.updated_at, d.finished_at, d.artifact_dir";
 
+/// A stored status (an unknown one is a bug of ours, not of the caller).
+fn status(s: &str) -> Result<DeploymentStatus> {
+    DeploymentStatus::parse(s).ok_or_else(|| Error::internal("deployment status", format!("unknown status {s:?}")))
+}
+
 fn deployment(row: &AnyRow) -> Result<Deployment> {
     let artifact: Option<String> = get(row, "artifact_dir")?;
     Ok(Deployment {
         id: get(row, "id")?,
         app_id: get(row, "app_id")?,
         app_slug: get(row, "app_slug")?,
-        status: DeploymentStatus::parse(&get::<String>(row, "status")?)?,
+        status: status(&get::<String>(row, "status")?)?,
         git_ref: get(row, "git_ref")?,
         commit_sha: get(row, "commit_sha")?,
         commit_message: get(row, "commit_message")?,
@@ -145,7 +150,7 @@ impl Store {
         let rows = sqlx::query("SELECT app_id, status FROM deployments WHERE id IN (SELECT MAX(id) FROM deployments GROUP BY app_id)")
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(|row| Ok((get::<i64>(row, "app_id")?, DeploymentStatus::parse(&get::<String>(row, "status")?)?))).collect()
+        rows.iter().map(|row| Ok((get::<i64>(row, "app_id")?, status(&get::<String>(row, "status")?)?))).collect()
     }
 
     pub async fn deployments_with_status(&self, status: DeploymentStatus) -> Result<Vec<Deployment>> {
@@ -164,7 +169,7 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter()
-            .map(|r| Ok(StatusEvent { status: DeploymentStatus::parse(&get::<String>(r, "status")?)?, at: get(r, "at")? }))
+            .map(|r| Ok(StatusEvent { status: status(&get::<String>(r, "status")?)?, at: get(r, "at")? }))
             .collect()
     }
 

@@ -197,8 +197,14 @@ async fn each_audited_action_is_logged_with_who_and_never_a_secret() {
     assert_eq!(status, StatusCode::CONFLICT, "nothing to roll back to: not audited as a rollback");
     let (member, _) = app.join_as("acme", "m@example.com", "member").await;
     app.json(Method::PATCH, &format!("/teams/acme/members/{member}"), json!({"role": "admin"})).await;
-    let (status, _) = app.json(Method::POST, "/tokens", json!({"name": "acme ci", "team": "acme"})).await;
+    let (status, token) = app.json(Method::POST, "/tokens", json!({"name": "acme ci", "team": "acme"})).await;
     assert_eq!(status, StatusCode::CREATED);
+    app.api(Method::DELETE, &format!("/tokens/{}", token["id"])).send().await.expect("revoke token");
+    let (_, inv) = app.json(Method::POST, "/teams/acme/invitations", json!({"email": "never@example.com", "role": "viewer"})).await;
+    app.api(Method::DELETE, &format!("/teams/acme/invitations/{}", inv["id"])).send().await.expect("revoke invitation");
+    let (status, _) = app.json(Method::PUT, "/apps/audited/credentials/token", json!({"token": "ghp_secret-token-value"})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    app.json(Method::PATCH, "/teams/acme", json!({"name": "Acme Inc"})).await;
     let login = crate::web::owner_login(&app).await;
     assert!(!login.is_empty());
     app.api(Method::DELETE, &format!("/teams/acme/members/{member}")).send().await.expect("remove");
@@ -207,9 +213,12 @@ async fn each_audited_action_is_logged_with_who_and_never_a_secret() {
     let (status, log) = app.get("/teams/acme/audit?limit=100").await;
     assert_eq!(status, StatusCode::OK, "{log}");
     let text = log.to_string();
-    assert!(!text.contains("s3cr3t-value-xyz"), "values never reach the audit log: {text}");
+    assert!(!text.contains("s3cr3t-value-xyz") && !text.contains("ghp_secret"), "values never reach the audit log: {text}");
     let actions: Vec<&str> = log.as_array().expect("entries").iter().filter_map(|e| e["action"].as_str()).collect();
-    for expected in ["team.create", "app.create", "app.update", "env.write", "env.reveal", "deploy", "deployment.cancel", "invite", "join", "member.role", "token.create", "login", "member.remove", "app.delete"] {
+    for expected in [
+        "team.create", "app.create", "app.update", "env.write", "env.reveal", "deploy", "deployment.cancel", "invite", "join", "member.role",
+        "token.create", "token.revoke", "invitation.revoke", "credential.change", "team.update", "login", "member.remove", "app.delete",
+    ] {
         assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
     }
     assert!(!actions.contains(&"rollback"), "{actions:?}");

@@ -11,6 +11,7 @@ use crate::components::status::StatusBadge;
 use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_DANGER, BUTTON_GHOST, CARD, INPUT};
 use crate::error::AppError;
 use crate::types::DeploymentInfo;
+use wire::DeploymentStatus;
 
 const POLL_EVERY: Duration = Duration::from_secs(2);
 
@@ -180,7 +181,7 @@ fn Pager(deps: Deployments, more: bool, oldest: Option<i64>) -> impl IntoView {
 
 fn row(d: DeploymentInfo, deps: Deployments, can_deploy: bool) -> impl IntoView {
     let id = d.id;
-    let can_rollback = can_deploy && d.rollback_available && d.status != "live";
+    let can_rollback = can_deploy && d.rollback_available && d.status != DeploymentStatus::Live;
     let can_cancel = can_deploy && d.in_progress;
     let on_rollback = move |_| {
         if confirm(&format!("Roll back to deployment #{id}? Its build replaces the live version.")) {
@@ -189,10 +190,10 @@ fn row(d: DeploymentInfo, deps: Deployments, can_deploy: bool) -> impl IntoView 
     };
     let what = d.commit_message.clone().unwrap_or_else(|| format!("ref {}", d.git_ref));
     view! {
-        <tr data-testid=format!("deployment-row-{id}") data-status=d.status.clone()
+        <tr data-testid=format!("deployment-row-{id}") data-status=d.status.as_str()
             class=("bg-blue-50", move || deps.shown() == Some(id))>
             <td class="px-3 py-2 align-top whitespace-nowrap">
-                <StatusBadge status=Some(d.status.clone()) testid=format!("deployment-status-{id}")/>
+                <StatusBadge state=Some(d.status) testid=format!("deployment-status-{id}")/>
                 <div class="text-xs text-gray-400">"#"{id}</div>
             </td>
             <td class="px-3 py-2 align-top">

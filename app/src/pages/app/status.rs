@@ -54,8 +54,8 @@ fn runtime(r: Option<RuntimeInfo>) -> AnyView {
     let has_lines = !r.last_lines.is_empty();
     view! {
         <div class="space-y-1">
-            <span data-testid="runtime-state" data-state=r.state.clone() class="inline-flex flex-wrap items-center gap-2">
-                <StatusBadge status=Some(r.state.clone())/>
+            <span data-testid="runtime-state" data-state=r.state.as_str() class="inline-flex flex-wrap items-center gap-2">
+                <StatusBadge state=Some(r.state)/>
                 <span class="text-gray-600">{summary}</span>
                 <span class="text-xs text-gray-400">{format!("deployment #{}", r.deployment_id)}</span>
             </span>

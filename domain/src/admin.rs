@@ -1,25 +1,11 @@
 //! The instance admin (the installation's first account): lists accounts, disables and re-enables
 //! them, ends their sessions. It sees no team's data through this: only who exists.
 
-use serde::{Deserialize, Serialize};
-
 use crate::access::Actor;
 use crate::error::{Error, Result};
 use crate::Services;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct UserSummary {
-    pub id: i64,
-    pub email: String,
-    pub instance_admin: bool,
-    pub created_at: i64,
-    pub disabled: bool,
-    pub two_factor: bool,
-    /// Teams it belongs to.
-    pub teams: i64,
-    /// Browser sessions not expired.
-    pub sessions: i64,
-}
+pub use wire::UserSummary;
 
 fn only_admin(actor: &Actor) -> Result<()> {
     if actor.is_instance_admin() {

@@ -6,4 +6,4 @@ mod status;
 mod teams;
 
 pub use status::{DeploymentStatus, QueueState, RunState};
-pub use teams::{AuditEntry, Invitation, InvitationState, Member, MyTeam, Role, Scope, Team};
+pub use teams::{AuditEntry, Invitation, InvitationState, Member, MyTeam, Role, Scope, Team, UserSummary};

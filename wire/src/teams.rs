@@ -127,6 +127,21 @@ pub struct AuditEntry {
     pub ip: Option<String>,
 }
 
+/// An account as the instance admin sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserSummary {
+    pub id: i64,
+    pub email: String,
+    pub instance_admin: bool,
+    pub created_at: i64,
+    pub disabled: bool,
+    pub two_factor: bool,
+    /// Teams it belongs to.
+    pub teams: i64,
+    /// Browser sessions not expired.
+    pub sessions: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

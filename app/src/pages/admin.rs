@@ -3,7 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::api::admin::{list_accounts, Account, ResetAccountSessions, SetAccountDisabled};
+use wire::UserSummary;
+
+use crate::api::admin::{list_accounts, ResetAccountSessions, SetAccountDisabled};
 use crate::components::browser::confirm;
 use crate::components::fmt::datetime;
 use crate::components::{action_error, ErrorBox, BUTTON_DANGER, BUTTON_GHOST};
@@ -34,7 +36,7 @@ pub fn AdminUsersPage() -> impl IntoView {
     }
 }
 
-fn row(a: Account, disable: ServerAction<SetAccountDisabled>, reset: ServerAction<ResetAccountSessions>) -> impl IntoView {
+fn row(a: UserSummary, disable: ServerAction<SetAccountDisabled>, reset: ServerAction<ResetAccountSessions>) -> impl IntoView {
     let (id, email, disabled) = (a.id, a.email.clone(), a.disabled);
     let email_reset = email.clone();
     let on_toggle = move |_| {

@@ -46,6 +46,9 @@ test.describe.serial('teams', () => {
     await page.getByTestId('create-app').click();
     await expect(page).toHaveURL(/\/t\/crew\/apps\/crew-app$/);
     await expect(page.getByTestId('app-role')).toHaveText('owner');
+    const origin = { Origin: process.env.BASE_URL ?? '' };
+    const setEnv = await page.request.patch('/api/v1/apps/crew-app/env', { data: { API_KEY: 'crew-secret-value' }, headers: origin });
+    expect(setEnv.status()).toBe(200);
 
     // a client-side navigation from a hydrated page: the invite form then answers in place
     await waitInteractive(page);
@@ -65,7 +68,11 @@ test.describe.serial('teams', () => {
     await waitInteractive(mate);
     await mate.getByTestId('deploy-button').click();
     await expect(mate.getByTestId('build-log')).toContainText('detected', { timeout: 60_000 });
-    // members see no settings, env values or danger zone
+    // members see the env keys, not their values, and no settings or danger zone
+    await expect(mate.getByTestId('env-key')).toHaveValue('API_KEY');
+    await expect(mate.getByTestId('env-value')).toHaveValue('********');
+    await expect(mate.getByTestId('env-reveal')).toHaveCount(0);
+    await expect(mate.getByTestId('env-save')).toBeHidden();
     await expect(mate.getByTestId('delete-app')).toHaveCount(0);
     // the link worked once
     const again = await stranger(browser);
@@ -87,7 +94,6 @@ test.describe.serial('teams', () => {
     await expect(watcher.getByTestId('deployments')).toBeVisible();
     await expect(watcher.getByTestId('deploy-button')).toHaveCount(0);
     await expect(watcher.getByTestId('nav-audit')).toHaveCount(0);
-    const origin = { Origin: process.env.BASE_URL ?? '' };
     const deployed = await watcher.request.post('/api/v1/apps/crew-app/deployments', { headers: origin });
     expect(deployed.status()).toBe(403);
     const revealed = await watcher.request.get('/api/v1/apps/crew-app/env?reveal=1');

@@ -1,5 +1,6 @@
 //! The environment-variable editor: masked values, reveal, add/edit/delete rows, and Save as a merge
-//! (deleted keys are sent as `null`, untouched masked values are sent as the mask and kept).
+//! (deleted keys are sent as `null`, untouched masked values are sent as the mask and kept). Not
+//! `editable` (members): the keys only, masked, nothing to reveal or change.
 
 use std::collections::BTreeMap;
 
@@ -75,7 +76,7 @@ impl Rows {
 }
 
 #[component]
-pub fn EnvEditor(slug: String) -> impl IntoView {
+pub fn EnvEditor(slug: String, editable: bool) -> impl IntoView {
     let owner = StoredValue::new(Owner::current().unwrap_or_default());
     let rows = Rows { rows: RwSignal::new(Vec::new()), deleted: RwSignal::new(Vec::new()), next: StoredValue::new(0), owner };
     let error = RwSignal::new(None::<AppError>);
@@ -118,19 +119,27 @@ pub fn EnvEditor(slug: String) -> impl IntoView {
         <section class=format!("{CARD} space-y-3") data-testid="env-editor">
             <div class="flex flex-wrap items-center gap-2">
                 <h2 class="font-semibold">"Environment variables"</h2>
-                <button class=format!("{BUTTON_GHOST} ml-auto") data-testid="env-reveal" on:click=move |_| { load.dispatch(true); }>"Reveal values"</button>
+                {editable.then(|| view! {
+                    <button class=format!("{BUTTON_GHOST} ml-auto") data-testid="env-reveal" on:click=move |_| { load.dispatch(true); }>"Reveal values"</button>
+                })}
             </div>
-            <p class="text-xs text-gray-500">"Saved encrypted; a change takes effect at the next deploy. PORT is set by Rhone."</p>
+            <p class="text-xs text-gray-500">
+                {if editable {
+                    "Saved encrypted; a change takes effect at the next deploy. PORT is set by Rhone."
+                } else {
+                    "Your role shows the names only; admins see and change the values."
+                }}
+            </p>
             <ErrorBox error/>
             {move || rows.rows.with(Vec::is_empty).then(|| view! {
                 <p class="text-sm text-gray-500" data-testid="env-empty">"No variables yet."</p>
             })}
             <div class="space-y-2">
                 <For each=move || rows.rows.get() key=|r| r.id let:row>
-                    <EnvRow row rows/>
+                    <EnvRow row rows editable/>
                 </For>
             </div>
-            <div class="flex flex-wrap items-center gap-2">
+            <div class="flex flex-wrap items-center gap-2" class:hidden=!editable>
                 <button class=BUTTON_GHOST data-testid="env-add" on:click=add>"Add variable"</button>
                 <button class=format!("{BUTTON} ml-auto") data-testid="env-save" disabled=move || save.pending().get()
                     on:click=move |_| { saved.set(false); save.dispatch(rows.changes()); }>"Save"</button>
@@ -141,15 +150,15 @@ pub fn EnvEditor(slug: String) -> impl IntoView {
 }
 
 #[component]
-fn EnvRow(row: Row, rows: Rows) -> impl IntoView {
+fn EnvRow(row: Row, rows: Rows, editable: bool) -> impl IntoView {
     let on_delete = move |_| rows.remove(row);
     view! {
         <div class="flex flex-wrap items-center gap-2 sm:flex-nowrap" data-testid="env-row">
             <input class=format!("{INPUT} font-mono sm:w-1/3") placeholder="KEY" data-testid="env-key"
                 readonly=row.existing prop:value=move || row.key.get() on:input=move |ev| row.key.set(event_target_value(&ev))/>
-            <input class=format!("{INPUT} font-mono min-w-0 flex-1") placeholder="value" data-testid="env-value"
+            <input class=format!("{INPUT} font-mono min-w-0 flex-1") placeholder="value" data-testid="env-value" readonly=!editable
                 prop:value=move || row.value.get() on:input=move |ev| row.value.set(event_target_value(&ev))/>
-            <button class=BUTTON_DANGER data-testid="env-delete" on:click=on_delete>"Delete"</button>
+            {editable.then(|| view! { <button class=BUTTON_DANGER data-testid="env-delete" on:click=on_delete>"Delete"</button> })}
         </div>
     }
 }

@@ -68,8 +68,8 @@ fn AppView(access: AppAccess, deps: Deployments, site: Resource<Result<SiteInfo,
                 <LogPanel title="Build log" testid="build-log" url=deps.build_log_url() on_end subtitle=build_subtitle/>
                 <LogPanel title="Runtime log" testid="runtime-log" url=runtime_url subtitle="the live version"/>
             </div>
+            {can_deploy.then(|| view! { <env_editor::EnvEditor slug=slug.clone() editable=can_manage/> })}
             {can_manage.then(|| view! {
-                <env_editor::EnvEditor slug=slug.clone()/>
                 <settings::Settings info/>
                 <credentials::RepoAccess slug=slug.clone()/>
                 <settings::DangerZone slug=slug.clone()/>

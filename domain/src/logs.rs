@@ -187,6 +187,14 @@ impl LogHub {
         self.inner.store.rhone_lines_before(name, before, limit as i64).await
     }
 
+    /// Rhone's own lines (stages, verdicts) with `after < seq < before` still held in memory: what a
+    /// viewer whose live feed lagged must not miss (app output it may skip; these it gets).
+    pub fn rhone_lines_between(&self, name: &str, after: i64, before: i64) -> Vec<LogLine> {
+        let Some(ch) = self.inner.lock().get(name).cloned() else { return Vec::new() };
+        let st = ch.lock();
+        st.lines.iter().filter(|l| l.seq > after && l.seq < before && l.stream == channel::RHONE).cloned().collect()
+    }
+
     /// Stored lines after `after`: the newest `limit` of them, oldest first.
     pub async fn stored_after(&self, name: &str, after: i64, limit: usize) -> Result<Vec<LogLine>> {
         self.inner.store.log_lines(name, after, limit as i64).await

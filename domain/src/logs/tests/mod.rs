@@ -188,3 +188,19 @@ async fn rhone_lines_are_stored_even_when_a_burst_fills_the_store_queue() {
     assert!(all.iter().any(|l| l.contains("lines were not stored")), "the burst overflowed the queue (what this test is about)");
     assert!(all.contains(&"health check passed: HTTP 200") && all.contains(&"traffic switched to the new version"), "a Rhone line was lost");
 }
+
+#[tokio::test]
+async fn a_lagging_viewer_can_still_get_rhone_lines_of_the_gap_from_memory() {
+    let (hub, _d) = hub().await;
+    let sink = hub.open("deploy-9", vec![]).await;
+    sink.info("building");
+    for i in 0..50 {
+        sink.line("stdout", &format!("app {i}"));
+    }
+    sink.info("health check passed");
+    sink.line("stdout", "after");
+    let between = hub.rhone_lines_between("deploy-9", 1, 60);
+    assert_eq!(texts(&between), ["health check passed"], "only Rhone's lines, only inside the gap");
+    assert!(hub.rhone_lines_between("deploy-9", 0, 2).iter().any(|l| l.line == "building"));
+    assert!(hub.rhone_lines_between("unknown", 0, i64::MAX).is_empty());
+}

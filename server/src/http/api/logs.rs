@@ -180,7 +180,15 @@ impl Follow {
                 tokio::select! {
                     msg = live.recv() => match msg {
                         Ok(LogEvent::Line(l)) => {
-                            if self.send_lines(std::slice::from_ref(&l)).await.is_err() {
+                            // after a lag, Rhone's own lines in the gap come first: a slow viewer may
+                            // skip app output, never the stages of its deployment
+                            let mut batch = if self.lagged && self.deployment.is_some() {
+                                self.services.logs.rhone_lines_between(&self.channel, self.last, l.seq)
+                            } else {
+                                Vec::new()
+                            };
+                            batch.push(l);
+                            if self.send_lines(&batch).await.is_err() {
                                 return;
                             }
                         }

@@ -74,6 +74,15 @@ pub(crate) async fn insert_member(conn: &mut AnyConnection, team_id: i64, user_i
     Ok(())
 }
 
+/// Takes the team's row for this transaction before reading anything: two owners demoting each other
+/// at once cannot both succeed, and on SQLite the transaction holds the write lock from its first
+/// statement (a read-then-write transaction would fail with "database is locked" when another
+/// connection wrote in between, whatever the busy timeout).
+async fn lock_team(conn: &mut AnyConnection, team_id: i64) -> Result<()> {
+    sqlx::query("UPDATE teams SET slug = slug WHERE id = $1").bind(team_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
 impl Store {
     /// Creates a team owned by `owner`.
     pub async fn insert_team(&self, slug: &str, name: &str, owner: i64) -> Result<Team> {
@@ -163,6 +172,7 @@ impl Store {
     /// Deletes a team that owns no apps (its memberships, invitations, audit log and tokens go with it).
     pub async fn delete_team(&self, id: i64) -> Result<()> {
         let mut tx = self.pool().begin().await?;
+        lock_team(&mut tx, id).await?;
         let apps: i64 = get(&sqlx::query("SELECT COUNT(*) AS n FROM apps WHERE team_id = $1").bind(id).fetch_one(&mut *tx).await?, "n")?;
         if apps > 0 {
             return Err(Error::Conflict(format!("the team still has {apps} app(s): delete them first")));
@@ -196,10 +206,7 @@ impl Store {
     /// transaction that re-checks the team keeps an owner. False if they were not a member.
     pub async fn set_member_role(&self, team_id: i64, user_id: i64, new_role: Option<Role>) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
-        if self.backend() == super::Backend::Postgres {
-            // two owners demoting each other at once must not both succeed
-            sqlx::query("SELECT id FROM teams WHERE id = $1 FOR UPDATE").bind(team_id).execute(&mut *tx).await?;
-        }
+        lock_team(&mut tx, team_id).await?;
         let current = sqlx::query("SELECT role FROM team_members WHERE team_id = $1 AND user_id = $2")
             .bind(team_id)
             .bind(user_id)

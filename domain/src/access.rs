@@ -41,7 +41,7 @@ impl Actor {
 
     /// The installation's first account: manages users, sees no team's data it is not a member of.
     pub fn is_instance_admin(&self) -> bool {
-        self.user.role == "owner" && self.limits().is_none_or(|l| l.team_id.is_none() && l.scope == policy::Scope::Write)
+        self.user.role == "owner" && self.is_unrestricted()
     }
 
     /// Whether it may act outside any one team (create teams, manage its own tokens): a session or
@@ -121,18 +121,22 @@ pub(crate) fn enforce(actor: &Actor, team_id: i64, role: Option<Role>, action: A
 impl Services {
     /// The app, if the actor may do `action` to it.
     pub(crate) async fn app_for(&self, actor: &Actor, slug: &str, action: Action) -> Result<App> {
+        Ok(self.app_and_role(actor, slug, action).await?.0)
+    }
+
+    /// The app and the actor's role in its team (allowed, so a member's), from the one query.
+    async fn app_and_role(&self, actor: &Actor, slug: &str, action: Action) -> Result<(App, Role)> {
         Slug::parse(slug).map_err(|_| Error::NotFound("app"))?;
         let (app, role, require_2fa) = self.store.app_with_role(slug, actor.user.id).await?.ok_or(Error::NotFound("app"))?;
         enforce(actor, app.team_id, role, action, "app", require_2fa)?;
-        Ok(app)
+        Ok((app, role.ok_or(Error::NotFound("app"))?))
     }
 
     /// The app, the team that owns it and the actor's role there (what the dashboard offers depends
     /// on it; every action still asks the policy).
     pub async fn app_standing(&self, actor: &Actor, slug: &str) -> Result<(App, Team, Role)> {
-        let app = self.app_for(actor, slug, Action::ReadApp).await?;
+        let (app, role) = self.app_and_role(actor, slug, Action::ReadApp).await?;
         let team = self.store.team_by_id(app.team_id).await?;
-        let role = self.store.role_in(team.id, actor.user.id).await?.ok_or(Error::NotFound("app"))?;
         Ok((app, team, role))
     }
 

@@ -38,7 +38,7 @@ impl Services {
     /// Ends every browser session of an account (its API tokens keep working).
     pub async fn reset_user_sessions(&self, actor: &Actor, user_id: i64) -> Result<u64> {
         only_admin(actor)?;
-        if !self.store.list_users().await?.iter().any(|u| u.id == user_id) {
+        if self.store.user_by_id(user_id).await?.is_none() {
             return Err(Error::NotFound("user"));
         }
         let ended = self.store.delete_sessions_of(user_id).await?;

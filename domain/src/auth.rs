@@ -169,7 +169,7 @@ impl Services {
         let secret = format!("{TOKEN_PREFIX}{}", random_token());
         let limits = TokenLimits { team_id, scope };
         let record = self.store.insert_api_token(actor.user.id, name, &hash_secret(&secret), &secret[..12], limits).await?;
-        let entry = actor.audit(AuditAction::TokenCreate, &record.name, format!("{}…, {}", record.prefix, scope_name(scope)));
+        let entry = actor.audit(AuditAction::TokenCreate, &record.name, format!("{}…, {}", record.prefix, scope.as_str()));
         match team_id {
             Some(id) => self.record(&[id], entry).await,
             None => self.record_for_user(actor.user.id, entry).await,
@@ -191,13 +191,6 @@ impl Services {
         }
         self.record_for_user(actor.user.id, actor.audit(AuditAction::TokenRevoke, &token.name, format!("{}…", token.prefix))).await;
         Ok(())
-    }
-}
-
-fn scope_name(s: Scope) -> &'static str {
-    match s {
-        Scope::Read => "read",
-        Scope::Write => "write",
     }
 }
 

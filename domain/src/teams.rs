@@ -103,6 +103,18 @@ pub enum EmailOutcome {
     Failed(String),
 }
 
+impl EmailOutcome {
+    /// As the API and the dashboard report it: whether a relay took the email, and why not if it
+    /// failed.
+    pub fn reported(self) -> (bool, Option<String>) {
+        match self {
+            EmailOutcome::Sent => (true, None),
+            EmailOutcome::NotConfigured => (false, None),
+            EmailOutcome::Failed(why) => (false, Some(why)),
+        }
+    }
+}
+
 fn parse_team_name(name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {

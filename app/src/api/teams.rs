@@ -71,14 +71,9 @@ pub async fn remove_member(team: String, user_id: i64) -> Result<(), AppError> {
 #[server]
 pub async fn invite_member(team: String, email: String, role: Role) -> Result<IssuedInvitation, AppError> {
     let (services, actor) = super::ctx::authorize().await?;
-    use domain::teams::EmailOutcome;
     let base = use_context::<crate::server::DashboardUrl>().map(|u| u.0).unwrap_or_default();
     let issued = services.invite(&actor, &team, &email, role, &base).await?;
-    let (emailed, email_error) = match issued.email {
-        EmailOutcome::Sent => (true, None),
-        EmailOutcome::NotConfigured => (false, None),
-        EmailOutcome::Failed(why) => (false, Some(why)),
-    };
+    let (emailed, email_error) = issued.email.reported();
     Ok(IssuedInvitation { url: issued.url, invitation: issued.invitation, emailed, email_error })
 }
 

@@ -150,7 +150,7 @@ impl Store {
         .bind(prefix)
         .bind(now_ms())
         .bind(limits.team_id)
-        .bind(scope_str(limits.scope))
+        .bind(limits.scope.as_str())
         .fetch_one(self.pool())
         .await?;
         let id: i64 = get(&row, "id")?;
@@ -212,13 +212,6 @@ fn api_token(row: &AnyRow) -> Result<ApiToken> {
         team: get(row, "team")?,
         scope: parse_scope(&get::<String>(row, "scope")?),
     })
-}
-
-fn scope_str(s: Scope) -> &'static str {
-    match s {
-        Scope::Read => "read",
-        Scope::Write => "write",
-    }
 }
 
 /// A stored scope; anything unknown reads as the narrower `read`.

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use domain::policy::Role;
-use domain::teams::{EmailOutcome, Invitation, MyTeam};
+use domain::teams::{Invitation, MyTeam};
 use domain::model::User;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -26,11 +26,7 @@ pub struct NewInvitation {
 /// email_error}` (the link is shown once: only its hash is stored; `emailed` when a relay took it).
 pub async fn create(State(s): State<AppState>, Caller(a): Caller, Path(team): Path<String>, Body(b): Body<NewInvitation>) -> ApiResult<(StatusCode, Json<Value>)> {
     let issued = s.services.invite(&a, &team, &b.email, b.role, &s.dashboard.url()).await?;
-    let (emailed, email_error) = match issued.email {
-        EmailOutcome::Sent => (true, None),
-        EmailOutcome::NotConfigured => (false, None),
-        EmailOutcome::Failed(why) => (false, Some(why)),
-    };
+    let (emailed, email_error) = issued.email.reported();
     let inv = issued.invitation;
     let body = json!({ "id": inv.id, "url": issued.url, "expires_at": inv.expires_at, "email": inv.email, "role": inv.role, "emailed": emailed, "email_error": email_error });
     Ok((StatusCode::CREATED, Json(body)))

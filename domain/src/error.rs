@@ -36,6 +36,12 @@ impl Error {
     }
 }
 
+impl From<wire::Invalid> for Error {
+    fn from(e: wire::Invalid) -> Self {
+        Error::Invalid { field: e.field, msg: e.message }
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         match &e {

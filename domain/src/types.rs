@@ -178,37 +178,7 @@ pub fn parse_root_dir(s: &str) -> Result<String> {
     Ok(if s.is_empty() { ".".into() } else { s.to_string() })
 }
 
-/// Which runtime runs an app's versions: native processes or containers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RuntimeKind {
-    Process,
-    Docker,
-}
-
-impl RuntimeKind {
-    pub const ALL: [RuntimeKind; 2] = [RuntimeKind::Process, RuntimeKind::Docker];
-
-    pub fn parse(s: &str) -> Result<RuntimeKind> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s.trim())
-            .ok_or_else(|| Error::invalid("runtime", format!("{s:?} is not a runtime: use process or docker")))
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuntimeKind::Process => "process",
-            RuntimeKind::Docker => "docker",
-        }
-    }
-}
-
-impl fmt::Display for RuntimeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use wire::{CpuLimit, RuntimeKind};
 
 /// The runtime an app gets when none is named: `auto` = docker when an engine answers, else process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,57 +203,6 @@ impl DefaultRuntime {
             DefaultRuntime::Auto => "auto",
             DefaultRuntime::Fixed(k) => k.as_str(),
         }
-    }
-}
-
-/// A CPU limit in millicores (1000 = one core), 10 (0.01 core) to 64000 (64 cores). In JSON it is a
-/// number of cores (`0.5`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CpuLimit(u32);
-
-impl CpuLimit {
-    pub const MIN_MILLICORES: u32 = 10;
-    pub const MAX_MILLICORES: u32 = 64_000;
-
-    /// Cores as a decimal (`0.5`), rounded to the millicore.
-    pub fn from_cores(cores: f64) -> Result<CpuLimit> {
-        let m = (cores * 1000.0).round();
-        if !(f64::from(Self::MIN_MILLICORES)..=f64::from(Self::MAX_MILLICORES)).contains(&m) {
-            return Err(Error::invalid("cpu_limit", "must be a number of cores from 0.01 to 64 (e.g. 0.5)"));
-        }
-        Ok(CpuLimit(m as u32))
-    }
-
-    pub fn from_millicores(m: i64) -> Result<CpuLimit> {
-        match u32::try_from(m) {
-            Ok(m) if (Self::MIN_MILLICORES..=Self::MAX_MILLICORES).contains(&m) => Ok(CpuLimit(m)),
-            _ => Err(Error::invalid("cpu_limit", "must be a number of cores from 0.01 to 64 (e.g. 0.5)")),
-        }
-    }
-
-    pub fn millicores(self) -> u32 {
-        self.0
-    }
-
-    /// Docker's `NanoCpus`.
-    pub fn nano_cpus(self) -> i64 {
-        i64::from(self.0) * 1_000_000
-    }
-
-    pub fn cores(self) -> f64 {
-        f64::from(self.0) / 1000.0
-    }
-}
-
-impl Serialize for CpuLimit {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_f64(self.cores())
-    }
-}
-
-impl<'de> Deserialize<'de> for CpuLimit {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        CpuLimit::from_cores(f64::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -371,33 +290,13 @@ mod tests {
     }
 
     #[test]
-    fn runtimes_parse_from_their_names_and_nothing_else() {
-        for k in RuntimeKind::ALL {
-            assert_eq!(RuntimeKind::parse(k.as_str()).unwrap(), k);
-            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
-        }
-        assert_eq!(RuntimeKind::parse(" docker ").unwrap(), RuntimeKind::Docker);
-        for bad in ["", "auto", "Docker", "podman", "process;rm"] {
-            let err = RuntimeKind::parse(bad).unwrap_err();
-            assert!(matches!(err, Error::Invalid { field: "runtime", .. }), "{bad:?}: {err}");
-        }
+    fn default_runtimes_are_auto_or_a_runtime() {
+        let err = Error::from(RuntimeKind::parse("podman").unwrap_err());
+        assert!(matches!(err, Error::Invalid { field: "runtime", .. }), "{err}");
         assert_eq!(DefaultRuntime::parse("auto").unwrap(), DefaultRuntime::Auto);
         assert_eq!(DefaultRuntime::parse("").unwrap(), DefaultRuntime::Auto);
         assert_eq!(DefaultRuntime::parse("docker").unwrap(), DefaultRuntime::Fixed(RuntimeKind::Docker));
         assert!(DefaultRuntime::parse("kubernetes").unwrap_err().to_string().contains("auto, process or docker"));
-    }
-
-    #[test]
-    fn cpu_limits_are_cores_stored_as_millicores() {
-        assert_eq!(CpuLimit::from_cores(0.5).unwrap().millicores(), 500);
-        assert_eq!(CpuLimit::from_cores(0.01).unwrap().millicores(), 10);
-        assert_eq!(CpuLimit::from_cores(64.0).unwrap().nano_cpus(), 64_000_000_000);
-        for bad in [0.0, -1.0, 0.004, 64.001, f64::NAN, f64::INFINITY] {
-            assert!(CpuLimit::from_cores(bad).is_err(), "{bad} should be rejected");
-        }
-        assert!(CpuLimit::from_millicores(9).is_err() && CpuLimit::from_millicores(-500).is_err());
-        let c: CpuLimit = serde_json::from_str("1.25").unwrap();
-        assert_eq!((c.millicores(), serde_json::to_string(&c).unwrap()), (1250, "1.25".to_string()));
     }
 
     #[test]

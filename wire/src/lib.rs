@@ -2,8 +2,11 @@
 //! as they are) and the dashboard (which shows them, compiled to wasm). Serde only: no logic beyond
 //! names and parsing of the enums.
 
+mod apps;
 mod status;
 mod teams;
+
+pub use apps::{ApiToken, App, CpuLimit, Deployment, Invalid, RuntimeKind, User};
 
 pub use status::{DeploymentStatus, QueueState, RunState};
 pub use teams::{AuditEntry, Invitation, InvitationState, Member, MyTeam, Role, Scope, Team, UserSummary};

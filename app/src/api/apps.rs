@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{AppAccess, AppFields, AppInfo, AppStatusInfo, TeamApps};
+use crate::types::{AppAccess, AppFields, AppStatusInfo, TeamApps};
 
 /// The apps of `team` (blank: the caller's personal team).
 #[server]
@@ -19,7 +19,7 @@ pub async fn list_apps(team: String) -> Result<TeamApps, AppError> {
         .into_iter()
         .map(|item| crate::types::AppSummary {
             status: item.newest_deployment_status,
-            app: item.app.into(),
+            app: item.app,
             runtime: item.runtime_status.map(Into::into),
         })
         .collect();
@@ -38,12 +38,12 @@ pub async fn get_app_status(slug: String) -> Result<AppStatusInfo, AppError> {
 pub async fn get_app(slug: String) -> Result<AppAccess, AppError> {
     let (services, actor) = super::ctx::authorize().await?;
     let (app, team, role) = services.app_standing(&actor, &slug).await?;
-    Ok(AppAccess { app: app.into(), team: team.slug, team_name: team.name, role })
+    Ok(AppAccess { app, team: team.slug, team_name: team.name, role })
 }
 
 /// Creates an app in `team` (blank: the caller's personal team) and opens its page.
 #[server]
-pub async fn create_app(team: String, fields: AppFields) -> Result<AppInfo, AppError> {
+pub async fn create_app(team: String, fields: AppFields) -> Result<wire::App, AppError> {
     use super::ctx::opt;
     let (services, actor) = super::ctx::authorize().await?;
     let team = opt(team);
@@ -66,7 +66,7 @@ pub async fn create_app(team: String, fields: AppFields) -> Result<AppInfo, AppE
         sticky_sessions: form::checked(&fields.sticky_sessions).then_some(true),
         dockerfile_path: opt(fields.dockerfile_path),
     };
-    let app: AppInfo = services.create_app(&actor, input).await?.into();
+    let app = services.create_app(&actor, input).await?;
     match team {
         Some(t) => leptos_axum::redirect(&format!("/t/{t}/apps/{}", app.slug)),
         None => leptos_axum::redirect(&format!("/apps/{}", app.slug)),
@@ -77,7 +77,7 @@ pub async fn create_app(team: String, fields: AppFields) -> Result<AppInfo, AppE
 /// Saves the settings form: every field is sent; an empty branch, build or start command, CPU or
 /// memory limit or Dockerfile path clears it; a blank runtime, replica count or timeout is kept.
 #[server]
-pub async fn update_app(slug: String, fields: AppFields) -> Result<AppInfo, AppError> {
+pub async fn update_app(slug: String, fields: AppFields) -> Result<wire::App, AppError> {
     use super::ctx::opt;
     let (services, actor) = super::ctx::authorize().await?;
     let patch = domain::apps::AppPatch {
@@ -97,7 +97,7 @@ pub async fn update_app(slug: String, fields: AppFields) -> Result<AppInfo, AppE
         sticky_sessions: Some(form::checked(&fields.sticky_sessions)),
         dockerfile_path: Some(fields.dockerfile_path),
     };
-    Ok(services.update_app(&actor, &slug, patch).await?.into())
+    Ok(services.update_app(&actor, &slug, patch).await?)
 }
 
 #[server]

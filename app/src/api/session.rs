@@ -3,17 +3,17 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{SiteInfo, UserInfo};
+use crate::types::{SiteInfo, SignedIn};
 
 #[server]
-pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
+pub async fn current_user() -> Result<Option<SignedIn>, AppError> {
     // The server's 404 fallback renders the app without `Services` in the context: nobody is logged
     // in there (every other server function treats a missing context as an internal error).
     let Some(services) = use_context::<domain::Services>() else {
         return Ok(None);
     };
     let warning = services.isolation_warning().map(str::to_string);
-    Ok(super::ctx::user(&services).await?.map(|u| UserInfo { platform_warning: warning, ..UserInfo::from(u) }))
+    Ok(super::ctx::user(&services).await?.map(|user| SignedIn { user, platform_warning: warning }))
 }
 
 #[server]

@@ -3,12 +3,12 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{IssuedToken, TokenInfo};
+use crate::types::{IssuedToken, ApiToken};
 
 #[server]
-pub async fn list_tokens() -> Result<Vec<TokenInfo>, AppError> {
+pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
     let (services, actor) = super::ctx::authorize().await?;
-    Ok(services.list_api_tokens(&actor).await?.into_iter().map(TokenInfo::from).collect())
+    Ok(services.list_api_tokens(&actor).await?)
 }
 
 /// Creates a token; the secret is in the answer and nowhere else.
@@ -16,7 +16,7 @@ pub async fn list_tokens() -> Result<Vec<TokenInfo>, AppError> {
 pub async fn create_token(name: String) -> Result<IssuedToken, AppError> {
     let (services, actor) = super::ctx::authorize().await?;
     let issued = services.issue_api_token(&actor, name.trim(), None, domain::policy::Scope::Write).await?;
-    Ok(IssuedToken { secret: issued.secret, token: issued.record.into() })
+    Ok(IssuedToken { secret: issued.secret, token: issued.record })
 }
 
 #[server]

@@ -8,11 +8,11 @@ use leptos_router::components::Outlet;
 use super::nav::Nav;
 use crate::api::session::current_user;
 use crate::error::AppError;
-use crate::types::UserInfo;
+use crate::types::SignedIn;
 
 /// The current user, loaded once per page load (login and logout are full page loads).
 #[derive(Clone, Copy)]
-pub struct UserResource(pub Resource<Result<Option<UserInfo>, AppError>>);
+pub struct UserResource(pub Resource<Result<Option<SignedIn>, AppError>>);
 
 impl UserResource {
     pub fn load() -> UserResource {
@@ -24,7 +24,7 @@ impl UserResource {
         self.0.get().map(|r| matches!(r, Ok(Some(_))))
     }
 
-    pub fn user(self) -> Option<UserInfo> {
+    pub fn user(self) -> Option<SignedIn> {
         self.0.get().and_then(|r| r.ok().flatten())
     }
 }

@@ -6,7 +6,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 use crate::api::teams::list_my_teams;
-use crate::types::UserInfo;
+use crate::types::SignedIn;
 
 /// The team slug of a `/t/{team}/…` path.
 pub fn team_of_path(path: &str) -> Option<String> {
@@ -16,7 +16,7 @@ pub fn team_of_path(path: &str) -> Option<String> {
 }
 
 #[component]
-pub fn Nav(user: UserInfo) -> impl IntoView {
+pub fn Nav(user: SignedIn) -> impl IntoView {
     let link = "rounded px-2 py-1 text-sm text-gray-200 hover:bg-gray-700 hover:text-white aria-[current=page]:bg-gray-900";
     let warning = user.platform_warning.clone();
     let location = use_location();
@@ -69,11 +69,11 @@ pub fn Nav(user: UserInfo) -> impl IntoView {
                 <A href="/builds" attr:class=link attr:data-testid="nav-builds">"Builds"</A>
                 <A href="/tokens" attr:class=link attr:data-testid="nav-tokens">"Tokens"</A>
                 <A href="/account" attr:class=link attr:data-testid="nav-account">"Account"</A>
-                {(user.role == "owner").then(|| view! {
+                {(user.user.role == "owner").then(|| view! {
                     <A href="/admin/users" attr:class=link attr:data-testid="nav-admin">"Accounts"</A>
                 })}
                 <span class="ml-auto hidden truncate text-xs text-gray-400 sm:inline" data-testid="nav-user">
-                    {user.email}
+                    {user.user.email}
                 </span>
                 <form method="post" action="/auth/logout" class="ml-auto sm:ml-0">
                     <button type="submit" class="rounded px-2 py-1 text-sm text-gray-200 hover:bg-gray-700" data-testid="logout">

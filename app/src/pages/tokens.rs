@@ -6,7 +6,7 @@ use crate::api::tokens::{list_tokens, CreateToken, RevokeToken};
 use crate::components::browser::confirm;
 use crate::components::fmt::datetime;
 use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_DANGER, CARD, INPUT};
-use crate::types::TokenInfo;
+use crate::types::ApiToken;
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
@@ -51,7 +51,7 @@ pub fn TokensPage() -> impl IntoView {
     }
 }
 
-fn row(t: TokenInfo, revoke: ServerAction<RevokeToken>) -> impl IntoView {
+fn row(t: ApiToken, revoke: ServerAction<RevokeToken>) -> impl IntoView {
     let (id, name) = (t.id, t.name.clone());
     let on_revoke = move |_| {
         if confirm(&format!("Revoke the token \"{name}\"? Programs using it will stop working.")) {

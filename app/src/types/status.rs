@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::DeploymentInfo;
+use super::Deployment;
 
 /// The live version's runtime state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +66,7 @@ pub struct QueuedBuildInfo {
     pub position: usize,
     pub state: wire::QueueState,
     pub ahead: usize,
-    pub deployment: DeploymentInfo,
+    pub deployment: Deployment,
 }
 
 #[cfg(feature = "ssr")]

@@ -10,7 +10,7 @@ use crate::components::fmt::{datetime, duration};
 use crate::components::status::StatusBadge;
 use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_DANGER, BUTTON_GHOST, CARD, INPUT};
 use crate::error::AppError;
-use crate::types::DeploymentInfo;
+use crate::types::Deployment;
 use wire::DeploymentStatus;
 
 const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -26,7 +26,7 @@ pub struct Deployments {
     /// `Transition` reads the resource during hydration.
     newest: RwSignal<Option<i64>>,
     log_url: Memo<Option<String>>,
-    list: Resource<Result<Vec<DeploymentInfo>, AppError>>,
+    list: Resource<Result<Vec<Deployment>, AppError>>,
     deploy: ServerAction<Deploy>,
     cancel: ServerAction<CancelDeployment>,
     rollback: ServerAction<Rollback>,
@@ -66,7 +66,7 @@ impl Deployments {
     }
 
     /// After a deploy or rollback: show the first page and the new deployment's build log.
-    fn follow_new(self, value: impl Fn() -> Option<Result<DeploymentInfo, AppError>> + 'static) {
+    fn follow_new(self, value: impl Fn() -> Option<Result<Deployment, AppError>> + 'static) {
         Effect::new(move |_| {
             if let Some(Ok(d)) = value() {
                 self.selected.set(Some(d.id));
@@ -78,7 +78,7 @@ impl Deployments {
     fn poll_while_in_progress(self) {
         let scheduled = StoredValue::new(false);
         Effect::new(move |_| {
-            let busy = self.list.get().and_then(Result::ok).is_some_and(|l| l.iter().any(|d| d.in_progress));
+            let busy = self.list.get().and_then(Result::ok).is_some_and(|l| l.iter().any(|d| d.status.in_progress()));
             if busy && !scheduled.get_value() {
                 scheduled.set_value(true);
                 set_timeout(
@@ -179,10 +179,10 @@ fn Pager(deps: Deployments, more: bool, oldest: Option<i64>) -> impl IntoView {
     }
 }
 
-fn row(d: DeploymentInfo, deps: Deployments, can_deploy: bool) -> impl IntoView {
+fn row(d: Deployment, deps: Deployments, can_deploy: bool) -> impl IntoView {
     let id = d.id;
     let can_rollback = can_deploy && d.rollback_available && d.status != DeploymentStatus::Live;
-    let can_cancel = can_deploy && d.in_progress;
+    let can_cancel = can_deploy && d.status.in_progress();
     let on_rollback = move |_| {
         if confirm(&format!("Roll back to deployment #{id}? Its build replaces the live version.")) {
             deps.rollback.dispatch(Rollback { id });

@@ -17,7 +17,7 @@ use crate::components::browser::protocol;
 use crate::components::log_panel::LogPanel;
 use crate::components::ErrorBox;
 use crate::error::AppError;
-use crate::types::{AppAccess, AppInfo, AppStatusInfo, SiteInfo};
+use crate::types::{AppAccess, AppStatusInfo, SiteInfo};
 use deployments::{DeployForm, Deployments, DeploymentsTable};
 
 #[component]
@@ -79,7 +79,7 @@ fn AppView(access: AppAccess, deps: Deployments, site: Resource<Result<SiteInfo,
 }
 
 #[component]
-fn Header(info: RwSignal<AppInfo>, site: Resource<Result<SiteInfo, AppError>>) -> impl IntoView {
+fn Header(info: RwSignal<wire::App>, site: Resource<Result<SiteInfo, AppError>>) -> impl IntoView {
     let proto = RwSignal::new(String::from("http:"));
     Effect::new(move |_| proto.set(protocol()));
     let slug = info.with_untracked(|a| a.slug.clone());
@@ -87,7 +87,7 @@ fn Header(info: RwSignal<AppInfo>, site: Resource<Result<SiteInfo, AppError>>) -
         <header class="space-y-1">
             <h1 class="text-2xl font-semibold break-words" data-testid="app-name">{move || info.with(|a| a.name.clone())}</h1>
             <p class="text-sm text-gray-500 break-all">{move || info.with(|a| a.repo_url.clone())}</p>
-            <p class="text-sm text-gray-500" data-testid="app-runtime">{move || info.with(AppInfo::runtime_summary)}</p>
+            <p class="text-sm text-gray-500" data-testid="app-runtime">{move || info.with(wire::App::runtime_summary)}</p>
             <Suspense>
                 {move || {
                     let slug = slug.clone();

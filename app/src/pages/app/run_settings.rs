@@ -5,15 +5,15 @@ use leptos::prelude::*;
 
 use crate::components::form::{CheckField, Field, SelectField};
 use crate::error::AppError;
-use crate::types::AppInfo;
+
 
 #[component]
-pub fn RunFields(a: AppInfo, #[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+pub fn RunFields(a: wire::App, #[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
     view! {
         <h3 class="pt-2 text-sm font-semibold text-gray-800">"Runtime and scaling"</h3>
         <p class="text-xs text-gray-500">"These apply to versions started after you save: deploy to apply them."</p>
         <div class="grid gap-4 sm:grid-cols-2" data-testid="run-settings">
-            <SelectField name="runtime" label="Runtime" error value=a.runtime.clone()
+            <SelectField name="runtime" label="Runtime" error value=a.runtime.as_str().to_string()
                 options=vec![("process", "Process"), ("docker", "Docker"), ("auto", "Installation default (auto)")]/>
             <Field name="dockerfile_path" label="Dockerfile" error value=a.dockerfile_path.clone().unwrap_or_default()
                 placeholder="Dockerfile (or generated)" help="Relative to the repository root (Docker runtime)."/>

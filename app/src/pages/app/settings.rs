@@ -7,10 +7,10 @@ use crate::api::apps::{DeleteApp, UpdateApp};
 use crate::components::browser::confirm;
 use crate::components::form::Field;
 use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_DANGER, CARD};
-use crate::types::AppInfo;
+
 
 #[component]
-pub fn Settings(info: RwSignal<AppInfo>) -> impl IntoView {
+pub fn Settings(info: RwSignal<wire::App>) -> impl IntoView {
     let update = ServerAction::<UpdateApp>::new();
     let error = action_error(update);
     Effect::new(move |_| {

@@ -16,8 +16,9 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
-    /// A field of the submitted form is wrong; `field` names the form field.
-    #[error("{field}: {msg}")]
+    /// A field of the submitted form is wrong; `field` names the form field, `msg` says what is
+    /// wrong as a predicate of its label ("is required").
+    #[error("{} {}", field_label(.field), .msg)]
     Invalid { field: String, msg: String },
     #[error("Too many attempts. Try again in {0} seconds.")]
     RateLimited(u64),
@@ -29,7 +30,55 @@ pub enum AppError {
     Transport(String),
 }
 
+/// How the forms label a field the server names by its key (`repo_url` → `Repository URL`).
+pub fn field_label(key: &str) -> &str {
+    match key {
+        "name" => "Name",
+        "slug" => "Slug",
+        "repo_url" => "Repository URL",
+        "branch" => "Branch",
+        "root_dir" => "Root directory",
+        "build_command" => "Build command",
+        "start_command" => "Start command",
+        "health_check_path" => "Health check path",
+        "runtime" => "Runtime",
+        "cpu_limit" => "CPU limit",
+        "memory_limit_mb" => "Memory limit",
+        "replicas" => "Replicas",
+        "drain_timeout_secs" => "Drain timeout",
+        "stop_timeout_secs" => "Stop timeout",
+        "dockerfile_path" => "Dockerfile path",
+        "env" => "Environment variable",
+        "ref" | "git_ref" => "Git ref",
+        "email" => "Email",
+        "password" => "Password",
+        "new" => "New password",
+        "current" => "Current password",
+        "code" => "Code",
+        "role" => "Role",
+        "team" => "Team",
+        "token" => "Token",
+        "username" => "Username",
+        other => other,
+    }
+}
+
 impl AppError {
+    /// The HTTP status a server function answers with this error: the REST API's for the same
+    /// mistake (a user's mistake is a 4xx; only our own failures are 5xx).
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthorized => 401,
+            AppError::PaymentRequired => 402,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Conflict(_) => 409,
+            AppError::Invalid { .. } => 422,
+            AppError::RateLimited(_) => 429,
+            AppError::Internal | AppError::Transport(_) => 500,
+        }
+    }
+
     /// The message for one form field, if this error is about that field.
     pub fn field_msg(&self, name: &str) -> Option<String> {
         match self {

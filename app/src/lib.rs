@@ -42,6 +42,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let user = UserResource::load();
     provide_context(user);
+    provide_context(components::clock::Clock::start());
     let ssr = SsrMode::Async;
     view! {
         <Stylesheet id="leptos" href="/pkg/rhone.css"/>

@@ -1,12 +1,9 @@
-//! Serializable mirrors of the domain records, shared by the server functions and the browser
-//! (`domain` itself only exists in the server build).
+//! What the server functions exchange with the browser: the shared records of `wire`, and the few
+//! shapes only the dashboard uses (`domain` itself only exists in the server build).
 
 use serde::{Deserialize, Serialize};
 
-mod status;
-pub use status::{bytes, AppStatusInfo, QueuedBuildInfo, RuntimeInfo};
-
-pub use wire::{ApiToken, Deployment, User};
+pub use wire::{ApiToken, AppListItem, AppOverview, Deployment, QueuedBuild, RuntimeStatus, User};
 
 /// The signed-in account, with a warning about the installation shown on every page (e.g. apps
 /// share Rhone's uid).
@@ -30,7 +27,7 @@ pub struct AppAccess {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeamApps {
     pub team: wire::MyTeam,
-    pub apps: Vec<AppSummary>,
+    pub apps: Vec<wire::AppListItem>,
 }
 
 /// The app form (new app and settings). Form inputs are named `fields[<name>]`; blank means "not
@@ -38,6 +35,12 @@ pub struct TeamApps {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppFields {
     pub name: String,
+    /// New apps only; blank: derived from the name.
+    #[serde(default)]
+    pub slug: String,
+    /// New apps only: a checkbox, `on` to skip asking the repository first ("create anyway").
+    #[serde(default)]
+    pub anyway: String,
     pub repo_url: String,
     #[serde(default)]
     pub branch: String,
@@ -68,17 +71,6 @@ pub struct AppFields {
     pub sticky_sessions: String,
     #[serde(default)]
     pub dockerfile_path: String,
-}
-
-/// One row of the apps list: the app and the status of its newest deployment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppSummary {
-    pub app: wire::App,
-    /// `None`: never deployed.
-    pub status: Option<wire::DeploymentStatus>,
-    /// The live version's runtime state (`None`: no live version).
-    #[serde(default)]
-    pub runtime: Option<RuntimeInfo>,
 }
 
 /// A token just created: `secret` is shown once and never again.

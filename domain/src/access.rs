@@ -80,6 +80,7 @@ fn verb(action: Action) -> &'static str {
         Deploy => "deploy",
         Rollback => "roll back",
         CancelDeployment => "cancel deployments",
+        Operate => "restart, stop or start apps",
         CreateApp => "create apps",
         UpdateApp => "change app settings",
         DeleteApp => "delete apps",

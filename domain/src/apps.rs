@@ -1,5 +1,6 @@
 //! Apps and their environment variables.
 
+mod control;
 mod run;
 pub mod status;
 
@@ -44,6 +45,11 @@ pub struct NewApp {
     pub stop_timeout_secs: Option<i64>,
     pub sticky_sessions: Option<bool>,
     pub dockerfile_path: Option<String>,
+    /// Ask the repository first (`git ls-remote`, at most 10 s) whether it answers and has the
+    /// branch; a wrong URL or branch is then refused with git's reason (the dashboard asks, unless
+    /// "create anyway" is ticked).
+    #[serde(default)]
+    pub check_repo: bool,
 }
 
 /// A partial update; an empty string clears `branch`, `build_command`, `start_command` and
@@ -73,8 +79,11 @@ pub struct AppPatch {
 
 fn parse_name(name: &str) -> Result<String> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(Error::invalid("name", "must be 1 to 100 characters"));
+    if name.is_empty() {
+        return Err(Error::invalid("name", "is required"));
+    }
+    if name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Error::invalid("name", "must be at most 100 characters, without control characters"));
     }
     Ok(name.to_string())
 }
@@ -99,9 +108,12 @@ impl Services {
     pub async fn create_app(&self, actor: &Actor, input: NewApp) -> Result<App> {
         let team = self.team_for_new_app(actor, input.team.as_deref()).await?;
         let name = parse_name(&input.name)?;
-        let slug = match input.slug.as_deref() {
-            Some(s) => Slug::parse(s)?,
-            None => Slug::from_name(&name).map_err(|_| Error::invalid("name", "must contain a letter or digit"))?,
+        let slug = match input.slug.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => Slug::parse_new(s)?,
+            None => {
+                let derived = Slug::from_name(&name).map_err(|_| Error::invalid("slug", "is required: the name has no letter or digit to make one from"))?;
+                Slug::parse_new(derived.as_str())?
+            }
         };
         let mut draft = App {
             id: 0,
@@ -122,6 +134,7 @@ impl Services {
             stop_timeout_secs: App::DEFAULT_STOP_TIMEOUT_SECS,
             sticky_sessions: false,
             dockerfile_path: None,
+            stopped_at: None,
             created_at: 0,
             updated_at: 0,
         };
@@ -135,6 +148,9 @@ impl Services {
             dockerfile_path: input.dockerfile_path,
         })?;
         self.check_repo_source(&draft.repo_url).await?;
+        if input.check_repo {
+            self.probe_repo(&draft.repo_url, &draft.branch).await?;
+        }
         draft.runtime = self.runtime_choice(input.runtime.as_deref()).await?;
         let app = self.store.insert_app(&draft).await?;
         self.routes.register(&app.slug);
@@ -205,13 +221,7 @@ impl Services {
         if let Some(r) = route {
             self.stop_version(r.deployment_id).await;
         }
-        for inst in self.runtime.all() {
-            if let Ok(d) = self.store.deployment(inst.deployment_id).await {
-                if d.app_id == app.id {
-                    self.stop_version(d.id).await;
-                }
-            }
-        }
+        self.stop_app_instances(app.id).await;
         let mut dep_ids = Vec::new();
         let mut before = None;
         loop {

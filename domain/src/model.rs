@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 
-pub use wire::{ApiToken, App, Deployment, User};
+pub use wire::{ApiToken, App, Deployment, DeploymentKind, User};
 
 pub use wire::DeploymentStatus;
 

@@ -24,6 +24,8 @@ pub enum Action {
     Deploy,
     Rollback,
     CancelDeployment,
+    /// Restart, stop and start an app (its live build; nothing is built).
+    Operate,
     CreateApp,
     UpdateApp,
     DeleteApp,
@@ -43,7 +45,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::ReadApp,
         Action::ReadDeployments,
         Action::ReadLogs,
@@ -51,6 +53,7 @@ impl Action {
         Action::Deploy,
         Action::Rollback,
         Action::CancelDeployment,
+        Action::Operate,
         Action::CreateApp,
         Action::UpdateApp,
         Action::DeleteApp,
@@ -73,7 +76,7 @@ impl Action {
         use Action::*;
         match self {
             ReadApp | ReadDeployments | ReadLogs | ReadTeam | ReadMembers => Role::Viewer,
-            ReadEnvKeys | Deploy | Rollback | CancelDeployment => Role::Member,
+            ReadEnvKeys | Deploy | Rollback | CancelDeployment | Operate => Role::Member,
             CreateApp | UpdateApp | DeleteApp | WriteEnv | RevealEnv | Invite | ChangeMemberRole | RemoveMember | ReadAudit | UpdateTeam => {
                 Role::Admin
             }
@@ -155,7 +158,7 @@ mod tests {
     fn allowed(role: Role) -> Vec<Action> {
         use Action::*;
         let viewer = vec![ReadApp, ReadDeployments, ReadLogs, ReadTeam, ReadMembers];
-        let member = [viewer.clone(), vec![ReadEnvKeys, Deploy, Rollback, CancelDeployment]].concat();
+        let member = [viewer.clone(), vec![ReadEnvKeys, Deploy, Rollback, CancelDeployment, Operate]].concat();
         let admin = [
             member.clone(),
             vec![CreateApp, UpdateApp, DeleteApp, WriteEnv, RevealEnv, Invite, ChangeMemberRole, RemoveMember, ReadAudit, UpdateTeam],

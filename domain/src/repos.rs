@@ -3,6 +3,7 @@
 //! reaches into Rhone's own directories.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::{LocalRepos, Services};
@@ -27,7 +28,42 @@ pub fn local_path(url: &str) -> Option<PathBuf> {
     url.starts_with('/').then(|| PathBuf::from(url))
 }
 
+/// How long creating an app waits for its repository to answer.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Services {
+    /// Asks the repository (`git ls-remote`, as Rhone, without the app's credential: it has none
+    /// yet) whether it answers and has `branch` (blank: a default branch). A wrong URL or branch is a
+    /// field error naming what git said; a private repository fails too (create it anyway, then add
+    /// its credential).
+    pub async fn probe_repo(&self, url: &str, branch: &str) -> Result<()> {
+        let url = url.trim();
+        self.check_repo_source(url).await?;
+        let home = self.settings.run_dir().join("probe-home");
+        std::fs::create_dir_all(&home).map_err(|e| Error::internal("probe home", e))?;
+        let wanted = if branch.trim().is_empty() { "HEAD".to_string() } else { format!("refs/heads/{}", branch.trim()) };
+        let mut cmd = crate::pipeline::command("git", &["-c", "protocol.file.allow=always", "ls-remote", "--exit-code", "--", url, &wanted], &home, &home);
+        cmd.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/dev/null -o ConnectTimeout=8")
+            .kill_on_drop(true);
+        let out = match tokio::time::timeout(PROBE_TIMEOUT, cmd.output()).await {
+            Err(_) => return Err(Error::invalid("repo_url", format!("did not answer within {} seconds", PROBE_TIMEOUT.as_secs()))),
+            Ok(Err(e)) => return Err(Error::internal("git ls-remote", e)),
+            Ok(Ok(out)) => out,
+        };
+        match out.status.code() {
+            Some(0) => Ok(()),
+            // --exit-code: the repository answered but has no such ref
+            Some(2) if branch.trim().is_empty() => Err(Error::invalid("repo_url", "answered, but has no default branch (is it empty?)")),
+            Some(2) => Err(Error::invalid("branch", format!("is not in the repository (no branch “{}”)", branch.trim()))),
+            _ => {
+                let said = String::from_utf8_lossy(&out.stderr);
+                let line = said.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("git could not read it");
+                let line: String = line.trim_start_matches("fatal: ").chars().take(200).collect();
+                Err(Error::invalid("repo_url", format!("could not be read ({line}); if it is private, create the app anyway and add its access token or deploy key")))
+            }
+        }
+    }
+
     /// Checks a repository source at create/update time and again before every fetch.
     pub async fn check_repo_source(&self, url: &str) -> Result<()> {
         if has_credentials(url) {

@@ -73,6 +73,8 @@ pub enum Lookup {
     Live(Arc<Route>),
     /// The app exists but has no live version (never deployed, or all versions failed).
     NoLiveVersion(String),
+    /// The app was taken out of service by a user.
+    Stopped(String),
     Unknown,
 }
 
@@ -82,11 +84,13 @@ type Table = HashMap<String, Option<Arc<Route>>>;
 pub struct RouteTable {
     base_domain: String,
     table: ArcSwap<Table>,
+    /// Apps taken out of service (read only for apps without a live route).
+    stopped: ArcSwap<std::collections::HashSet<String>>,
 }
 
 impl RouteTable {
     pub fn new(base_domain: impl Into<String>) -> Self {
-        RouteTable { base_domain: base_domain.into().to_ascii_lowercase(), table: ArcSwap::default() }
+        RouteTable { base_domain: base_domain.into().to_ascii_lowercase(), table: ArcSwap::default(), stopped: ArcSwap::default() }
     }
 
     pub fn base_domain(&self) -> &str {
@@ -99,6 +103,7 @@ impl RouteTable {
         let Some(slug) = slug_of(host, &self.base_domain) else { return Lookup::Unknown };
         match self.table.load().get(slug.as_ref()) {
             Some(Some(route)) => Lookup::Live(route.clone()),
+            Some(None) if self.stopped.load().contains(slug.as_ref()) => Lookup::Stopped(slug.into_owned()),
             Some(None) => Lookup::NoLiveVersion(slug.into_owned()),
             None => Lookup::Unknown,
         }
@@ -160,8 +165,30 @@ impl RouteTable {
         previous
     }
 
+    /// Takes an app out of service: requests get "stopped" (503) until [`RouteTable::unstop`];
+    /// returns the route it had.
+    pub fn stop(&self, slug: &str) -> Option<Arc<Route>> {
+        self.stopped.rcu(|s| {
+            let mut s = std::collections::HashSet::clone(s);
+            s.insert(slug.to_string());
+            s
+        });
+        self.register(slug);
+        self.clear(slug)
+    }
+
+    /// The app is in service again (its next live version serves it).
+    pub fn unstop(&self, slug: &str) {
+        self.stopped.rcu(|s| {
+            let mut s = std::collections::HashSet::clone(s);
+            s.remove(slug);
+            s
+        });
+    }
+
     /// Forgets an app entirely (it was deleted); returns the route it had.
     pub fn remove(&self, slug: &str) -> Option<Arc<Route>> {
+        self.unstop(slug);
         let mut previous = None;
         self.table.rcu(|t| {
             let mut t = Table::clone(t);

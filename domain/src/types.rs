@@ -26,18 +26,15 @@ impl Slug {
         Ok(Slug(s.to_string()))
     }
 
-    /// Derives a slug from a display name: `My App!` → `my-app`.
+    /// Derives a slug from a display name: `My App!` → `my-app`, `Ünïcödé Äpp` → `unicode-app`.
     pub fn from_name(name: &str) -> Result<Slug> {
-        let mut out = String::new();
-        for c in name.trim().chars() {
-            if c.is_ascii_alphanumeric() {
-                out.push(c.to_ascii_lowercase());
-            } else if !out.ends_with('-') && !out.is_empty() {
-                out.push('-');
-            }
-        }
-        let out = out.trim_end_matches('-');
-        Slug::parse(&out[..out.len().min(63)].trim_end_matches('-').to_string())
+        Slug::parse(&wire::slug::slug_from_name(name))
+    }
+
+    /// A slug for a new app: valid and not reserved (`new`, `api`, `www`, …).
+    pub fn parse_new(s: &str) -> Result<Slug> {
+        wire::slug::check_slug(s)?;
+        Slug::parse(s)
     }
 
     pub fn as_str(&self) -> &str {

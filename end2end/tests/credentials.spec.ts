@@ -1,4 +1,4 @@
-import { createApp, expect, login, test } from './helpers';
+import { createApp, deleteApp, expect, login, test } from './helpers';
 
 test.beforeEach(async ({ page }) => {
   page.on('dialog', (d) => d.accept());
@@ -28,6 +28,5 @@ test('repository access: a token is never shown again, a deploy key shows only i
   await expect(card.getByTestId('credential-kind')).toContainText('None');
   await expect(card.getByTestId('deploy-public-key')).toHaveCount(0);
 
-  await page.getByTestId('delete-app').click();
-  await expect(page).toHaveURL(/\/$/);
+  await deleteApp(page, 'creds-test');
 });

@@ -1,28 +1,61 @@
-import { createApp, expect, login, test } from './helpers';
+import { createApp, deleteApp, env, expect, login, test } from './helpers';
 
 test.beforeEach(async ({ page }) => {
   page.on('dialog', (d) => d.accept());
   await login(page);
 });
 
-test('a form error names the field to fix', async ({ page }) => {
+test('a form error names the field to fix, once, next to it', async ({ page }) => {
   await page.goto('/apps/new');
+  await expect(page.getByTestId('new-app-form')).toHaveAttribute('data-interactive', 'true');
   await page.getByTestId('input-name').fill('Bad Repo');
-  await page.getByTestId('input-repo_url').fill('not a url');
+  await page.getByTestId('input-repo_url').fill('not-a-url');
   await page.getByTestId('create-app').click();
-  await expect(page.getByTestId('field-error-repo_url')).toBeVisible();
+  await expect(page.getByTestId('field-error-repo_url')).toContainText(/^Repository URL must be/);
+  await expect(page.getByTestId('error')).toHaveCount(0);
+  await expect(page.getByText(/must be an https/)).toHaveCount(1);
   await expect(page).toHaveURL(/\/apps\/new$/);
+
+  // a blank name is required; the slug follows the name, transliterated, with a preview
+  await page.getByTestId('input-name').fill('   ');
+  await page.getByTestId('create-app').click();
+  await expect(page.getByTestId('field-error-name')).toHaveText('Name is required');
+  await page.getByTestId('input-name').fill('Ünïcödé Äpp');
+  await expect(page.getByTestId('input-slug')).toHaveValue('unicode-app');
+  await expect(page.getByTestId('slug-preview')).toContainText('unicode-app.localhost');
+  // a reserved slug is refused
+  await page.getByTestId('input-slug').fill('new');
+  await page.getByTestId('input-repo_url').fill(env.repo);
+  await page.getByTestId('create-app').click();
+  await expect(page.getByTestId('field-error-slug')).toContainText('reserved');
+  // a repository that cannot be read: told why, and offered "create anyway"
+  await page.getByTestId('input-slug').fill('anyway-app');
+  await page.getByTestId('input-repo_url').fill('/srv/no-such-repository');
+  await page.getByTestId('create-app').click();
+  await expect(page.getByTestId('field-error-repo_url')).toContainText('could not be read');
+  await page.getByTestId('input-anyway').check();
+  await page.getByTestId('create-app').click();
+  await expect(page).toHaveURL(/\/apps\/anyway-app$/);
 });
 
 test('API tokens are shown once and can be revoked', async ({ page }) => {
   await page.getByTestId('nav-tokens').click();
   await page.getByTestId('token-name').fill('ci');
   await page.getByTestId('create-token').click();
-  await expect(page.getByTestId('token-secret')).not.toBeEmpty();
+  const secret = (await page.getByTestId('token-secret').textContent()) ?? '';
+  expect(secret.length).toBeGreaterThan(20);
+  await expect(page.getByTestId('token-curl')).toContainText(`Authorization: Bearer ${secret}`);
+  await expect(page.getByTestId('token-curl')).toContainText('/api/v1/apps');
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.getByTestId('copy-token').click();
+  await expect(page.getByTestId('copy-token')).toHaveText('Copied');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
   const row = page.locator('[data-testid^="token-row-"]', { hasText: 'ci' });
   await expect(row).toHaveCount(1);
   await row.getByTestId('revoke-token').click();
   await expect(row).toHaveCount(0);
+  await expect(page.getByTestId('token-secret')).toHaveCount(0);
+  expect(await page.content()).not.toContain(secret);
 });
 
 test('environment variables are saved masked and can be revealed', async ({ page }) => {
@@ -34,11 +67,36 @@ test('environment variables are saved masked and can be revealed', async ({ page
   await editor.getByTestId('env-save').click();
   await expect(editor.getByTestId('env-saved')).toBeVisible();
   await expect(editor.getByTestId('env-value').first()).toHaveValue('********');
+  await expect(editor.getByTestId('env-value').first()).toHaveAttribute('readonly', '');
+  await editor.getByTestId('env-apply-later').click();
+  await expect(editor.getByTestId('env-saved')).toHaveCount(0);
+
+  // a key listed twice is refused, not silently overwritten
+  await editor.getByTestId('env-add').click();
+  await editor.getByTestId('env-key').last().fill('GREETING');
+  await editor.getByTestId('env-value').last().fill('hallo');
+  await editor.getByTestId('env-save').click();
+  await expect(editor.getByTestId('error')).toContainText('GREETING is listed twice');
+  await editor.getByTestId('env-delete').last().click();
+
+  // the .env text mode: a duplicate line is refused with its line; the stored masked value is kept
+  await editor.getByTestId('env-text-mode').click();
+  await expect(editor.getByTestId('env-text')).toHaveValue('GREETING=********\n');
+  await editor.getByTestId('env-text').fill('GREETING=********\nFAREWELL="au revoir"\nFAREWELL=bye\n');
+  await editor.getByTestId('env-save').click();
+  await expect(editor.getByTestId('error')).toContainText('line 3: FAREWELL is already set on line 2');
+  await editor.getByTestId('env-text').fill('GREETING=********\nFAREWELL="au revoir"\n');
+  await editor.getByTestId('env-save').click();
+  await expect(editor.getByTestId('env-saved')).toBeVisible();
+  await expect(editor.getByTestId('env-key')).toHaveCount(2);
 
   await page.reload();
-  await expect(editor.getByTestId('env-key').first()).toHaveValue('GREETING');
+  await expect(editor.getByTestId('env-key').first()).toHaveValue('FAREWELL');
   await editor.getByTestId('env-reveal').click();
-  await expect(editor.getByTestId('env-value').first()).toHaveValue('bonjour');
+  await expect(editor.getByTestId('env-value').first()).toHaveValue('au revoir');
+  await expect(editor.getByTestId('env-value').last()).toHaveValue('bonjour');
+  await expect(editor.getByTestId('env-value').last()).not.toHaveAttribute('readonly', '');
+  await editor.getByTestId('env-delete').first().click();
 
   await editor.getByTestId('env-delete').first().click();
   await editor.getByTestId('env-save').click();
@@ -46,8 +104,7 @@ test('environment variables are saved masked and can be revealed', async ({ page
   await expect(editor.getByTestId('env-row')).toHaveCount(0);
   await expect(editor.getByTestId('env-empty')).toBeVisible();
 
-  await page.getByTestId('delete-app').click();
-  await expect(page).toHaveURL(/\/$/);
+  await deleteApp(page, 'env-test');
   await expect(page.getByTestId('app-row-env-test')).toHaveCount(0);
 });
 
@@ -74,6 +131,5 @@ test('runtime settings are edited on the app page and shown under its name', asy
   await expect(form.getByTestId('input-sticky_sessions')).toBeChecked();
   await expect(form.getByTestId('input-dockerfile_path')).toHaveValue('deploy/Dockerfile');
 
-  await page.getByTestId('delete-app').click();
-  await expect(page).toHaveURL(/\/$/);
+  await deleteApp(page, 'run-settings');
 });

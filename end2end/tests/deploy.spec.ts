@@ -32,6 +32,10 @@ test.describe.serial('deploying', () => {
     await expect(page.getByTestId('no-deployments')).toBeVisible();
 
     await page.getByTestId('deploy-button').click();
+    // while it runs: the stages with the current one, and a running timer
+    const progress = page.locator('[data-testid^="deployment-row-"]').first().getByTestId('deployment-progress');
+    await expect(progress).toHaveAttribute('data-stage', /^(queued|clone|build|start|health_check|switch)$/);
+    await expect(progress.getByTestId('deployment-timer')).toHaveText(/^\d/);
     const buildLog = page.getByTestId('build-log');
     await expect(buildLog).toContainText('detected', { timeout: 60_000 });
     // Lines arrive while the build runs, not only once it is over.
@@ -45,6 +49,8 @@ test.describe.serial('deploying', () => {
     const newest = page.locator('[data-testid^="deployment-row-"]').first();
     await expect(newest).toHaveAttribute('data-status', 'live', { timeout: 30_000 });
     await expect(newest.getByTestId('rollback')).toHaveCount(0);
+    await expect(newest.getByTestId('deployment-progress')).toHaveCount(0);
+    await expect(newest.getByTestId('release')).toHaveText('v1');
     await expect(newest.getByTestId('cancel-deployment')).toHaveCount(0);
     const runtimeLog = page.getByTestId('runtime-log');
     await expect(runtimeLog).toContainText('e2e app listening on 127.0.0.1');
@@ -58,13 +64,14 @@ test.describe.serial('deploying', () => {
     await expect(runtimeLog).toContainText('"GET / HTTP/1.1" 200');
 
     await page.getByTestId('nav-apps').click();
-    await expect(page.getByTestId('app-row-e2e-hello')).toContainText('live');
+    await expect(page.getByTestId('app-state-e2e-hello')).toHaveAttribute('data-status', 'running');
+    await expect(page.getByTestId('app-release-e2e-hello')).toContainText('v1');
   });
 
   test('a deploy can be cancelled, and a rollback brings an earlier build back', async ({ page }) => {
     page.on('dialog', (d) => d.accept());
     await login(page);
-    await page.getByTestId('app-row-e2e-hello').click();
+    await page.getByTestId('app-link-e2e-hello').click();
     await waitInteractive(page);
     const rows = page.locator('[data-testid^="deployment-row-"]');
     await expect(rows).toHaveCount(1);
@@ -82,8 +89,44 @@ test.describe.serial('deploying', () => {
     await expect(firstBuild).toHaveAttribute('data-status', 'superseded');
     await firstBuild.getByTestId('rollback').click();
     await expect(rows).toHaveCount(4);
-    await expect(rows.first()).toContainText('rollback to #1');
+    await expect(rows.first()).toContainText('rollback to the build of #1');
     await expect(rows.first()).toHaveAttribute('data-status', 'live', { timeout: 60_000 });
     await expect(page.getByTestId('build-log')).toContainText('rolling back to the build of deployment 1');
+  });
+
+  test('the app page restarts, stops and starts the app; the apps list tells its state', async ({ page, context }) => {
+    page.on('dialog', (d) => d.accept());
+    await login(page);
+    await expect(page.getByTestId('app-state-e2e-hello')).toHaveAttribute('data-status', 'running');
+    await expect(page.getByTestId('apps-page')).toHaveAttribute('data-interactive', 'true');
+    await page.getByTestId('app-search').fill('nothing-like-it');
+    await expect(page.getByTestId('no-match')).toBeVisible();
+    await page.getByTestId('app-search').fill('HELLO');
+    await expect(page.getByTestId('app-row-e2e-hello')).toBeVisible();
+    await page.getByTestId('app-link-e2e-hello').click();
+    await waitInteractive(page);
+    const rows = page.locator('[data-testid^="deployment-row-"]');
+    await expect(rows).toHaveCount(4);
+
+    await page.getByTestId('restart-app').click();
+    await expect(rows).toHaveCount(5);
+    await expect(rows.first()).toContainText('restart of the build of');
+    await expect(rows.first().getByTestId('release')).toHaveText('v5');
+    await expect(rows.first()).toHaveAttribute('data-status', 'live', { timeout: 60_000 });
+
+    await page.getByTestId('stop-app').click();
+    await expect(page.getByTestId('app-state')).toHaveAttribute('data-state', 'stopped');
+    const visitor = await context.newPage();
+    const res = await visitor.goto(`http://e2e-hello.localhost:${env.proxyPort}/`);
+    expect(res?.status()).toBe(503);
+    await expect(visitor.locator('body')).toContainText('is stopped');
+
+    await page.getByTestId('start-app').click();
+    await expect(rows).toHaveCount(6);
+    await expect(rows.first()).toHaveAttribute('data-status', 'live', { timeout: 60_000 });
+    await expect(page.getByTestId('app-state')).toHaveAttribute('data-state', 'running', { timeout: 30_000 });
+    await visitor.goto(`http://e2e-hello.localhost:${env.proxyPort}/`);
+    await expect(visitor.locator('body')).toContainText('hello from e2e');
+    await visitor.close();
   });
 });

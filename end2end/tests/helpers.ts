@@ -47,7 +47,9 @@ export async function login(page: Page) {
 /** Creates an app from the test repository and waits for its page to be interactive. */
 export async function createApp(page: Page, name: string, slug: string) {
   await page.goto('/apps/new');
+  await expect(page.getByTestId('new-app-form')).toHaveAttribute('data-interactive', 'true');
   await page.getByTestId('input-name').fill(name);
+  await expect(page.getByTestId('input-slug')).toHaveValue(slug);
   await page.getByTestId('input-repo_url').fill(env.repo);
   await page.getByTestId('create-app').click();
   await expect(page).toHaveURL(new RegExp(`/apps/${slug}$`));
@@ -57,4 +59,14 @@ export async function createApp(page: Page, name: string, slug: string) {
 /** The runtime-log panel connects only once the page is hydrated. */
 export async function waitInteractive(page: Page) {
   await expect(page.getByTestId('runtime-log-state')).toHaveText(/following|connecting/);
+}
+
+/** Deletes the app whose page is open: the button stays disabled until its slug is typed. */
+export async function deleteApp(page: Page, slug: string) {
+  await expect(page.getByTestId('delete-app')).toBeDisabled();
+  await page.getByTestId('delete-confirm').fill(slug.slice(0, -1));
+  await expect(page.getByTestId('delete-app')).toBeDisabled();
+  await page.getByTestId('delete-confirm').fill(slug);
+  await page.getByTestId('delete-app').click();
+  await expect(page).toHaveURL(/\/$/);
 }

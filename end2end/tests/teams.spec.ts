@@ -63,7 +63,7 @@ test.describe.serial('teams', () => {
     const mate = await stranger(browser);
     await accept(mate, memberLink, 'mate@example.com');
     await expect(mate.getByTestId('app-row-crew-app')).toBeVisible();
-    await mate.getByTestId('app-row-crew-app').click();
+    await mate.getByTestId('app-link-crew-app').click();
     await expect(mate.getByTestId('app-role')).toHaveText('member');
     await waitInteractive(mate);
     await mate.getByTestId('deploy-button').click();

@@ -374,3 +374,68 @@ fn docker_host() -> String {
     assert!(out.status.success(), "no Docker engine for the tests: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).lines().last().unwrap().trim().to_string()
 }
+
+/// Restart releases the live build again with the current environment (no build); a stopped app
+/// stays stopped through a SIGKILL of Rhone (nothing is restarted behind the team's back) and a
+/// start brings it back.
+#[tokio::test]
+async fn a_restart_applies_the_env_without_a_build_and_a_stop_survives_a_sigkill() {
+    use reqwest::Method;
+    let f = Fixture::new();
+    let r = f.start().await;
+    create(&r, &f, "web", "python3 app.py", "echo building", "v1").await;
+    let first = r.deploy("web").await;
+    r.wait_status(first, "live").await;
+    let (_, v1) = r.get("web", "/").await;
+    assert!(v1.starts_with("v1 "), "{v1}");
+
+    r.call(Method::PATCH, "/apps/web/env", json!({"VERSION": "v2"})).await;
+    let restart = r.call(Method::POST, "/apps/web/restart", json!(null)).await;
+    assert_eq!((restart["kind"].as_str(), restart["number"].as_i64(), restart["rollback_of"].as_i64()), (Some("restart"), Some(2), Some(first)), "{restart}");
+    let id = restart["id"].as_i64().unwrap();
+    r.wait_status(id, "live").await;
+    let (status, v2) = r.get("web", "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(v2.starts_with("v2 ") && v2 != v1, "the new env, a new process: {v1} then {v2}");
+    let log = r.sse(&format!("/deployments/{id}/logs")).await;
+    assert!(!log.contains("building"), "a restart runs no build: {log}");
+    assert_eq!(r.deployment(first).await["status"], "superseded");
+    // the old process drains, then stops (the new one runs from the same kept build)
+    for _ in 0..150 {
+        if processes(&f.apps_dir(), "python3 app.py").len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(processes(&f.apps_dir(), "python3 app.py").len(), 1, "one process after the restart");
+
+    let stopped = r.call(Method::POST, "/apps/web/stop", json!(null)).await;
+    assert!(stopped["stopped_at"].is_i64(), "{stopped}");
+    let (status, page) = r.get("web", "/").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.contains("is stopped"), "{page}");
+    assert!(processes(&f.apps_dir(), "python3 app.py").is_empty(), "nothing runs once stopped");
+    assert_eq!(r.call(Method::GET, "/apps/web", json!(null)).await["state"], "stopped");
+    let again = r.call(Method::POST, "/apps/web/stop", json!(null)).await;
+    assert_eq!(again["stopped_at"], stopped["stopped_at"], "stopping twice changes nothing");
+    let res = r.http.post(format!("{}/api/v1/apps/web/deployments", r.base)).bearer_auth(&r.token).json(&json!({})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT, "a stopped app deploys nothing");
+    r.sigkill();
+
+    let r = f.start().await;
+    assert_eq!(r.get("web", "/").await.0, StatusCode::SERVICE_UNAVAILABLE, "still stopped after the SIGKILL");
+    assert!(processes(&f.apps_dir(), "python3 app.py").is_empty(), "Rhone's restart started nothing");
+    assert_eq!(r.call(Method::GET, "/apps/web", json!(null)).await["state"], "stopped");
+    assert_eq!(r.deployment(id).await["status"], "live", "the live release stays what a start runs");
+
+    let started = r.call(Method::POST, "/apps/web/start", json!(null)).await;
+    assert_eq!((started["kind"].as_str(), started["number"].as_i64(), started["rollback_of"].as_i64()), (Some("restart"), Some(3), Some(id)), "{started}");
+    r.wait_status(started["id"].as_i64().unwrap(), "live").await;
+    let (status, v2_again) = r.get("web", "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(v2_again.starts_with("v2 "), "{v2_again}");
+    let app = r.call(Method::GET, "/apps/web", json!(null)).await;
+    assert_eq!((app["state"].as_str(), app["live"]["number"].as_i64()), (Some("running"), Some(3)), "{app}");
+    assert_eq!(processes(&f.apps_dir(), "python3 app.py").len(), 1);
+    r.sigkill();
+}

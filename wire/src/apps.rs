@@ -173,6 +173,10 @@ pub struct App {
     /// The Dockerfile, relative to the repository root (`None`: `Dockerfile` in `root_dir`, or one
     /// generated from the detected plan).
     pub dockerfile_path: Option<String>,
+    /// Taken out of service by a user (`POST .../stop`) at this time: nothing serves or restarts it
+    /// until it is started again.
+    #[serde(default)]
+    pub stopped_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -227,27 +231,114 @@ impl App {
     }
 }
 
+/// What a deployment does.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentKind {
+    /// Builds a commit and releases it.
+    Deploy,
+    /// Releases an earlier deployment's kept build again (no build), with the current environment.
+    Rollback,
+    /// Starts the live build again with the current environment (no build): a restart, an applied
+    /// env change, or starting a stopped app.
+    Restart,
+}
+
+impl DeploymentKind {
+    pub const ALL: [DeploymentKind; 3] = [DeploymentKind::Deploy, DeploymentKind::Rollback, DeploymentKind::Restart];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentKind::Deploy => "deploy",
+            DeploymentKind::Rollback => "rollback",
+            DeploymentKind::Restart => "restart",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeploymentKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Where a deployment's pipeline is (kept once it ends: a failure says where it happened).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Waiting for a build slot or a worker.
+    Queued,
+    Clone,
+    Build,
+    /// Starting the instances.
+    Start,
+    HealthCheck,
+    /// Switching traffic to the new version.
+    Switch,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 6] = [Stage::Queued, Stage::Clone, Stage::Build, Stage::Start, Stage::HealthCheck, Stage::Switch];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Queued => "queued",
+            Stage::Clone => "clone",
+            Stage::Build => "build",
+            Stage::Start => "start",
+            Stage::HealthCheck => "health_check",
+            Stage::Switch => "switch",
+        }
+    }
+
+    /// As the dashboard writes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::HealthCheck => "health check",
+            other => other.as_str(),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Stage> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Deployment {
+    /// The API's id (unique across apps).
     pub id: i64,
+    /// The release number within its app: v1, v2, ... (what the dashboard and the logs show).
+    pub number: i64,
+    pub kind: DeploymentKind,
     pub app_id: i64,
     pub app_slug: String,
     pub status: DeploymentStatus,
     pub git_ref: String,
     pub commit_sha: Option<String>,
     pub commit_message: Option<String>,
-    /// The deployment this one re-released (rollbacks run no build).
+    pub commit_author: Option<String>,
+    /// Where its pipeline is, or where it ended (`None` before it started).
+    pub stage: Option<Stage>,
+    /// What detection found (`Node.js`, `Python`, `Dockerfile`, …), once built.
+    pub stack: Option<String>,
+    /// The deployment whose build this one released again (rollbacks and restarts run no build).
     pub rollback_of: Option<i64>,
     pub error: Option<String>,
     pub build_ms: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub finished_at: Option<i64>,
+    /// When it went live (`None`: never did).
+    pub live_at: Option<i64>,
     /// Set while the build is kept on disk (the last 5 successful builds are kept for rollback).
     pub rollback_available: bool,
 }
 
 impl Deployment {
+    /// `v3`.
+    pub fn release(&self) -> String {
+        format!("v{}", self.number)
+    }
+
     /// From creation to the end (`None` while it runs).
     pub fn duration_ms(&self) -> Option<i64> {
         self.finished_at.map(|f| (f - self.created_at).max(0))
@@ -310,6 +401,7 @@ mod tests {
             stop_timeout_secs: 10,
             sticky_sessions: false,
             dockerfile_path: None,
+            stopped_at: None,
             created_at: 0,
             updated_at: 0,
         }

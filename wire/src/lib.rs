@@ -3,10 +3,13 @@
 //! names and parsing of the enums.
 
 mod apps;
+mod overview;
+pub mod slug;
 mod status;
 mod teams;
 
-pub use apps::{ApiToken, App, CpuLimit, Deployment, Invalid, RuntimeKind, User};
+pub use apps::{ApiToken, App, CpuLimit, Deployment, DeploymentKind, Invalid, RuntimeKind, Stage, User};
 
+pub use overview::{AppListItem, AppOverview, AppState, DiskUsage, QueuedBuild, RuntimeStatus};
 pub use status::{DeploymentStatus, QueueState, RunState};
 pub use teams::{AuditEntry, Invitation, InvitationState, Member, MyTeam, Role, Scope, Team, UserSummary};

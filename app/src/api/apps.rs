@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{AppAccess, AppFields, AppStatusInfo, TeamApps};
+use crate::types::{AppAccess, AppFields, AppOverview, Deployment, TeamApps};
 
 /// The apps of `team` (blank: the caller's personal team).
 #[server]
@@ -15,23 +15,37 @@ pub async fn list_apps(team: String) -> Result<TeamApps, AppError> {
         None => teams.into_iter().find(|t| t.team.personal).ok_or(AppError::NotFound("Team".into()))?,
     };
     let apps = services.list_app_overviews(&actor, Some(&team.team.slug)).await?;
-    let apps = apps
-        .into_iter()
-        .map(|item| crate::types::AppSummary {
-            status: item.newest_deployment_status,
-            app: item.app,
-            runtime: item.runtime_status.map(Into::into),
-        })
-        .collect();
     Ok(TeamApps { team, apps })
 }
 
-/// The live version's runtime state (with the last log lines when it crashed) and the disk the
-/// app's kept builds use.
+/// The app's state, its live version's runtime state (with the last log lines when it crashed), the
+/// release it runs, its newest deployment and the disk its kept builds use.
 #[server]
-pub async fn get_app_status(slug: String) -> Result<AppStatusInfo, AppError> {
+pub async fn get_app_status(slug: String) -> Result<AppOverview, AppError> {
     let (services, actor) = super::ctx::authorize().await?;
-    Ok(services.app_overview(&actor, &slug).await?.into())
+    Ok(services.app_overview(&actor, &slug).await?)
+}
+
+/// Starts the live build again with the current environment (no build).
+#[server]
+pub async fn restart_app(slug: String) -> Result<Deployment, AppError> {
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(services.restart_app(&actor, &slug).await?)
+}
+
+/// Takes the app out of service until it is started again.
+#[server]
+pub async fn stop_app(slug: String) -> Result<(), AppError> {
+    let (services, actor) = super::ctx::authorize().await?;
+    services.stop_app(&actor, &slug).await?;
+    Ok(())
+}
+
+/// Puts a stopped app back in service (its live build again).
+#[server]
+pub async fn start_app(slug: String) -> Result<Deployment, AppError> {
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(services.start_app(&actor, &slug).await?)
 }
 
 #[server]
@@ -50,7 +64,7 @@ pub async fn create_app(team: String, fields: AppFields) -> Result<wire::App, Ap
     let input = domain::apps::NewApp {
         team: team.clone(),
         name: fields.name,
-        slug: None,
+        slug: opt(fields.slug),
         repo_url: fields.repo_url,
         branch: opt(fields.branch),
         root_dir: opt(fields.root_dir),
@@ -65,6 +79,7 @@ pub async fn create_app(team: String, fields: AppFields) -> Result<wire::App, Ap
         stop_timeout_secs: form::number("stop_timeout_secs", &fields.stop_timeout_secs)?,
         sticky_sessions: form::checked(&fields.sticky_sessions).then_some(true),
         dockerfile_path: opt(fields.dockerfile_path),
+        check_repo: !form::checked(&fields.anyway),
     };
     let app = services.create_app(&actor, input).await?;
     match team {
@@ -118,7 +133,7 @@ mod form {
         if s.is_empty() {
             return Ok(None);
         }
-        s.parse().map(Some).map_err(|_| AppError::Invalid { field: field.into(), msg: format!("{s:?} is not a number") })
+        s.parse().map(Some).map_err(|_| AppError::Invalid { field: field.into(), msg: format!("must be a number (not “{s}”)") })
     }
 
     /// A checkbox's value: the browser sends `on` when it is checked, nothing otherwise.

@@ -26,6 +26,18 @@ pub fn protocol() -> String {
     }
 }
 
+/// `location.origin` (`https://rhone.example.com`).
+pub fn origin() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::prelude::window().location().origin().unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
+
 /// Copies `text` to the clipboard (`navigator.clipboard.writeText`); nothing where it is not offered.
 pub fn copy_text(text: &str) {
     #[cfg(feature = "hydrate")]

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod browser;
+pub mod clock;
 pub mod fmt;
 pub mod form;
 pub mod log_panel;

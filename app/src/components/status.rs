@@ -2,7 +2,7 @@
 //! place in the queue. Each state enum says its label and its tone.
 
 use leptos::prelude::*;
-use wire::{DeploymentStatus, QueueState, RunState};
+use wire::{AppState, DeploymentStatus, QueueState, RunState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
@@ -55,6 +55,21 @@ impl Badged for RunState {
             RunState::Crashed => Tone::Bad,
             RunState::Restarting => Tone::Busy,
             RunState::Stopped => Tone::Quiet,
+        }
+    }
+}
+
+impl Badged for AppState {
+    fn label(&self) -> &'static str {
+        AppState::label(*self)
+    }
+
+    fn tone(&self) -> Tone {
+        match self {
+            AppState::Running => Tone::Good,
+            AppState::Crashed => Tone::Bad,
+            AppState::Deploying => Tone::Busy,
+            AppState::NotDeployed | AppState::Stopped => Tone::Quiet,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::components::fmt::datetime;
 use crate::components::status::StatusBadge;
 use wire::QueueState;
 use crate::components::{ErrorBox, BUTTON_GHOST};
-use crate::types::QueuedBuildInfo;
+use crate::types::QueuedBuild;
 
 const POLL_EVERY: Duration = Duration::from_secs(3);
 
@@ -60,7 +60,7 @@ pub fn BuildsPage() -> impl IntoView {
     }
 }
 
-fn row(b: QueuedBuildInfo) -> impl IntoView {
+fn row(b: QueuedBuild) -> impl IntoView {
     let d = b.deployment;
     let href = format!("/apps/{}", d.app_slug);
     let wait = match (b.state, b.ahead) {

@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::Result;
 use crate::logs::app_channel;
 use crate::model::App;
@@ -27,54 +25,7 @@ const USAGE_TTL: Duration = Duration::from_secs(10);
 
 pub use wire::RunState;
 
-/// The live version of an app as its runtime sees it (`None` on an app with no live version).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct RuntimeStatus {
-    /// The worst state among the version's instances.
-    pub state: RunState,
-    pub deployment_id: i64,
-    /// Crash restarts since the version went live (or since this Rhone re-adopted it), all
-    /// instances together.
-    pub restarts: u32,
-    /// Instances of the live version, and how many of them run now.
-    pub instances: usize,
-    pub running: usize,
-    /// Why it is restarting, crashed or stopped.
-    pub reason: Option<String>,
-    /// When crashed (in the app's own view, not in lists): the app's last log lines, oldest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub last_lines: Vec<String>,
-}
-
-/// Disk used by the app's kept builds (the rollback targets).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-pub struct DiskUsage {
-    /// Bytes: image sizes as the engine reports them (a shared base layer counts in each image),
-    /// and the blocks of the kept checkout directories.
-    pub bytes: u64,
-    /// Kept builds counted.
-    pub builds: usize,
-}
-
-/// An app with its runtime state and disk usage (`GET /api/v1/apps/{slug}`).
-#[derive(Debug, Clone, Serialize)]
-pub struct AppOverview {
-    #[serde(flatten)]
-    pub app: App,
-    pub runtime_status: Option<RuntimeStatus>,
-    /// `None` when it cannot be measured now (the engine does not answer).
-    pub disk_usage: Option<DiskUsage>,
-}
-
-/// An app in a list, with its runtime state (`GET /api/v1/apps`).
-#[derive(Debug, Clone, Serialize)]
-pub struct AppListItem {
-    #[serde(flatten)]
-    pub app: App,
-    pub runtime_status: Option<RuntimeStatus>,
-    /// The status of its newest deployment (none yet: `None`).
-    pub newest_deployment_status: Option<crate::model::DeploymentStatus>,
-}
+pub use wire::{AppListItem, AppOverview, AppState, DiskUsage, RuntimeStatus};
 
 /// Disk usage computed recently, per app, with the kept builds it was computed for.
 #[derive(Clone, Default)]
@@ -98,28 +49,40 @@ impl Services {
     /// disk its kept builds use.
     pub async fn app_overview(&self, actor: &crate::access::Actor, slug: &str) -> Result<AppOverview> {
         let app = self.app(actor, slug).await?;
-        let mut runtime_status = self.runtime_status(&app);
-        if let Some(st) = runtime_status.as_mut().filter(|s| s.state == RunState::Crashed) {
-            st.last_lines = self.last_lines(app.id).await;
+        let (live, newest) = self.store.live_and_newest(Some(app.id)).await?.remove(&app.id).unwrap_or_default();
+        let mut item = self.list_item(app, live, newest);
+        if let Some(st) = item.runtime_status.as_mut().filter(|s| s.state == RunState::Crashed) {
+            st.last_lines = self.last_lines(item.app.id).await;
         }
-        let disk_usage = match self.disk_usage(&app).await {
+        let disk_usage = match self.disk_usage(&item.app).await {
             Ok(u) => Some(u),
             Err(e) => {
-                tracing::warn!(app.slug = %app.slug, error = %e, "measuring disk usage failed");
+                tracing::warn!(app.slug = %item.app.slug, error = %e, "measuring disk usage failed");
                 None
             }
         };
-        Ok(AppOverview { app, runtime_status, disk_usage })
+        Ok(AppOverview { item, disk_usage })
     }
 
-    /// The actor's apps (of team `team` only, when given) with their live version's runtime state.
+    /// The actor's apps (of team `team` only, when given) with their state and releases: two
+    /// queries whatever the number of apps.
     pub async fn list_app_overviews(&self, actor: &crate::access::Actor, team: Option<&str>) -> Result<Vec<AppListItem>> {
         let apps = self.list_apps(actor, team).await?;
-        let mut newest = self.store.newest_statuses().await?;
+        let mut releases = self.store.live_and_newest(None).await?;
         Ok(apps
             .into_iter()
-            .map(|app| AppListItem { runtime_status: self.runtime_status(&app), newest_deployment_status: newest.remove(&app.id), app })
+            .map(|app| {
+                let (live, newest) = releases.remove(&app.id).unwrap_or_default();
+                self.list_item(app, live, newest)
+            })
             .collect())
+    }
+
+    fn list_item(&self, app: App, live: Option<crate::model::Deployment>, newest: Option<crate::model::Deployment>) -> AppListItem {
+        let runtime_status = self.runtime_status(&app);
+        let deploying = newest.as_ref().is_some_and(|d| d.status.in_progress());
+        let state = AppState::of(app.stopped_at.is_some(), runtime_status.as_ref(), deploying);
+        AppListItem { app, state, runtime_status, live, newest }
     }
 
     /// The live version's state, from the route table and the supervisors (memory only).

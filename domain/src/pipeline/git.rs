@@ -8,6 +8,8 @@ use super::build::{command, output, run, Step, StepError, StepResult};
 
 pub struct Checkout {
     pub sha: String,
+    /// The commit's author name, as git prints it.
+    pub author: String,
     pub message: String,
 }
 
@@ -55,9 +57,10 @@ pub async fn fetch(url: &str, git_ref: &str, dir: &Path, home: &Path, auth: &[(&
 }
 
 async fn describe(dir: &Path) -> StepResult<Checkout> {
-    let out = output("git", &["log", "-1", "--format=%H%n%s"], dir).await?;
-    let (sha, message) = out.split_once('\n').unwrap_or((out.as_str(), ""));
-    Ok(Checkout { sha: sha.to_string(), message: message.chars().take(500).collect() })
+    let out = output("git", &["log", "-1", "--format=%H%n%an%n%s"], dir).await?;
+    let mut lines = out.splitn(3, '\n');
+    let (sha, author, message) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""), lines.next().unwrap_or(""));
+    Ok(Checkout { sha: sha.to_string(), author: author.chars().take(200).collect(), message: message.chars().take(500).collect() })
 }
 
 fn looks_like_sha(r: &str) -> bool {

@@ -2,7 +2,7 @@
 //! old version. Each deployment runs as a persisted `deploy` job; every status change is a store write.
 
 mod build;
-pub(crate) use build::cancelled;
+pub(crate) use build::{cancelled, command};
 pub(crate) use run::Artifact;
 mod git;
 pub(crate) mod health;
@@ -22,7 +22,8 @@ use crate::access::Actor;
 use crate::error::{Error, Result};
 use crate::policy::Action;
 use crate::teams::AuditAction;
-use crate::model::{Deployment, DeploymentStatus as S};
+use crate::model::{App, Deployment, DeploymentKind, DeploymentStatus as S};
+use crate::store::NewDeployment;
 use crate::types::GitRef;
 use crate::Services;
 
@@ -82,22 +83,23 @@ impl Services {
     /// still in progress are superseded.
     pub async fn request_deploy(&self, actor: &Actor, slug: &str, git_ref: Option<&str>) -> Result<Deployment> {
         let app = self.app_for(actor, slug, Action::Deploy).await?;
+        refuse_stopped(&app)?;
         let git_ref = match git_ref.map(str::trim).filter(|r| !r.is_empty()) {
             Some(r) => GitRef::parse(r)?.as_str().to_string(),
             None if app.branch.is_empty() => "HEAD".to_string(),
             None => app.branch.clone(),
         };
-        let dep = self.enqueue_deployment(app.id, &git_ref, None).await?;
+        let dep = self.enqueue_deployment(NewDeployment { app_id: app.id, git_ref: &git_ref, kind: DeploymentKind::Deploy, rollback_of: None }).await?;
         self.record(&[app.team_id], actor.audit(AuditAction::Deploy, &app.slug, format!("#{} {git_ref}", dep.id))).await;
         Ok(dep)
     }
 
-    async fn enqueue_deployment(&self, app_id: i64, git_ref: &str, rollback_of: Option<i64>) -> Result<Deployment> {
-        self.supersede_in_progress(app_id).await?;
+    pub(crate) async fn enqueue_deployment(&self, new: NewDeployment<'_>) -> Result<Deployment> {
+        self.supersede_in_progress(new.app_id).await?;
         let job = |id| crate::jobs::new_job(&DeployJob { deployment_id: id }, 0);
-        let dep = self.store.insert_deployment_with_job(app_id, git_ref, rollback_of, job).await?;
+        let dep = self.store.insert_deployment_with_job(new, job).await?;
         self.wake_workers();
-        tracing::info!(app.id = app_id, deployment.id = dep.id, git_ref, "deployment queued");
+        tracing::info!(app.id = new.app_id, deployment.id = dep.id, release = dep.number, kind = new.kind.as_str(), git_ref = new.git_ref, "deployment queued");
         Ok(dep)
     }
 
@@ -156,6 +158,7 @@ impl Services {
     /// Makes the build of an earlier deployment live again, without rebuilding.
     pub async fn rollback(&self, actor: &Actor, id: i64) -> Result<Deployment> {
         let (app, target) = self.deployment_for(actor, id, Action::Rollback).await?;
+        refuse_stopped(&app)?;
         if !matches!(target.status, S::Live | S::Superseded) || !target.rollback_available {
             return Err(Error::Conflict(format!(
                 "deployment {id} has no kept build to roll back to (only the last successful builds are kept)"
@@ -164,8 +167,18 @@ impl Services {
         if target.status == S::Live && self.routes.live(&target.app_slug).is_some_and(|r| r.deployment_id == id) {
             return Err(Error::Conflict(format!("deployment {id} is already live")));
         }
-        let dep = self.enqueue_deployment(target.app_id, &target.git_ref, Some(id)).await?;
+        let new = NewDeployment { app_id: target.app_id, git_ref: &target.git_ref, kind: DeploymentKind::Rollback, rollback_of: Some(id) };
+        let dep = self.enqueue_deployment(new).await?;
         self.record(&[app.team_id], actor.audit(AuditAction::Rollback, &app.slug, format!("#{} to #{id}", dep.id))).await;
         Ok(dep)
+    }
+}
+
+/// A stopped app deploys nothing until it is started again (a deploy would put it back in service
+/// behind its team's back).
+pub(crate) fn refuse_stopped(app: &App) -> Result<()> {
+    match app.stopped_at {
+        Some(_) => Err(Error::Conflict(format!("{} is stopped: start it first", app.slug))),
+        None => Ok(()),
     }
 }

@@ -6,7 +6,6 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::model::{Deployment, DeploymentStatus as S};
@@ -127,18 +126,7 @@ impl Drop for Ticket {
     }
 }
 
-/// One deployment of the build queue (`GET /api/v1/builds`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct QueuedBuild {
-    /// 0 for the first.
-    pub position: usize,
-    pub state: QueueState,
-    /// Deployments ahead of it (0 while it builds).
-    pub ahead: usize,
-    pub deployment: Deployment,
-}
-
-pub use wire::QueueState;
+pub use wire::{QueueState, QueuedBuild};
 
 impl Services {
     /// Deployments in their build phase, then those waiting, in the order they will build. Positions

@@ -36,8 +36,13 @@ impl Services {
                 }
             }
         }
+        let mut stopped = std::collections::HashSet::new();
         for app in self.store.list_apps().await? {
             self.routes.register(&app.slug);
+            if app.stopped_at.is_some() {
+                self.routes.stop(&app.slug);
+                stopped.insert(app.id);
+            }
         }
         let mut adopted: HashMap<i64, Vec<(Arc<Instance>, u16)>> = HashMap::new();
         let mut containers = std::collections::HashSet::new();
@@ -82,6 +87,12 @@ impl Services {
         }
         for dep in self.store.deployments_with_status(S::Live).await? {
             let have = adopted.remove(&dep.id).unwrap_or_default();
+            if stopped.contains(&dep.app_id) {
+                // stopped by a user: it stays stopped (an instance still running is stopped again)
+                drop(have);
+                self.stop_version(dep.id).await;
+                continue;
+            }
             if let Err(e) = self.restart_live(&dep.app_slug, dep.id, have).await {
                 tracing::error!(app.slug = %dep.app_slug, deployment.id = dep.id, error = ?e, "could not restart live version");
             }

@@ -1,6 +1,7 @@
 //! Start the new version, wait for it to be healthy, switch traffic atomically, then drain and stop the
 //! old version. A version that never becomes healthy is stopped and the old one keeps serving.
 
+use wire::Stage;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use crate::Services;
 impl Services {
     pub(super) async fn release(&self, ctx: &mut Ctx<'_>, built: &Built) -> StepResult {
         let id = ctx.dep.id;
+        self.stage(id, Stage::Start).await;
         let plan = &built.plan;
         let workdir = &built.workdir;
         let run = match (&built.image, &plan.start, &plan.static_root) {
@@ -53,6 +55,7 @@ impl Services {
             }
             (None, None) => return Err(StepError::Failed("the build plan has no start command".into())),
         };
+        self.stage(id, Stage::Switch).await;
         // live + superseding the previous live version(s) + their events: one transaction
         if !self.store.go_live(id, ctx.app.id).await.map_err(internal)? {
             self.stop_version(id).await;
@@ -148,6 +151,7 @@ impl Services {
         let inst = self.runtime.start(kind, spec).await.map_err(|e| StepError::Failed(e.to_string()))?;
         self.record_instance(&inst).await.map_err(internal)?;
         self.record_restarts(&inst);
+        self.stage(id, Stage::HealthCheck).await;
         self.wait_healthy(ctx, &inst, port).await?;
         inst.check_listener(port).map_err(StepError::Failed)?;
         Ok((inst, port))

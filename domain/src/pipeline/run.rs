@@ -1,6 +1,7 @@
 //! One deploy job, step by step. The deployment's status in the store is the source of truth: every
 //! step starts with a conditional transition, so a cancel or a newer deploy stops it cleanly.
 
+use wire::Stage;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -97,6 +98,13 @@ impl Services {
         Sandbox::new(uid, home, &app.slug, deployment_id, env).confined_to(&self.settings.app_dir(&app.slug))
     }
 
+    /// Records where the pipeline is (for the progress the dashboard shows).
+    pub(super) async fn stage(&self, id: i64, stage: Stage) {
+        if let Err(e) = self.store.set_stage(id, stage).await {
+            tracing::warn!(deployment.id = id, stage = stage.as_str(), error = %e, "recording the stage failed");
+        }
+    }
+
     async fn step(&self, id: i64, from: S, to: S) -> StepResult {
         match self.store.transition(id, &[from], to, None).await {
             Ok(true) => Ok(()),
@@ -142,6 +150,7 @@ impl Services {
         let started = Instant::now();
         let checkout = self.settings.checkout_dir(&app.slug, id);
         self.check_repo_source(&app.repo_url).await.map_err(|e| StepError::Failed(e.to_string()))?;
+        self.stage(id, Stage::Clone).await;
         log.info(&format!("cloning {} at {}", app.repo_url, ctx.dep.git_ref));
         let git_home = self.settings.run_dir();
         let auth = self.git_auth(app).await.map_err(|e| match e {
@@ -154,7 +163,8 @@ impl Services {
         if let Some(uid) = ctx.sandbox.uid {
             give_tree(&checkout, uid).map_err(internal)?;
         }
-        self.store.set_commit(id, &head.sha, &head.message).await.map_err(internal)?;
+        self.store.set_commit(id, &head.sha, &head.author, &head.message).await.map_err(internal)?;
+        self.stage(id, Stage::Build).await;
         log.info(&format!("commit {} {}", &head.sha[..head.sha.len().min(12)], head.message));
         let workdir = checkout.join(&app.root_dir);
         if !workdir.is_dir() {
@@ -240,7 +250,7 @@ impl Services {
         };
         let plan: BuildPlan = serde_json::from_str(&plan).map_err(internal)?;
         ctx.log.info(&format!("rolling back to the build of deployment {target} (no rebuild)"));
-        self.store.set_commit(ctx.dep.id, from.commit_sha.as_deref().unwrap_or(""), from.commit_message.as_deref().unwrap_or("")).await.map_err(internal)?;
+        self.store.set_commit(ctx.dep.id, from.commit_sha.as_deref().unwrap_or(""), from.commit_author.as_deref().unwrap_or(""), from.commit_message.as_deref().unwrap_or("")).await.map_err(internal)?;
         let plan_json = serde_json::to_string(&plan).map_err(internal)?;
         self.store.set_build(ctx.dep.id, &plan_json, &dir, 0).await.map_err(internal)?;
         match Artifact::parse(&dir) {

@@ -12,7 +12,7 @@ use crate::types::{CpuLimit, RuntimeKind};
 const APP_COLS: &str = "id, COALESCE(team_id, 0) AS team_id, slug, name, repo_url, branch, root_dir, build_command, start_command, \
                         health_check_path, runtime, cpu_millicores, memory_limit_mb, replicas, \
                         drain_timeout_secs, stop_timeout_secs, sticky_sessions, dockerfile_path, \
-                        created_at, updated_at";
+                        stopped_at, created_at, updated_at";
 
 fn app(row: &AnyRow) -> Result<App> {
     Ok(App {
@@ -37,6 +37,7 @@ fn app(row: &AnyRow) -> Result<App> {
         stop_timeout_secs: small(get(row, "stop_timeout_secs")?, "stop_timeout_secs")?,
         sticky_sessions: get::<i64>(row, "sticky_sessions")? != 0,
         dockerfile_path: get(row, "dockerfile_path")?,
+        stopped_at: get(row, "stopped_at")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
@@ -157,6 +158,17 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(app).transpose()?.ok_or(Error::NotFound("app"))
+    }
+
+    /// Marks the app stopped (`true`) or in service; false if it already was (one winner).
+    pub async fn set_app_stopped(&self, id: i64, stopped: bool) -> Result<bool> {
+        let query = if stopped {
+            sqlx::query("UPDATE apps SET stopped_at = $2 WHERE id = $1 AND stopped_at IS NULL").bind(id).bind(now_ms())
+        } else {
+            sqlx::query("UPDATE apps SET stopped_at = NULL WHERE id = $1 AND stopped_at IS NOT NULL").bind(id)
+        };
+        let done = query.execute(self.pool()).await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn delete_app(&self, id: i64) -> Result<()> {

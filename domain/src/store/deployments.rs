@@ -8,10 +8,12 @@ use sqlx::AnyConnection;
 use super::jobs::{insert_job, NewJob};
 use super::{get, now_ms, Backend, Store};
 use crate::error::{Error, Result};
-use crate::model::{Deployment, DeploymentStatus, StatusEvent};
+use crate::model::{Deployment, DeploymentKind, DeploymentStatus, StatusEvent};
+use wire::Stage;
 
-const DEP_COLS: &str = "d.id, d.app_id, a.slug AS app_slug, d.status, d.git_ref, d.commit_sha, d.commit_message, \
-     d.rollback_of, d.error, d.build_ms, d.created_at, d.updated_at, d.finished_at, d.artifact_dir";
+const DEP_COLS: &str = "d.id, d.number, d.kind, d.app_id, a.slug AS app_slug, d.status, d.git_ref, d.commit_sha, \
+     d.commit_message, d.commit_author, d.stage, d.plan, d.rollback_of, d.error, d.build_ms, d.created_at, d.updated_at, \
+     d.finished_at, d.live_at, d.artifact_dir";
 
 /// A stored status (an unknown one is a bug of ours, not of the caller).
 fn status(s: &str) -> Result<DeploymentStatus> {
@@ -22,31 +24,57 @@ fn deployment(row: &AnyRow) -> Result<Deployment> {
     let artifact: Option<String> = get(row, "artifact_dir")?;
     Ok(Deployment {
         id: get(row, "id")?,
+        number: get(row, "number")?,
+        kind: DeploymentKind::parse(&get::<String>(row, "kind")?).ok_or_else(|| Error::internal("deployment kind", "unknown kind"))?,
         app_id: get(row, "app_id")?,
         app_slug: get(row, "app_slug")?,
         status: status(&get::<String>(row, "status")?)?,
         git_ref: get(row, "git_ref")?,
         commit_sha: get(row, "commit_sha")?,
         commit_message: get(row, "commit_message")?,
+        commit_author: get(row, "commit_author")?,
+        stage: get::<Option<String>>(row, "stage")?.as_deref().and_then(Stage::parse),
+        stack: get::<Option<String>>(row, "plan")?
+            .and_then(|p| serde_json::from_str::<crate::detect::BuildPlan>(&p).ok())
+            .map(|p| p.provider.name().to_string()),
         rollback_of: get(row, "rollback_of")?,
         error: get(row, "error")?,
         build_ms: get(row, "build_ms")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         finished_at: get(row, "finished_at")?,
+        live_at: get(row, "live_at")?,
         rollback_available: artifact.is_some(),
     })
 }
 
-async fn insert_pending(conn: &mut AnyConnection, app_id: i64, git_ref: &str, rollback_of: Option<i64>) -> Result<i64> {
+/// What a new deployment releases: a build of a ref, or an earlier deployment's kept build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewDeployment<'a> {
+    pub app_id: i64,
+    pub git_ref: &'a str,
+    pub kind: DeploymentKind,
+    /// The deployment whose build a rollback or restart releases again.
+    pub rollback_of: Option<i64>,
+}
+
+/// Inserts a pending deployment with the app's next release number. One statement (a write from
+/// its start: no SQLite read-then-write upgrade); on PostgreSQL the caller's transaction first locks
+/// the app's row so that two deployments of one app never compute the same number.
+async fn insert_pending(conn: &mut AnyConnection, backend: Backend, new: NewDeployment<'_>) -> Result<i64> {
     let now = now_ms();
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT id FROM apps WHERE id = $1 FOR UPDATE").bind(new.app_id).fetch_optional(&mut *conn).await?;
+    }
     let row = sqlx::query(
-        "INSERT INTO deployments (app_id, status, git_ref, rollback_of, created_at, updated_at)
-         VALUES ($1, 'pending', $2, $3, $4, $4) RETURNING id",
+        "INSERT INTO deployments (app_id, number, kind, status, stage, git_ref, rollback_of, created_at, updated_at)
+         SELECT $1, COALESCE(MAX(number), 0) + 1, $2, 'pending', 'queued', $3, $4, $5, $5 FROM deployments WHERE app_id = $1
+         RETURNING id",
     )
-    .bind(app_id)
-    .bind(git_ref)
-    .bind(rollback_of)
+    .bind(new.app_id)
+    .bind(new.kind.as_str())
+    .bind(new.git_ref)
+    .bind(new.rollback_of)
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
@@ -98,9 +126,11 @@ pub struct Release {
 }
 
 impl Store {
+    /// A deployment without a job (tests and tools): a rollback when `rollback_of` is set.
     pub async fn insert_deployment(&self, app_id: i64, git_ref: &str, rollback_of: Option<i64>) -> Result<Deployment> {
+        let kind = if rollback_of.is_some() { DeploymentKind::Rollback } else { DeploymentKind::Deploy };
         let mut tx = self.pool().begin().await?;
-        let id = insert_pending(&mut tx, app_id, git_ref, rollback_of).await?;
+        let id = insert_pending(&mut tx, self.backend(), NewDeployment { app_id, git_ref, kind, rollback_of }).await?;
         tx.commit().await?;
         self.deployment(id).await
     }
@@ -109,13 +139,11 @@ impl Store {
     /// deployment is ever left `pending` without a job to run it.
     pub async fn insert_deployment_with_job(
         &self,
-        app_id: i64,
-        git_ref: &str,
-        rollback_of: Option<i64>,
+        new: NewDeployment<'_>,
         job: impl FnOnce(i64) -> Result<NewJob>,
     ) -> Result<Deployment> {
         let mut tx = self.pool().begin().await?;
-        let id = insert_pending(&mut tx, app_id, git_ref, rollback_of).await?;
+        let id = insert_pending(&mut tx, self.backend(), new).await?;
         if !insert_job(&mut tx, &job(id)?).await? {
             return Err(Error::Internal(format!("a job for deployment {id} already exists")));
         }
@@ -145,12 +173,30 @@ impl Store {
         rows.iter().map(deployment).collect()
     }
 
-    /// Each app's newest deployment status, in one query (apps without a deployment are absent).
-    pub async fn newest_statuses(&self) -> Result<std::collections::HashMap<i64, DeploymentStatus>> {
-        let rows = sqlx::query("SELECT app_id, status FROM deployments WHERE id IN (SELECT MAX(id) FROM deployments GROUP BY app_id)")
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(|row| Ok((get::<i64>(row, "app_id")?, status(&get::<String>(row, "status")?)?))).collect()
+    /// Each app's live deployment and newest deployment (of one app, or of all), in one query.
+    pub async fn live_and_newest(&self, app_id: Option<i64>) -> Result<std::collections::HashMap<i64, (Option<Deployment>, Option<Deployment>)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DEP_COLS} FROM deployments d JOIN apps a ON a.id = d.app_id
+             WHERE ($1 = 0 OR d.app_id = $1)
+               AND (d.status = 'live' OR d.id IN (SELECT MAX(id) FROM deployments WHERE $1 = 0 OR app_id = $1 GROUP BY app_id))"
+        ))
+        .bind(app_id.unwrap_or(0))
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: std::collections::HashMap<i64, (Option<Deployment>, Option<Deployment>)> = std::collections::HashMap::new();
+        let mut newest_id: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+        for row in &rows {
+            let d = deployment(row)?;
+            let entry = out.entry(d.app_id).or_default();
+            if newest_id.get(&d.app_id).is_none_or(|id| d.id > *id) {
+                newest_id.insert(d.app_id, d.id);
+                entry.1 = Some(d.clone());
+            }
+            if d.status == DeploymentStatus::Live {
+                entry.0 = Some(d);
+            }
+        }
+        Ok(out)
     }
 
     pub async fn deployments_with_status(&self, status: DeploymentStatus) -> Result<Vec<Deployment>> {
@@ -161,6 +207,15 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(deployment).collect()
+    }
+
+    /// The app's live deployment, if any (at most one: a partial unique index).
+    pub async fn live_deployment(&self, app_id: i64) -> Result<Option<Deployment>> {
+        let row = sqlx::query(&format!("SELECT {DEP_COLS} FROM deployments d JOIN apps a ON a.id = d.app_id WHERE d.app_id = $1 AND d.status = 'live'"))
+            .bind(app_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(deployment).transpose()
     }
 
     pub async fn status_events(&self, id: i64) -> Result<Vec<StatusEvent>> {
@@ -202,7 +257,7 @@ impl Store {
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
-        let live = sqlx::query("UPDATE deployments SET status = 'live', updated_at = $3 WHERE id = $1 AND app_id = $2 AND status = 'deploying'")
+        let live = sqlx::query("UPDATE deployments SET status = 'live', updated_at = $3, live_at = $3 WHERE id = $1 AND app_id = $2 AND status = 'deploying'")
             .bind(id)
             .bind(app_id)
             .bind(now)
@@ -255,14 +310,21 @@ impl Store {
         Ok(true)
     }
 
-    pub async fn set_commit(&self, id: i64, sha: &str, message: &str) -> Result<()> {
-        sqlx::query("UPDATE deployments SET commit_sha = $2, commit_message = $3, updated_at = $4 WHERE id = $1")
+    pub async fn set_commit(&self, id: i64, sha: &str, author: &str, message: &str) -> Result<()> {
+        sqlx::query("UPDATE deployments SET commit_sha = $2, commit_message = $3, commit_author = $4, updated_at = $5 WHERE id = $1")
             .bind(id)
             .bind(sha)
             .bind(message)
+            .bind(Some(author).filter(|a| !a.is_empty()))
             .bind(now_ms())
             .execute(self.pool())
             .await?;
+        Ok(())
+    }
+
+    /// Records where the pipeline is (best effort: a lost write only makes the progress display lag).
+    pub async fn set_stage(&self, id: i64, stage: Stage) -> Result<()> {
+        sqlx::query("UPDATE deployments SET stage = $2 WHERE id = $1").bind(id).bind(stage.as_str()).execute(self.pool()).await?;
         Ok(())
     }
 

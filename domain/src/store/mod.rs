@@ -21,6 +21,7 @@ mod users;
 #[cfg(test)]
 mod tests;
 
+pub use deployments::NewDeployment;
 pub use jobs::{ClaimedJob, JobRow, NewJob};
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -34,6 +34,7 @@ fn app_draft() -> App {
         stop_timeout_secs: 10,
         sticky_sessions: false,
         dockerfile_path: None,
+        stopped_at: None,
         created_at: 0,
         updated_at: 0,
     }

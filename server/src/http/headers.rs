@@ -75,3 +75,24 @@ mod tests {
         assert!(page_csp("n", true).contains("connect-src 'self' ws: wss:"));
     }
 }
+
+/// Server functions answer every error with 500 (`server_fn` knows no other status): this gives an
+/// `AppError` the status its REST counterpart has (422 for a wrong field, 404, 409, …), so that a
+/// user's mistake is never logged or monitored as a server failure. The body stays as it is (the
+/// browser decodes any 4xx/5xx body as the error).
+pub async fn server_fn_status(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let is_fn = path.starts_with("/api/") && !path.starts_with("/api/v1/");
+    let res = next.run(req).await;
+    if !is_fn || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = Limited::new(body, 256 * 1024).collect().await.map(|b| b.to_bytes()) else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if let Ok(e) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, context.clone(), move || app::shell(shell_opts.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell))
         // outermost last: headers on every answer, then Host, client address, origin, body size
+        .layer(from_fn(headers::server_fn_status))
         .layer(from_fn_with_state(state.clone(), headers::limit_body))
         .layer(from_fn_with_state(state.clone(), guard::check_origin))
         .layer(from_fn_with_state(state.clone(), guard::client_address))

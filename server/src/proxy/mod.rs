@@ -268,6 +268,7 @@ fn begin(table: &RouteTable, host: &str) -> Result<(Arc<Route>, InFlight), Respo
         match table.lookup(host) {
             Lookup::Unknown => return Err(pages::unknown_host(host)),
             Lookup::NoLiveVersion(slug) => return Err(pages::no_live_version(&slug)),
+            Lookup::Stopped(slug) => return Err(pages::stopped(&slug)),
             Lookup::Live(route) => {
                 if let Some(guard) = route.try_begin() {
                     return Ok((route, guard));

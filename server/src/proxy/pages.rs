@@ -21,6 +21,12 @@ pub(crate) fn no_live_version(slug: &str) -> Response<ProxyBody> {
     response
 }
 
+/// 503: the app was stopped by a user of its team.
+pub(crate) fn stopped(slug: &str) -> Response<ProxyBody> {
+    let message = format!("The app <code>{}</code> is stopped. Its team can start it again from the dashboard.", escape(slug));
+    page(StatusCode::SERVICE_UNAVAILABLE, "App stopped", &message)
+}
+
 /// 502: the app's process could not be reached or failed to answer.
 pub(crate) fn bad_gateway() -> Response<ProxyBody> {
     let message = "The app did not answer. It may be starting, restarting or crashed; try again shortly.";

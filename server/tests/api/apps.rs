@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, Repo};
 
 #[tokio::test]
 async fn app_crud_round_trip() {
@@ -18,7 +18,8 @@ async fn app_crud_round_trip() {
     assert_eq!(patched["branch"], "prod");
     let (_, list) = app.get("/apps").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
-    assert!(list[0]["newest_deployment_status"].is_null(), "never deployed: {list}");
+    assert!(list[0]["newest"].is_null() && list[0]["live"].is_null(), "never deployed: {list}");
+    assert_eq!(list[0]["state"], "not_deployed", "{list}");
     let res = app.api(Method::DELETE, "/apps/my-shop").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let (status, body) = app.get("/apps/my-shop").await;
@@ -84,5 +85,52 @@ async fn env_values_are_masked_revealed_merged_and_deleted() {
     let mut db = std::fs::read(app.data_dir().join("rhone.db")).unwrap();
     db.extend(std::fs::read(app.data_dir().join("rhone.db-wal")).unwrap_or_default());
     assert!(!db.windows(7).any(|w| w == b"u:pw@h/"), "env values are encrypted at rest");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn slugs_are_transliterated_reserved_ones_refused_and_the_repository_is_asked_first() {
+    let app = spawn_app().await;
+    let repo = Repo::new(&[("app.py", "print('hi')")]);
+    let repo_url = repo.path().to_str().expect("utf-8 path").to_string();
+    let refused = |body: serde_json::Value, field: &'static str, says: &'static str| {
+        let app = &app;
+        async move {
+            let (status, err) = app.json(Method::POST, "/apps", body.clone()).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {err}");
+            let msg = err["error"].as_str().unwrap_or_default().to_string();
+            assert!(msg.starts_with(field) && msg.contains(says), "{body} → {msg}");
+        }
+    };
+    // a name that derives a reserved slug, and reserved slugs given outright
+    refused(json!({"name": "New", "repo_url": repo_url}), "slug", "reserved").await;
+    for slug in ["api", "www", "admin", "login", "setup"] {
+        refused(json!({"name": "x", "slug": slug, "repo_url": repo_url}), "slug", "reserved").await;
+    }
+    refused(json!({"name": "   ", "repo_url": repo_url}), "name", "is required").await;
+    refused(json!({"name": "日本語", "repo_url": repo_url}), "slug", "is required").await;
+
+    let (status, made) = app.json(Method::POST, "/apps", json!({"name": "Ünïcödé Äpp", "repo_url": repo_url, "check_repo": true})).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!((made["slug"].as_str(), made["name"].as_str()), (Some("unicode-app"), Some("Ünïcödé Äpp")));
+
+    // asked first: a missing branch, a path that is no repository, a server that never answers
+    refused(json!({"name": "b", "repo_url": repo_url, "branch": "nope", "check_repo": true}), "branch", "is not in the repository").await;
+    refused(json!({"name": "c", "repo_url": "/srv/no-such-repository", "check_repo": true}), "repo_url", "could not be read").await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
+    let port = silent.local_addr().expect("addr").port();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = silent.accept().await {
+            held.push(conn); // accepted, never answered
+        }
+    });
+    refused(json!({"name": "d", "repo_url": format!("http://127.0.0.1:{port}/r.git"), "check_repo": true}), "repo_url", "did not answer within 10 seconds").await;
+    hold.abort();
+    // not asked (the REST default, or "create anyway" in the dashboard): created as given
+    let (status, _) = app.json(Method::POST, "/apps", json!({"name": "e", "repo_url": repo_url, "branch": "nope"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = app.json(Method::POST, "/apps", json!({"name": "f", "repo_url": repo_url, "branch": "main", "check_repo": true})).await;
+    assert_eq!(status, StatusCode::CREATED, "an existing branch passes");
     app.stop().await;
 }

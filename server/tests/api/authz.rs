@@ -37,6 +37,8 @@ const UNLIMITED: fn(u16) -> [u16; 8] = |ok| [401, 401, ok, ok, 403, ok, ok, ok];
 enum Fresh {
     No,
     App,
+    /// An app of its own to stop (a stopped app refuses deploys: the shared one must stay in service).
+    AppToStop,
     Deployment,
     Team,
     Member,
@@ -79,9 +81,10 @@ impl Fixture {
         let n = self.next();
         match fresh {
             Fresh::No => unreachable!("fixed paths are not fresh"),
-            Fresh::App => {
+            Fresh::App | Fresh::AppToStop => {
                 let body = json!({"name": format!("gone-{n}"), "repo_url": self.repo.path().to_str(), "team": TEAM});
-                format!("/apps/{}", self.owner(Method::POST, "/apps", body).await["slug"].as_str().expect("slug"))
+                let app = format!("/apps/{}", self.owner(Method::POST, "/apps", body).await["slug"].as_str().expect("slug"));
+                if matches!(fresh, Fresh::AppToStop) { format!("{app}/stop") } else { app }
             }
             Fresh::Deployment => {
                 let dep = self.owner(Method::POST, "/apps/acme-app/deployments", json!({})).await;
@@ -199,6 +202,10 @@ async fn cases(fx: &Fixture) -> Vec<Case> {
         case(M::GET, "/apps/{slug}", "/apps/acme-app", None, VIEWER(200)),
         case(M::PATCH, "/apps/{slug}", "/apps/acme-app", Some(r#"{"name": "Acme app {n}"}"#), ADMIN(200)),
         fresh(M::DELETE, "/apps/{slug}", "/apps/acme-app", Fresh::App, ADMIN(204)),
+        // never deployed: nothing to restart or start (allowed callers are told so), but it can be stopped
+        case(M::POST, "/apps/{slug}/restart", "/apps/acme-app/restart", None, MEMBER(409)),
+        fresh(M::POST, "/apps/{slug}/stop", "/apps/acme-app/stop", Fresh::AppToStop, MEMBER(200)),
+        case(M::POST, "/apps/{slug}/start", "/apps/acme-app/start", None, MEMBER(409)),
         case(M::GET, "/apps/{slug}/env", "/apps/acme-app/env", None, MEMBER_READ(200)),
         case(M::GET, "/apps/{slug}/env", "/apps/acme-app/env?reveal=1", None, ADMIN(200)),
         case(M::PUT, "/apps/{slug}/env", "/apps/acme-app/env", Some(r#"{"A": "{n}"}"#), ADMIN(200)),

@@ -75,6 +75,10 @@ fn cases() -> Vec<Case> {
         c(path::<apps::CreateApp>(), Form(&[("team", "acme"), ("fields[name]", "made {n}"), ("fields[repo_url]", "REPO")]), App, ADMIN),
         c(path::<apps::UpdateApp>(), Form(&[("slug", "{slug}"), ("fields[name]", "Acme app {n}"), ("fields[repo_url]", "REPO")]), App, ADMIN),
         c(path::<apps::DeleteApp>(), Form(&[("slug", "{slug}")]), FreshApp, ADMIN),
+        // never deployed: nothing to restart or start (allowed callers are told so); a fresh app to stop
+        c(path::<apps::RestartApp>(), Form(&[("slug", "{slug}")]), App, [401, 401, 404, 403, 409, 409, 409]),
+        c(path::<apps::StopApp>(), Form(&[("slug", "{slug}")]), FreshApp, MEMBER),
+        c(path::<apps::StartApp>(), Form(&[("slug", "{slug}")]), App, [401, 401, 404, 403, 409, 409, 409]),
         c(path::<builds::ListBuilds>(), Form(&[]), App, ANY_USER),
         c(path::<tokens::ListTokens>(), Form(&[]), App, ANY_USER),
         c(path::<tokens::CreateToken>(), Form(&[("name", "t{n}")]), App, ANY_USER),
@@ -125,23 +129,25 @@ async fn login(app: &TestApp, email: &str) -> String {
     session_from(&res).expect("session cookie")
 }
 
-/// What the server function answered, as a status: success (or a redirect) is 200; an `AppError`
-/// maps to the status its REST counterpart would have.
+/// What the server function answered: success (or a redirect) is 200; an `AppError` comes with the
+/// status its REST counterpart has, and its body must say the same.
 async fn outcome(res: reqwest::Response) -> (u16, String) {
     let status = res.status();
     let text = res.text().await.unwrap_or_default();
     if status.is_success() || status.is_redirection() {
         return (200, text);
     }
-    let code = match serde_json::from_str::<Value>(&text) {
+    let said = match serde_json::from_str::<Value>(&text) {
         Ok(Value::String(s)) if s == "Unauthorized" => 401,
         Ok(Value::Object(o)) if o.contains_key("Forbidden") => 403,
         Ok(Value::Object(o)) if o.contains_key("NotFound") => 404,
         Ok(Value::Object(o)) if o.contains_key("Conflict") => 409,
         Ok(Value::Object(o)) if o.contains_key("Invalid") => 422,
-        _ => status.as_u16(),
+        Ok(Value::Object(o)) if o.contains_key("RateLimited") => 429,
+        _ => 500,
     };
-    (code, text)
+    assert_eq!(status.as_u16(), said, "the HTTP status matches the error: {text}");
+    (status.as_u16(), text)
 }
 
 /// What `{slug}`, `{dep}`, `{token}`, `{user}`, `{inv}` and `{invtoken}` stand for in a call.

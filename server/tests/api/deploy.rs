@@ -70,12 +70,15 @@ async fn broken_versions_fail_while_the_old_version_keeps_serving() {
     let app = spawn_app_fast().await;
     let repo = Repo::new(&files(&python_app("stable")));
     app.create_app("sturdy", &repo.path(), json!({})).await;
-    assert_eq!(app.deploy_and_wait("sturdy").await["status"], "live");
+    let first = app.deploy_and_wait("sturdy").await;
+    assert_eq!((first["status"].as_str(), first["stage"].as_str(), first["number"].as_i64()), (Some("live"), Some("switch"), Some(1)), "{first}");
+    assert_eq!(first["stack"], "Python", "{first}");
 
     repo.commit(&[("app.py", "import sys\nprint('about to crash', flush=True)\nsys.exit(3)\n")], "crash");
     let crashed = app.deploy_and_wait("sturdy").await;
     assert_eq!(crashed["status"], "failed");
     assert!(crashed["error"].as_str().unwrap().contains("exited with status 3"), "{crashed}");
+    assert_eq!((crashed["stage"].as_str(), crashed["number"].as_i64()), (Some("health_check"), Some(2)), "it failed while starting: {crashed}");
     assert_eq!(app.via_proxy("sturdy", "/").await.1, "stable");
 
     repo.commit(&[("app.py", "import time\nprint('never listening', flush=True)\ntime.sleep(600)\n")], "hang");
@@ -88,6 +91,11 @@ async fn broken_versions_fail_while_the_old_version_keeps_serving() {
     let bad = app.deploy_and_wait("sturdy").await;
     assert_eq!(bad["status"], "failed");
     assert!(bad["error"].as_str().unwrap().contains("build step failed"), "{bad}");
+    assert_eq!(bad["stage"], "build", "{bad}");
+    let (_, listed) = app.get("/apps").await;
+    let item = &listed[0];
+    assert_eq!((item["state"].as_str(), item["live"]["number"].as_i64(), item["newest"]["status"].as_str()), (Some("running"), Some(1), Some("failed")),
+        "the app still runs v1 after failed deploys: {item}");
     assert_eq!(app.via_proxy("sturdy", "/").await.1, "stable");
     app.stop().await;
 }

@@ -89,7 +89,9 @@ pub async fn crash_until_given_up(app: &TestApp, slug: &str) {
     let (_, list) = app.get("/apps").await;
     let item = list.as_array().expect("app list").iter().find(|a| a["slug"] == slug).cloned().expect("the app is listed");
     assert_eq!(item["runtime_status"]["state"], "crashed", "the list shows it crashed: {item}");
-    assert_eq!(item["newest_deployment_status"], "live", "and its newest deployment: {item}");
+    assert_eq!(item["state"], "crashed", "the app's own state says so: {item}");
+    assert_eq!(item["newest"]["status"], "live", "while its newest deployment is still the live one: {item}");
+    assert_eq!(item["live"]["number"], item["newest"]["number"], "{item}");
     assert!(item["runtime_status"].get("last_lines").is_none(), "lists carry no log lines: {item}");
     assert!(item.get("disk_usage").is_none(), "lists measure no disk: {item}");
 
@@ -101,7 +103,7 @@ pub async fn crash_until_given_up(app: &TestApp, slug: &str) {
     assert!(html.contains(r#"data-testid="runtime-state" data-state="crashed""#), "the app page shows the state");
     assert!(html.contains("crashed 5 times in a row") && html.contains("crash request 4"), "and the reason and the last lines");
     let home = with_cookie(app, Method::GET, "/", &cookie, None).send().await.expect("apps page").text().await.unwrap_or_default();
-    assert!(home.contains(&format!(r#"data-testid="app-runtime-{slug}" data-status="crashed""#)), "the apps list flags it crashed");
+    assert!(home.contains(&format!(r#"data-testid="app-state-{slug}" data-status="crashed""#)), "the apps list shows it crashed: {home}");
 }
 
 #[tokio::test]

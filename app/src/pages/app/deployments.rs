@@ -4,14 +4,16 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
+use crate::api::apps::{RestartApp, StartApp, StopApp};
 use crate::api::deployments::{list_deployments, CancelDeployment, Deploy, Rollback, PAGE_SIZE};
 use crate::components::browser::confirm;
+use crate::components::clock::Elapsed;
 use crate::components::fmt::{datetime, duration};
 use crate::components::status::StatusBadge;
 use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_DANGER, BUTTON_GHOST, CARD, INPUT};
 use crate::error::AppError;
 use crate::types::Deployment;
-use wire::DeploymentStatus;
+use wire::{DeploymentKind, DeploymentStatus, Stage};
 
 const POLL_EVERY: Duration = Duration::from_secs(2);
 
@@ -30,14 +32,21 @@ pub struct Deployments {
     deploy: ServerAction<Deploy>,
     cancel: ServerAction<CancelDeployment>,
     rollback: ServerAction<Rollback>,
+    pub restart: ServerAction<RestartApp>,
+    pub stop: ServerAction<StopApp>,
+    pub start: ServerAction<StartApp>,
 }
 
 impl Deployments {
     pub fn new(slug: Memo<String>) -> Deployments {
         let (deploy, cancel, rollback) = (ServerAction::new(), ServerAction::new(), ServerAction::new());
+        let (restart, stop, start) = (ServerAction::new(), ServerAction::new(), ServerAction::new());
         let (before, tick, selected) = (RwSignal::new(None), RwSignal::new(0u32), RwSignal::new(None));
         let list = Resource::new(
-            move || (slug.get(), before.get(), tick.get(), deploy.version().get(), cancel.version().get(), rollback.version().get()),
+            move || {
+                let actions = [deploy.version().get(), cancel.version().get(), rollback.version().get(), restart.version().get(), stop.version().get(), start.version().get()];
+                (slug.get(), before.get(), tick.get(), actions)
+            },
             |(slug, before, ..)| list_deployments(slug, before),
         );
         Effect::new(move |prev: Option<String>| {
@@ -58,9 +67,11 @@ impl Deployments {
         });
         let shown = move || selected.get().or(newest.get());
         let log_url = Memo::new(move |_| shown().map(|id| format!("/api/v1/deployments/{id}/logs")));
-        let d = Deployments { before, tick, selected, newest, log_url, list, deploy, cancel, rollback };
+        let d = Deployments { before, tick, selected, newest, log_url, list, deploy, cancel, rollback, restart, stop, start };
         d.follow_new(move || deploy.value().get());
         d.follow_new(move || rollback.value().get());
+        d.follow_new(move || restart.value().get());
+        d.follow_new(move || start.value().get());
         d.poll_while_in_progress();
         d
     }
@@ -108,6 +119,12 @@ impl Deployments {
 
     fn error(self) -> Signal<Option<AppError>> {
         let (a, b, c) = (action_error(self.deploy), action_error(self.cancel), action_error(self.rollback));
+        Signal::derive(move || a.get().or_else(|| b.get()).or_else(|| c.get()))
+    }
+
+    /// The error of the last restart, stop or start, if it failed.
+    pub fn control_error(self) -> Signal<Option<AppError>> {
+        let (a, b, c) = (action_error(self.restart), action_error(self.stop), action_error(self.start));
         Signal::derive(move || a.get().or_else(|| b.get()).or_else(|| c.get()))
     }
 }
@@ -179,12 +196,32 @@ fn Pager(deps: Deployments, more: bool, oldest: Option<i64>) -> impl IntoView {
     }
 }
 
+/// The pipeline's stages with the current one marked, and a running timer.
+fn progress(stage: Option<Stage>, created_at: i64) -> impl IntoView {
+    let current = stage.unwrap_or(Stage::Queued);
+    let steps = Stage::ALL.into_iter().filter(|s| *s != Stage::Queued || current == Stage::Queued).enumerate().map(|(i, s)| {
+        let class = match s.cmp(&current) {
+            std::cmp::Ordering::Less => "text-green-700",
+            std::cmp::Ordering::Equal => "font-semibold text-amber-700",
+            std::cmp::Ordering::Greater => "text-gray-400",
+        };
+        view! { <li class=class data-current=(s == current).to_string()>{(i > 0).then_some("→ ")}{s.label()}</li> }
+    });
+    view! {
+        <div class="mt-1 flex flex-wrap items-center gap-x-2 text-xs" data-testid="deployment-progress" data-stage=current.as_str() aria-live="polite">
+            <ol class="flex flex-wrap gap-x-1">{steps.collect_view()}</ol>
+            <Elapsed since=created_at testid="deployment-timer"/>
+        </div>
+    }
+}
+
 fn row(d: Deployment, deps: Deployments, can_deploy: bool) -> impl IntoView {
     let id = d.id;
+    let release = d.release();
     let can_rollback = can_deploy && d.rollback_available && d.status != DeploymentStatus::Live;
     let can_cancel = can_deploy && d.status.in_progress();
     let on_rollback = move |_| {
-        if confirm(&format!("Roll back to deployment #{id}? Its build replaces the live version.")) {
+        if confirm(&format!("Roll back to {release} (#{id})? Its build replaces the live version, with the current environment variables.")) {
             deps.rollback.dispatch(Rollback { id });
         }
     };
@@ -194,13 +231,28 @@ fn row(d: Deployment, deps: Deployments, can_deploy: bool) -> impl IntoView {
             class=("bg-blue-50", move || deps.shown() == Some(id))>
             <td class="px-3 py-2 align-top whitespace-nowrap">
                 <StatusBadge state=Some(d.status) testid=format!("deployment-status-{id}")/>
-                <div class="text-xs text-gray-400">"#"{id}</div>
+                <div class="text-xs text-gray-500"><span class="font-medium text-gray-700" data-testid="release">{d.release()}</span>" · #"{id}</div>
             </td>
             <td class="px-3 py-2 align-top">
                 <code class="mr-1 text-xs text-gray-600">{d.short_sha()}</code>
                 <span class="break-words">{what}</span>
-                {d.rollback_of.map(|r| view! { <div class="text-xs text-gray-500">"rollback to #"{r}</div> })}
-                {d.error.clone().map(|e| view! { <div class="text-xs text-red-700" data-testid="deployment-error">{e}</div> })}
+                {match (d.kind, d.rollback_of) {
+                    (DeploymentKind::Rollback, Some(r)) => Some(format!("rollback to the build of #{r}")),
+                    (DeploymentKind::Restart, Some(r)) => Some(format!("restart of the build of #{r} (no rebuild)")),
+                    _ => None,
+                }.map(|what| view! { <div class="text-xs text-gray-500" data-testid="deployment-kind">{what}</div> })}
+                {d.commit_author.clone().map(|a| view! { <div class="text-xs text-gray-500">"by "{a}</div> })}
+                {d.status.in_progress().then(|| progress(d.stage, d.created_at))}
+                {d.error.clone().filter(|_| d.status == DeploymentStatus::Failed).map(|e| {
+                    let at = d.stage.filter(|s| *s != Stage::Queued).map(|s| format!("failed during {}: ", s.label())).unwrap_or_default();
+                    view! {
+                        <div class="mt-1 rounded border border-red-200 bg-red-50 px-2 py-1 text-xs text-red-800" data-testid="deployment-error">
+                            {at}{e}
+                            <span class="text-red-700">" — the build log below has the details."</span>
+                        </div>
+                    }
+                })}
+                {d.error.clone().filter(|_| d.status != DeploymentStatus::Failed).map(|e| view! { <div class="text-xs text-gray-500">{e}</div> })}
             </td>
             <td class="hidden px-3 py-2 align-top whitespace-nowrap sm:table-cell">{d.duration_ms().map(duration)}</td>
             <td class="hidden px-3 py-2 align-top whitespace-nowrap text-gray-500 sm:table-cell">{datetime(d.created_at)}</td>

@@ -3,6 +3,7 @@
 
 mod credentials;
 mod deployments;
+mod dotenv;
 mod env_editor;
 mod run_settings;
 mod settings;
@@ -17,7 +18,7 @@ use crate::components::browser::protocol;
 use crate::components::log_panel::LogPanel;
 use crate::components::ErrorBox;
 use crate::error::AppError;
-use crate::types::{AppAccess, AppStatusInfo, SiteInfo};
+use crate::types::{AppAccess, AppOverview, SiteInfo};
 use deployments::{DeployForm, Deployments, DeploymentsTable};
 
 #[component]
@@ -43,7 +44,7 @@ pub fn AppPage() -> impl IntoView {
 }
 
 #[component]
-fn AppView(access: AppAccess, deps: Deployments, site: Resource<Result<SiteInfo, AppError>>, status: Resource<Result<AppStatusInfo, AppError>>) -> impl IntoView {
+fn AppView(access: AppAccess, deps: Deployments, site: Resource<Result<SiteInfo, AppError>>, status: Resource<Result<AppOverview, AppError>>) -> impl IntoView {
     let AppAccess { app, team, team_name, role } = access;
     let slug = app.slug.clone();
     let info = RwSignal::new(app);
@@ -61,14 +62,14 @@ fn AppView(access: AppAccess, deps: Deployments, site: Resource<Result<SiteInfo,
                 " · your role: " <span data-testid="app-role">{role.as_str()}</span>
             </nav>
             <Header info site/>
-            <status::StatusPanel status/>
+            <status::StatusPanel status deps can_operate=can_deploy/>
             {can_deploy.then(|| view! { <DeployForm slug=slug.clone() deps/> })}
             <DeploymentsTable deps can_deploy/>
             <div class="grid gap-4 lg:grid-cols-2">
                 <LogPanel title="Build log" testid="build-log" url=deps.build_log_url() on_end subtitle=build_subtitle/>
                 <LogPanel title="Runtime log" testid="runtime-log" url=runtime_url subtitle="the live version"/>
             </div>
-            {can_deploy.then(|| view! { <env_editor::EnvEditor slug=slug.clone() editable=can_manage/> })}
+            {can_deploy.then(|| view! { <env_editor::EnvEditor slug=slug.clone() editable=can_manage restart=deps.restart/> })}
             {can_manage.then(|| view! {
                 <settings::Settings info/>
                 <credentials::RepoAccess slug=slug.clone()/>

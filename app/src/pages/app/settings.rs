@@ -4,10 +4,15 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::apps::{DeleteApp, UpdateApp};
-use crate::components::browser::confirm;
-use crate::components::form::Field;
-use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_DANGER, CARD};
+use crate::components::form::{unplaced, Field};
+use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_DANGER, CARD, INPUT};
 
+
+/// The fields the settings form shows (their errors appear next to them).
+const FIELDS: &[&str] = &[
+    "name", "repo_url", "branch", "root_dir", "build_command", "start_command", "health_check_path", "runtime", "cpu_limit",
+    "memory_limit_mb", "replicas", "drain_timeout_secs", "stop_timeout_secs", "dockerfile_path",
+];
 
 #[component]
 pub fn Settings(info: RwSignal<wire::App>) -> impl IntoView {
@@ -26,7 +31,7 @@ pub fn Settings(info: RwSignal<wire::App>) -> impl IntoView {
             <h2 class="mb-3 font-semibold">"Settings"</h2>
             <ActionForm action=update attr:class="space-y-4" attr:data-testid="settings-form">
                 <input type="hidden" name="slug" value=a.slug.clone()/>
-                <ErrorBox error/>
+                <ErrorBox error=unplaced(error, FIELDS)/>
                 <div class="grid gap-4 sm:grid-cols-2">
                     <Field name="name" label="Name" error value=a.name required=true/>
                     <Field name="repo_url" label="Repository URL" error value=a.repo_url required=true/>
@@ -39,7 +44,7 @@ pub fn Settings(info: RwSignal<wire::App>) -> impl IntoView {
                 <super::run_settings::RunFields a=run error/>
                 <div class="flex items-center gap-3">
                     <button type="submit" class=BUTTON data-testid="save-settings" disabled=move || update.pending().get()>"Save settings"</button>
-                    {move || saved().then(|| view! { <span class="text-sm text-green-700">"Saved. Deploy to apply."</span> })}
+                    {move || saved().then(|| view! { <span class="text-sm text-green-700">"Saved. Restart or deploy to apply."</span> })}
                 </div>
             </ActionForm>
         </section>
@@ -56,8 +61,15 @@ pub fn DangerZone(slug: String) -> impl IntoView {
             navigate("/", Default::default());
         }
     });
+    // deleting asks for the app's slug, typed
+    let typed = RwSignal::new(String::new());
+    let matches = {
+        let slug = slug.clone();
+        move || typed.get().trim() == slug
+    };
+    let matches_for_button = matches.clone();
     let on_delete = move |_| {
-        if confirm(&format!("Delete the app \"{slug}\"? It is stopped and its deployments, logs and variables are removed.")) {
+        if matches() {
             delete.dispatch(DeleteApp { slug: slug.clone() });
         }
     };
@@ -65,7 +77,14 @@ pub fn DangerZone(slug: String) -> impl IntoView {
         <section class=format!("{CARD} space-y-2 border-red-200")>
             <h2 class="font-semibold text-red-800">"Danger zone"</h2>
             <ErrorBox error/>
-            <button class=BUTTON_DANGER data-testid="delete-app" on:click=on_delete disabled=move || delete.pending().get()>"Delete app"</button>
+            <p class="text-sm text-gray-700">"Deleting the app stops it and removes its deployments, builds, logs and variables. It cannot be undone."</p>
+            <label class="block text-sm">
+                <span class="mb-1 block font-medium text-gray-700">"Type the app's slug to confirm"</span>
+                <input class=INPUT autocomplete="off" data-testid="delete-confirm" prop:value=move || typed.get()
+                    on:input=move |ev| typed.set(event_target_value(&ev))/>
+            </label>
+            <button class=BUTTON_DANGER data-testid="delete-app" on:click=on_delete
+                disabled=move || delete.pending().get() || !matches_for_button()>"Delete app"</button>
         </section>
     }
 }

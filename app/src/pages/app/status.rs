@@ -1,22 +1,43 @@
-//! The app page's status panel: the live version's runtime state (running with its restarts,
-//! restarting, crashed with the reason and the app's last log lines, stopped) and the disk its kept
-//! builds use.
+//! The app page's status panel and controls: the app's state (running, deploying, crashed with the
+//! restart count, the reason and the app's last log lines, stopped), the release it runs, the disk
+//! its kept builds use, and Restart, Stop and Start.
 
 use leptos::prelude::*;
 
+use super::deployments::Deployments;
+use crate::api::apps::{RestartApp, StartApp, StopApp};
+use crate::components::browser::confirm;
+use crate::components::clock::Ago;
 use crate::components::status::StatusBadge;
-use crate::components::{ErrorBox, BUTTON_GHOST, CARD};
+use crate::components::{ErrorBox, BUTTON_DANGER, BUTTON_GHOST, CARD};
 use crate::error::AppError;
-use crate::types::{bytes, AppStatusInfo, RuntimeInfo};
+use crate::components::fmt::bytes;
+use crate::types::{AppOverview, RuntimeStatus};
+use wire::AppState;
 
 #[component]
-pub fn StatusPanel(status: Resource<Result<AppStatusInfo, AppError>>) -> impl IntoView {
+pub fn StatusPanel(status: Resource<Result<AppOverview, AppError>>, deps: Deployments, can_operate: bool) -> impl IntoView {
+    // the status follows each control once it answered
+    Effect::new(move |_| {
+        let versions = (deps.restart.version().get(), deps.stop.version().get(), deps.start.version().get());
+        if versions != (0, 0, 0) {
+            status.refetch();
+        }
+    });
     view! {
         <section class=CARD data-testid="app-status">
-            <div class="mb-2 flex items-center justify-between gap-2">
+            <div class="mb-2 flex flex-wrap items-center justify-between gap-2">
                 <h2 class="text-lg font-semibold">"Status"</h2>
-                <button type="button" class=BUTTON_GHOST data-testid="refresh-status" on:click=move |_| status.refetch()>"Refresh"</button>
+                <div class="flex flex-wrap gap-1">
+                    {can_operate.then(|| view! {
+                        <Transition>
+                            {move || Suspend::new(async move { status.await.ok().map(|s| view! { <Controls status=s deps/> }) })}
+                        </Transition>
+                    })}
+                    <button type="button" class=BUTTON_GHOST data-testid="refresh-status" on:click=move |_| status.refetch()>"Refresh"</button>
+                </div>
             </div>
+            <ErrorBox error=deps.control_error()/>
             <Transition fallback=|| view! { <p class="text-sm text-gray-500">"Loading status…"</p> }>
                 {move || Suspend::new(async move {
                     match status.await {
@@ -29,23 +50,75 @@ pub fn StatusPanel(status: Resource<Result<AppStatusInfo, AppError>>) -> impl In
     }
 }
 
+/// Restart (running or crashed apps), Stop (apps in service), Start (stopped apps).
 #[component]
-fn Details(status: AppStatusInfo) -> impl IntoView {
-    let disk = match status.disk_bytes {
-        Some(b) => format!("{} in {} kept build{}", bytes(b), status.kept_builds, if status.kept_builds == 1 { "" } else { "s" }),
+fn Controls(status: AppOverview, deps: Deployments) -> impl IntoView {
+    let (st, slug, has_live) = (status.item.state, status.item.app.slug, status.item.live.is_some());
+    let busy = Signal::derive(move || deps.restart.pending().get() || deps.stop.pending().get() || deps.start.pending().get());
+    {
+        let (slug_restart, slug_stop, slug_start) = (slug.clone(), slug.clone(), slug);
+        let restart = (has_live && matches!(st, AppState::Running | AppState::Crashed)).then(|| view! {
+            <button type="button" class=BUTTON_GHOST data-testid="restart-app" disabled=busy
+                on:click=move |_| { deps.restart.dispatch(RestartApp { slug: slug_restart.clone() }); }>
+                "Restart"
+            </button>
+        });
+        let stop = (st != AppState::Stopped && st != AppState::NotDeployed).then(|| view! {
+            <button type="button" class=BUTTON_DANGER data-testid="stop-app" disabled=busy
+                on:click=move |_| {
+                    if confirm(&format!("Stop {slug_stop}? It stops serving until you start it again.")) {
+                        deps.stop.dispatch(StopApp { slug: slug_stop.clone() });
+                    }
+                }>
+                "Stop"
+            </button>
+        });
+        let start = (st == AppState::Stopped).then(|| view! {
+            <button type="button" class=BUTTON_GHOST data-testid="start-app" disabled=busy
+                on:click=move |_| { deps.start.dispatch(StartApp { slug: slug_start.clone() }); }>
+                "Start"
+            </button>
+        });
+        view! { {restart} {stop} {start} }
+    }
+}
+
+#[component]
+fn Details(status: AppOverview) -> impl IntoView {
+    let disk = match status.disk_usage {
+        Some(u) => format!("{} in {} kept build{}", bytes(u.bytes), u.builds, if u.builds == 1 { "" } else { "s" }),
         None => "unknown (the container engine does not answer)".to_string(),
     };
+    let item = status.item;
+    let release = item.live.map(|d| {
+        let at = d.live_at.unwrap_or(d.created_at);
+        let what = [d.short_sha(), d.commit_message.clone().unwrap_or_default(), d.commit_author.clone().map(|a| format!("by {a}")).unwrap_or_default()]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ");
+        view! {
+            <span data-testid="live-release"><span class="font-medium">{d.release()}</span>" "{what}" · live since "<Ago at/></span>
+        }
+    });
     view! {
         <dl class="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
+            <dt class="text-gray-500">"State"</dt>
+            <dd aria-live="polite">
+                <span data-testid="app-state" data-state=item.state.as_str()><StatusBadge state=Some(item.state)/></span>
+                {(item.state == AppState::Stopped).then(|| view! { <span class="ml-2 text-gray-600">"The proxy answers “stopped” until you start it."</span> })}
+            </dd>
+            <dt class="text-gray-500">"Release"</dt>
+            <dd>{release.map_or_else(|| view! { <span class="text-gray-500">"none live"</span> }.into_any(), IntoAny::into_any)}</dd>
             <dt class="text-gray-500">"Runtime"</dt>
-            <dd>{runtime(status.runtime)}</dd>
+            <dd>{runtime(item.runtime_status)}</dd>
             <dt class="text-gray-500">"Disk"</dt>
             <dd data-testid="disk-usage">{disk}</dd>
         </dl>
     }
 }
 
-fn runtime(r: Option<RuntimeInfo>) -> AnyView {
+fn runtime(r: Option<RuntimeStatus>) -> AnyView {
     let Some(r) = r else {
         return view! { <span class="text-gray-500" data-testid="runtime-state" data-state="none">"no live version"</span> }.into_any();
     };

@@ -49,20 +49,42 @@ async fn runtime_settings_round_trip_through_insert_update_and_reads(db: Db) {
     assert_eq!(s.app_by_slug("plain").await.unwrap(), plain, "the other app is untouched");
 }
 
-both!(the_newest_deployment_status_of_every_app_comes_from_one_query);
+both!(the_live_and_newest_deployments_of_every_app_come_from_one_query);
 
-async fn the_newest_deployment_status_of_every_app_comes_from_one_query(db: Db) {
+async fn the_live_and_newest_deployments_of_every_app_come_from_one_query(db: Db) {
     use crate::model::DeploymentStatus as S;
     let s = &db.store;
     let (a, b, never) = (app_named(s, "a").await, app_named(s, "b").await, app_named(s, "never").await);
     let a1 = s.insert_deployment(a.id, "main", None).await.unwrap();
     let b1 = s.insert_deployment(b.id, "main", None).await.unwrap();
-    assert!(s.transition(a1.id, &[S::Pending], S::Failed, Some("boom")).await.unwrap());
+    for (from, to) in [(S::Pending, S::Building), (S::Building, S::Deploying)] {
+        assert!(s.transition(a1.id, &[from], to, None).await.unwrap());
+    }
+    assert!(s.go_live(a1.id, a.id).await.unwrap());
     let a2 = s.insert_deployment(a.id, "main", None).await.unwrap();
+    assert!(s.transition(a2.id, &[S::Pending], S::Failed, Some("boom")).await.unwrap());
+    let a3 = s.insert_deployment(a.id, "main", None).await.unwrap();
     assert!(s.transition(b1.id, &[S::Pending], S::Cancelled, None).await.unwrap());
-    let newest = s.newest_statuses().await.unwrap();
-    assert_eq!(newest.get(&a.id), Some(&S::Pending), "a's newest is a2 ({}), not the failed a1", a2.id);
-    assert_eq!(newest.get(&b.id), Some(&S::Cancelled));
-    assert_eq!(newest.get(&never.id), None, "an app never deployed has no status");
-    assert_eq!(newest.len(), 2);
+    let all = s.live_and_newest(None).await.unwrap();
+    let (live, newest) = &all[&a.id];
+    assert_eq!(live.as_ref().map(|d| (d.id, d.number, d.status)), Some((a1.id, 1, S::Live)), "a still runs v1");
+    assert!(live.as_ref().is_some_and(|d| d.live_at.is_some()), "with the time it went live");
+    assert_eq!(newest.as_ref().map(|d| (d.id, d.number, d.status)), Some((a3.id, 3, S::Pending)), "a's newest is v3, not the failed v2 ({})", a2.id);
+    assert_eq!(all[&b.id].0, None, "b never went live");
+    assert_eq!(all[&b.id].1.as_ref().map(|d| (d.number, d.status)), Some((1, S::Cancelled)), "release numbers are per app");
+    assert!(!all.contains_key(&never.id), "an app never deployed has nothing");
+    assert_eq!(all.len(), 2);
+    let one = s.live_and_newest(Some(b.id)).await.unwrap();
+    assert_eq!(one.keys().collect::<Vec<_>>(), [&b.id], "one app only");
+}
+
+both!(concurrent_deployments_of_one_app_get_distinct_release_numbers);
+
+async fn concurrent_deployments_of_one_app_get_distinct_release_numbers(db: Db) {
+    let s = &db.store;
+    let a = app_named(s, "busy").await;
+    let inserts = (0..8).map(|_| s.insert_deployment(a.id, "main", None));
+    let mut numbers: Vec<i64> = futures::future::join_all(inserts).await.into_iter().map(|d| d.unwrap().number).collect();
+    numbers.sort();
+    assert_eq!(numbers, (1..=8).collect::<Vec<_>>());
 }

@@ -4,7 +4,12 @@
 use super::backends::{both, Db};
 use super::app_named;
 use crate::model::DeploymentStatus as S;
-use crate::store::{NewJob, Store};
+use crate::model::DeploymentKind;
+use crate::store::{NewDeployment, NewJob, Store};
+
+fn new(app_id: i64) -> NewDeployment<'static> {
+    NewDeployment { app_id, git_ref: "main", kind: DeploymentKind::Deploy, rollback_of: None }
+}
 
 both!(
     going_live_supersedes_the_previous_live_version_with_its_events,
@@ -108,16 +113,16 @@ async fn a_deployment_is_inserted_only_together_with_its_job(db: Db) {
         max_attempts: 1,
         run_at: 0,
     };
-    let d = s.insert_deployment_with_job(a.id, "main", None, |id| Ok(job(&format!("deploy:{id}"), id))).await.unwrap();
+    let d = s.insert_deployment_with_job(new(a.id), |id| Ok(job(&format!("deploy:{id}"), id))).await.unwrap();
     assert_eq!(d.status, S::Pending);
     let claimed = s.claim_job().await.unwrap().expect("the deployment's job is queued");
     assert_eq!(claimed.payload, format!("{{\"deployment_id\":{}}}", d.id));
     // the job cannot be inserted (its dedupe key is taken): no deployment either
     assert!(s.enqueue_job("deploy", Some("taken"), "{}").await.unwrap());
-    let err = s.insert_deployment_with_job(a.id, "main", None, |id| Ok(job("taken", id))).await;
+    let err = s.insert_deployment_with_job(new(a.id), |id| Ok(job("taken", id))).await;
     assert!(err.is_err(), "{err:?}");
     // making the job fails: no deployment either
-    let err = s.insert_deployment_with_job(a.id, "main", None, |_| Err(crate::Error::Internal("no job".into()))).await;
+    let err = s.insert_deployment_with_job(new(a.id), |_| Err(crate::Error::Internal("no job".into()))).await;
     assert!(err.is_err(), "{err:?}");
     let all = s.list_deployments(a.id, None, 100).await.unwrap();
     assert_eq!(all.iter().map(|d| d.id).collect::<Vec<_>>(), [d.id], "no deployment without a job");

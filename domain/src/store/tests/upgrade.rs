@@ -61,6 +61,10 @@ async fn upgrade(url: &str, backend: &str) {
     let app = s.app_by_id(1).await.unwrap();
     assert_eq!((app.runtime.as_str(), app.cpu_limit, app.memory_limit_mb, app.replicas), ("process", None, None, 1));
     assert_eq!((app.drain_timeout_secs, app.stop_timeout_secs, app.sticky_sessions, app.dockerfile_path), (30, 10, false, None));
+    // existing deployments got their app's release numbers in order, and the next one follows
+    assert_eq!(all.iter().map(|d| (d.number, d.kind)).collect::<Vec<_>>(), (1..=4).map(|n| (n, crate::model::DeploymentKind::Deploy)).collect::<Vec<_>>());
+    assert_eq!(s.insert_deployment(1, "main", Some(2)).await.unwrap().number, 5);
+    assert_eq!(app.stopped_at, None, "apps upgrade in service");
     // and from now on the database itself refuses a second live version
     assert!(s.transition(1, &[S::Superseded], S::Live, None).await.is_err());
 }

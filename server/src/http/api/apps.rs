@@ -3,7 +3,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use domain::apps::status::{AppListItem, AppOverview};
 use domain::apps::{AppPatch, NewApp};
-use domain::model::App;
+use domain::model::{App, Deployment};
 
 use crate::http::auth::Caller;
 use crate::http::error::ApiResult;
@@ -32,6 +32,21 @@ pub async fn show(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path
 
 pub async fn update(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>, Body(b): Body<AppPatch>) -> ApiResult<Json<App>> {
     Ok(Json(s.services.update_app(&a, &slug, b).await?))
+}
+
+/// Starts the live build again with the current environment (a new release, no build): 202 with it.
+pub async fn restart(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<(StatusCode, Json<Deployment>)> {
+    Ok((StatusCode::ACCEPTED, Json(s.services.restart_app(&a, &slug).await?)))
+}
+
+/// Takes the app out of service (returns once its instances are stopped); stopping it again is a no-op.
+pub async fn stop(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<Json<App>> {
+    Ok(Json(s.services.stop_app(&a, &slug).await?))
+}
+
+/// Puts a stopped app back in service: 202 with the deployment that releases its build again.
+pub async fn start(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<(StatusCode, Json<Deployment>)> {
+    Ok((StatusCode::ACCEPTED, Json(s.services.start_app(&a, &slug).await?)))
 }
 
 pub async fn delete(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<StatusCode> {

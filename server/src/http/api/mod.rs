@@ -53,6 +53,9 @@ routes! {
     "/invitations/{token}/accept" => post invitations::accept;
     "/apps" => get apps::list, post apps::create;
     "/apps/{slug}" => get apps::show, patch apps::update, delete apps::delete;
+    "/apps/{slug}/restart" => post apps::restart;
+    "/apps/{slug}/stop" => post apps::stop;
+    "/apps/{slug}/start" => post apps::start;
     "/apps/{slug}/env" => get env::show, put env::replace, patch env::merge;
     "/apps/{slug}/credentials" => get credentials::show, delete credentials::delete;
     "/apps/{slug}/credentials/token" => put credentials::set_token;

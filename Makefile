@@ -17,10 +17,11 @@ LEPTOS_BUILD_ENV := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=rhone 
 BIN := $(CARGO_TARGET_DIR)/debug/rhone
 APT := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: help setup system-deps rust-tools node-deps build run test test-unit test-e2e bench clean
+.PHONY: help setup system-deps rust-tools node-deps build build-release run dev test test-unit test-e2e bench clean
 
 help:
 	@echo "make run    set up and start Rhone (dashboard http://127.0.0.1:3000, apps on http://<slug>.localhost:8080)"
+	@echo "make dev    the same from a debug build (fast to rebuild; a large unoptimized wasm)"
 	@echo "make test   set up and run every test (unit, integration, browser)"
 	@echo "make bench  benchmarks: deploy overhead + idle RSS, proxy vs direct, restarts, zero-downtime deploys (release build)"
 
@@ -44,12 +45,25 @@ node_modules/.package-lock.json: package.json package-lock.json
 node-deps: node_modules/.package-lock.json
 
 build: setup
-	cargo leptos build
+	cargo leptos build --split
 
-run: build
+# The dashboard as users get it: the wasm optimized by wasm-opt (binaryen from npm, in node_modules/.bin:
+# cargo-leptos would otherwise download it from GitHub), js minified, hashed file names (their names in
+# hash.txt next to the binary) and .br/.gz copies the asset server picks from; then the sizes.
+RELEASE_BIN := $(CARGO_TARGET_DIR)/release/rhone
+build-release: setup
+	@command -v wasm-opt >/dev/null || { echo "wasm-opt is missing: npm ci installs binaryen"; exit 1; }
+	RUSTFLAGS="--cfg erase_components" LEPTOS_HASH_FILES=true cargo leptos build --release --split --precompress
+	bash bench/assets.sh target/site/pkg
+
+run: build-release
 	@mkdir -p data
 	@echo "Rhone dashboard: http://127.0.0.1:3000   apps: http://<slug>.localhost:8080"
-	LEPTOS_SITE_ROOT=target/site $(BIN) serve
+	LEPTOS_SITE_ROOT=target/site LEPTOS_HASH_FILES=true $(RELEASE_BIN) serve
+
+dev: build
+	@mkdir -p data
+	LEPTOS_SITE_ROOT=target/site LEPTOS_HASH_FILES=false $(BIN) serve
 
 test: build test-unit test-e2e
 
@@ -60,15 +74,17 @@ test-unit:
 test-e2e:
 	bash end2end/run.sh $(BIN)
 
-# benchmarks use a release build of the server (the dashboard assets are not needed)
-bench: setup
-	cargo build --release -p rhone --bin rhone
+# benchmarks use the release build `make run` serves (the asset sizes are printed by build-release)
+bench: build-release
 	bash bench/deploy.sh $(CARGO_TARGET_DIR)/release/rhone
 	bash bench/memory.sh $(CARGO_TARGET_DIR)/release/rhone
 	bash bench/proxy.sh $(CARGO_TARGET_DIR)/release/rhone
 	bash bench/restart.sh $(CARGO_TARGET_DIR)/release/rhone
+	bash bench/ssr.sh $(CARGO_TARGET_DIR)/release/rhone
 	# last: exits 1 if a deploy or an upgrade dropped anything
 	bash bench/zero_downtime.sh $(CARGO_TARGET_DIR)/release/rhone
+	# the dashboard's download size against its budget (exits 1 when over)
+	bash bench/assets.sh --strict target/site/pkg
 
 clean:
 	rm -rf target data

@@ -7,6 +7,16 @@ export default defineConfig({
   workers: 1,
   reporter: 'list',
   timeout: 120_000,
+  // The dashboard at desktop width (every spec) and at phone width (deploying, logs, restart/stop/start,
+  // the forms, tokens, env editor and the layout of every page; a11y.spec.ts checks both widths itself).
+  projects: [
+    { name: 'desktop', use: { viewport: { width: 1280, height: 800 } } },
+    {
+      name: 'phone',
+      testMatch: /(dashboard|deploy|layout)\.spec\.ts/,
+      use: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
+    },
+  ],
   use: {
     baseURL: process.env.BASE_URL,
     trace: 'retain-on-failure',

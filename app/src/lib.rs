@@ -4,12 +4,13 @@ pub mod api;
 pub mod components;
 pub mod error;
 pub mod pages;
+pub mod routes;
 pub mod types;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{ProtectedParentRoute, Route, Router, Routes};
-use leptos_router::{ParamSegment, SsrMode, StaticSegment};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_router::components::{ParentRoute, ProtectedParentRoute, Route, Router, Routes};
+use leptos_router::{Lazy, ParamSegment, SsrMode, StaticSegment};
 
 pub use error::AppError;
 
@@ -22,6 +23,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -37,38 +39,57 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// (`SsrMode::Async`), so a redirect is a real 302.
 #[component]
 pub fn App() -> impl IntoView {
-    use pages::*;
+    use routes::*;
     use components::auth::{Layout, UserResource};
     provide_meta_context();
     let user = UserResource::load();
     provide_context(user);
     provide_context(components::clock::Clock::start());
+    // Effects run only in the browser, once the page is hydrated (its lazy chunks loaded): the mark
+    // browser tests wait for before they type into a page
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
     let ssr = SsrMode::Async;
     view! {
-        <Stylesheet id="leptos" href="/pkg/rhone.css"/>
         <Title text="Rhone"/>
         <Router>
             <main>
-                <Routes fallback=|| view! { <p class="p-4">"Page not found. " <a class="underline" href="/">"Go to your apps"</a></p> }>
-                    <Route path=StaticSegment("login") view=login::LoginPage ssr=ssr.clone()/>
-                    <Route path=(StaticSegment("login"), StaticSegment("code")) view=login_code::LoginCodePage ssr=ssr.clone()/>
-                    <Route path=StaticSegment("setup") view=setup::SetupPage ssr=ssr.clone()/>
-                    <Route path=(StaticSegment("invite"), ParamSegment("token")) view=invite::InvitePage ssr=ssr.clone()/>
+                <Routes fallback=pages::NotFoundPage>
+                    <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} ssr=ssr.clone()/>
+                    <Route path=(StaticSegment("login"), StaticSegment("code")) view={Lazy::<LoginCodeRoute>::new()} ssr=ssr.clone()/>
+                    <Route path=StaticSegment("setup") view={Lazy::<SetupRoute>::new()} ssr=ssr.clone()/>
+                    <Route path=(StaticSegment("invite"), ParamSegment("token")) view={Lazy::<InviteRoute>::new()} ssr=ssr.clone()/>
                     <ProtectedParentRoute path=StaticSegment("") view=Layout ssr=ssr.clone()
-                        condition=move || user.logged_in() redirect_path=|| "/login">
-                        <Route path=StaticSegment("") view=apps::AppsPage ssr=ssr.clone()/>
-                        <Route path=(StaticSegment("apps"), StaticSegment("new")) view=new_app::NewAppPage ssr=ssr.clone()/>
-                        <Route path=(StaticSegment("apps"), ParamSegment("slug")) view=app::AppPage ssr=ssr.clone()/>
-                        <Route path=StaticSegment("teams") view=teams::TeamsPage ssr=ssr.clone()/>
-                        <Route path=(StaticSegment("admin"), StaticSegment("users")) view=admin::AdminUsersPage ssr=ssr.clone()/>
-                        <Route path=(StaticSegment("t"), ParamSegment("team")) view=apps::AppsPage ssr=ssr.clone()/>
-                        <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("apps"), StaticSegment("new")) view=new_app::NewAppPage ssr=ssr.clone()/>
-                        <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("apps"), ParamSegment("slug")) view=app::AppPage ssr=ssr.clone()/>
-                        <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("members")) view=members::MembersPage ssr=ssr.clone()/>
-                        <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("audit")) view=audit::AuditPage ssr=ssr.clone()/>
-                        <Route path=StaticSegment("builds") view=builds::BuildsPage ssr=ssr.clone()/>
-                        <Route path=StaticSegment("tokens") view=tokens::TokensPage ssr=ssr.clone()/>
-                        <Route path=StaticSegment("account") view=account::AccountPage ssr/>
+                        condition=move || user.logged_in() redirect_path=components::auth::login_redirect>
+                        <Route path=StaticSegment("") view={Lazy::<AppsRoute>::new()} ssr=ssr.clone()/>
+                        <Route path=(StaticSegment("apps"), StaticSegment("new")) view={Lazy::<NewAppRoute>::new()} ssr=ssr.clone()/>
+                        <ParentRoute path=(StaticSegment("apps"), ParamSegment("slug")) view={Lazy::<AppRoute>::new()} ssr=ssr.clone()>
+                            <Route path=StaticSegment("") view={Lazy::<OverviewRoute>::new()} ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("deployments") view={Lazy::<DeploymentsRoute>::new()} ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("logs") view={Lazy::<LogsRoute>::new()} ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("env") view={Lazy::<EnvRoute>::new()} ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async/>
+                        </ParentRoute>
+                        <Route path=StaticSegment("teams") view={Lazy::<TeamsRoute>::new()} ssr=ssr.clone()/>
+                        <Route path=(StaticSegment("admin"), StaticSegment("users")) view={Lazy::<AdminUsersRoute>::new()} ssr=ssr.clone()/>
+                        <Route path=(StaticSegment("t"), ParamSegment("team")) view={Lazy::<AppsRoute>::new()} ssr=ssr.clone()/>
+                        <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("apps"), StaticSegment("new")) view={Lazy::<NewAppRoute>::new()} ssr=ssr.clone()/>
+                        <ParentRoute path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("apps"), ParamSegment("slug")) view={Lazy::<AppRoute>::new()} ssr=ssr.clone()>
+                            <Route path=StaticSegment("") view={Lazy::<OverviewRoute>::new()} ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("deployments") view={Lazy::<DeploymentsRoute>::new()} ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("logs") view={Lazy::<LogsRoute>::new()} ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("env") view={Lazy::<EnvRoute>::new()} ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async/>
+                        </ParentRoute>
+                        <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("members")) view={Lazy::<MembersRoute>::new()} ssr=ssr.clone()/>
+                        <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("audit")) view={Lazy::<AuditRoute>::new()} ssr=ssr.clone()/>
+                        <Route path=StaticSegment("builds") view={Lazy::<BuildsRoute>::new()} ssr=ssr.clone()/>
+                        <Route path=StaticSegment("tokens") view={Lazy::<TokensRoute>::new()} ssr=ssr.clone()/>
+                        <Route path=StaticSegment("account") view={Lazy::<AccountRoute>::new()} ssr/>
                     </ProtectedParentRoute>
                 </Routes>
             </main>

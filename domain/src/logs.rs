@@ -142,6 +142,16 @@ impl LogHub {
     /// Opens a channel for writing; `secrets` (env values) are redacted from every line of the
     /// channel while this sink (or a clone) is alive, together with those of other open sinks.
     pub async fn open(&self, name: &str, secrets: Vec<String>) -> LogSink {
+        self.open_tagged(name, secrets, None).await
+    }
+
+    /// [`LogHub::open`] for one release's output in an app's runtime log: each line it writes
+    /// carries the release number.
+    pub async fn open_release(&self, name: &str, secrets: Vec<String>, release: i64) -> LogSink {
+        self.open_tagged(name, secrets, Some(release)).await
+    }
+
+    async fn open_tagged(&self, name: &str, secrets: Vec<String>, release: Option<i64>) -> LogSink {
         let id = self.inner.next_sink.fetch_add(1, Ordering::Relaxed);
         let secrets = Arc::new(Secrets::new(secrets));
         let ch = self
@@ -150,7 +160,7 @@ impl LogHub {
                 ch.clone()
             })
             .await;
-        LogSink { inner: Arc::new(SinkInner { ch, id, lines: self.inner.lines.clone(), control: self.inner.control.clone() }) }
+        LogSink { inner: Arc::new(SinkInner { ch, id, release, lines: self.inner.lines.clone(), control: self.inner.control.clone() }) }
     }
 
     /// The newest `limit` lines and the live feed after them.
@@ -295,6 +305,7 @@ pub struct LogSink {
 struct SinkInner {
     ch: Arc<Channel>,
     id: u64,
+    release: Option<i64>,
     lines: mpsc::Sender<Queued>,
     control: mpsc::UnboundedSender<Control>,
 }
@@ -313,7 +324,7 @@ impl LogSink {
 
     /// Appends a line; `cut` says it was cut at [`MAX_LINE`] (its tail may be part of a secret).
     pub(crate) fn push(&self, stream: &str, text: &str, cut: bool) {
-        self.inner.ch.push(&self.inner.lines, stream, text, cut);
+        self.inner.ch.push(&self.inner.lines, stream, text, cut, self.inner.release);
     }
 
     /// Waits (briefly, a few ms at a time, at most `limit`) until the store queue has room for a

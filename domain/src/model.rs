@@ -22,4 +22,8 @@ pub struct LogLine {
     /// `stdout`, `stderr` or `rhone` (lines the pipeline writes itself).
     pub stream: String,
     pub line: String,
+    /// The release (deployment number, `v3`) a runtime log line came from; none for build logs and
+    /// Rhone's own notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<i64>,
 }

@@ -1,4 +1,4 @@
-import { createApp, deleteApp, expect, login, test } from './helpers';
+import { createApp, deleteApp, expect, login, openTab, test, hydrated } from './helpers';
 
 test.beforeEach(async ({ page }) => {
   page.on('dialog', (d) => d.accept());
@@ -8,6 +8,7 @@ test.beforeEach(async ({ page }) => {
 test('repository access: a token is never shown again, a deploy key shows only its public key', async ({ page }) => {
   const secret = 'e2e-secret-token-4711';
   await createApp(page, 'Creds Test', 'creds-test');
+  await openTab(page, 'settings');
   const card = page.getByTestId('repo-access');
   await expect(card.getByTestId('credential-kind')).toContainText('None');
 
@@ -16,6 +17,7 @@ test('repository access: a token is never shown again, a deploy key shows only i
   await expect(card.getByTestId('credential-kind')).toContainText('Access token set (user name x-access-token)');
   await expect(card.getByTestId('access-token')).toHaveValue('');
   await page.reload();
+  await hydrated(page);
   await expect(card.getByTestId('credential-kind')).toContainText('Access token set');
   expect(await page.content()).not.toContain(secret);
 

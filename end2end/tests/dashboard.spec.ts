@@ -1,4 +1,4 @@
-import { createApp, deleteApp, env, expect, login, test } from './helpers';
+import { createApp, deleteApp, env, expect, login, openTab, sfx, test, hydrated } from './helpers';
 
 test.beforeEach(async ({ page }) => {
   page.on('dialog', (d) => d.accept());
@@ -29,18 +29,18 @@ test('a form error names the field to fix, once, next to it', async ({ page }) =
   await page.getByTestId('create-app').click();
   await expect(page.getByTestId('field-error-slug')).toContainText('reserved');
   // a repository that cannot be read: told why, and offered "create anyway"
-  await page.getByTestId('input-slug').fill('anyway-app');
+  await page.getByTestId('input-slug').fill(`anyway-app${sfx()}`);
   await page.getByTestId('input-repo_url').fill('/srv/no-such-repository');
   await page.getByTestId('create-app').click();
   await expect(page.getByTestId('field-error-repo_url')).toContainText('could not be read');
   await page.getByTestId('input-anyway').check();
   await page.getByTestId('create-app').click();
-  await expect(page).toHaveURL(/\/apps\/anyway-app$/);
+  await expect(page).toHaveURL(new RegExp(`/apps/anyway-app${sfx()}$`));
 });
 
 test('API tokens are shown once and can be revoked', async ({ page }) => {
   await page.getByTestId('nav-tokens').click();
-  await page.getByTestId('token-name').fill('ci');
+  await page.getByTestId('token-name').fill(`ci${sfx()}`);
   await page.getByTestId('create-token').click();
   const secret = (await page.getByTestId('token-secret').textContent()) ?? '';
   expect(secret.length).toBeGreaterThan(20);
@@ -50,7 +50,7 @@ test('API tokens are shown once and can be revoked', async ({ page }) => {
   await page.getByTestId('copy-token').click();
   await expect(page.getByTestId('copy-token')).toHaveText('Copied');
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
-  const row = page.locator('[data-testid^="token-row-"]', { hasText: 'ci' });
+  const row = page.locator('[data-testid^="token-row-"]', { hasText: `ci${sfx()}` });
   await expect(row).toHaveCount(1);
   await row.getByTestId('revoke-token').click();
   await expect(row).toHaveCount(0);
@@ -59,7 +59,8 @@ test('API tokens are shown once and can be revoked', async ({ page }) => {
 });
 
 test('environment variables are saved masked and can be revealed', async ({ page }) => {
-  await createApp(page, 'Env Test', 'env-test');
+  await createApp(page, `Env Test${sfx()}`, `env-test${sfx()}`);
+  await openTab(page, 'env');
   const editor = page.getByTestId('env-editor');
   await editor.getByTestId('env-add').click();
   await editor.getByTestId('env-key').last().fill('GREETING');
@@ -91,6 +92,8 @@ test('environment variables are saved masked and can be revealed', async ({ page
   await expect(editor.getByTestId('env-key')).toHaveCount(2);
 
   await page.reload();
+  await hydrated(page);
+
   await expect(editor.getByTestId('env-key').first()).toHaveValue('FAREWELL');
   await editor.getByTestId('env-reveal').click();
   await expect(editor.getByTestId('env-value').first()).toHaveValue('au revoir');
@@ -104,12 +107,13 @@ test('environment variables are saved masked and can be revealed', async ({ page
   await expect(editor.getByTestId('env-row')).toHaveCount(0);
   await expect(editor.getByTestId('env-empty')).toBeVisible();
 
-  await deleteApp(page, 'env-test');
-  await expect(page.getByTestId('app-row-env-test')).toHaveCount(0);
+  await deleteApp(page, `env-test${sfx()}`);
+  await expect(page.getByTestId(`app-row-env-test${sfx()}`)).toHaveCount(0);
 });
 
 test('runtime settings are edited on the app page and shown under its name', async ({ page }) => {
-  await createApp(page, 'Run Settings', 'run-settings');
+  await createApp(page, `Run Settings${sfx()}`, `run-settings${sfx()}`);
+  await openTab(page, 'settings');
   await expect(page.getByTestId('app-runtime')).toHaveText(/^process · 1 replica · no CPU limit/);
   const form = page.getByTestId('settings-form');
   await form.getByTestId('input-replicas').fill('0');
@@ -126,10 +130,19 @@ test('runtime settings are edited on the app page and shown under its name', asy
   await expect(page.getByTestId('app-runtime')).toHaveText('docker · 3 replicas · 0.5 CPU · 256 MiB · sticky sessions');
 
   await page.reload();
+  await hydrated(page);
+
   await expect(form.getByTestId('input-replicas')).toHaveValue('3');
   await expect(form.getByTestId('input-runtime')).toHaveValue('docker');
   await expect(form.getByTestId('input-sticky_sessions')).toBeChecked();
   await expect(form.getByTestId('input-dockerfile_path')).toHaveValue('deploy/Dockerfile');
 
-  await deleteApp(page, 'run-settings');
+  await deleteApp(page, `run-settings${sfx()}`);
+});
+
+test('an app that does not exist says so and links back to the apps', async ({ page }) => {
+  await page.goto('/apps/no-such-app/settings');
+  await expect(page.getByTestId('app-missing')).toContainText('not found');
+  await page.getByTestId('app-missing').getByRole('link', { name: 'Back to your apps' }).click();
+  await expect(page).toHaveURL(/\/$/);
 });

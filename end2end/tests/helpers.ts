@@ -28,6 +28,12 @@ export async function watchCsp(page: Page, report: (violation: string) => void) 
 }
 export { expect };
 
+/**
+ * Tests that run at desktop and phone width (playwright.config.ts) share one Rhone: what they create is
+ * named per project (`''` at desktop, `-phone` at phone width).
+ */
+export const sfx = () => (test.info().project.name === 'desktop' ? '' : `-${test.info().project.name}`);
+
 export const env = {
   email: process.env.ADMIN_EMAIL ?? '',
   password: process.env.ADMIN_PASSWORD ?? '',
@@ -42,6 +48,15 @@ export async function login(page: Page) {
   await page.getByTestId('submit').click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByTestId('nav-apps')).toBeVisible();
+  await hydrated(page);
+}
+
+/**
+ * Waits until the page is hydrated (its wasm and lazily loaded page chunks are in). Before that, links
+ * and forms work the plain HTML way, and typing does not reach the page's state.
+ */
+export async function hydrated(page: Page) {
+  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
 }
 
 /** Creates an app from the test repository and waits for its page to be interactive. */
@@ -56,13 +71,22 @@ export async function createApp(page: Page, name: string, slug: string) {
   await waitInteractive(page);
 }
 
-/** The runtime-log panel connects only once the page is hydrated. */
+/** The app page marks itself interactive once hydrated. */
 export async function waitInteractive(page: Page) {
-  await expect(page.getByTestId('runtime-log-state')).toHaveText(/following|connecting/);
+  await expect(page.getByTestId('app-page')).toHaveAttribute('data-interactive', 'true');
+  await hydrated(page);
+}
+
+/** Opens a tab of the app page (its own URL) and waits for it. */
+export async function openTab(page: Page, tab: 'overview' | 'deployments' | 'logs' | 'env' | 'settings') {
+  await page.getByTestId(`tab-${tab}`).click();
+  await expect(page.getByTestId(`tab-${tab}`)).toHaveAttribute('aria-current', 'page');
 }
 
 /** Deletes the app whose page is open: the button stays disabled until its slug is typed. */
 export async function deleteApp(page: Page, slug: string) {
+  await waitInteractive(page);
+  await openTab(page, 'settings');
   await expect(page.getByTestId('delete-app')).toBeDisabled();
   await page.getByTestId('delete-confirm').fill(slug.slice(0, -1));
   await expect(page.getByTestId('delete-app')).toBeDisabled();

@@ -1,4 +1,4 @@
-import { env, expect, login, test, watchCsp } from './helpers';
+import { env, expect, hydrated, login, test, watchCsp } from './helpers';
 
 // Every test's page already fails on a CSP violation (see helpers.ts); these check the policy is
 // really there and that the hydrated dashboard does its work under it.
@@ -13,6 +13,7 @@ test('pages are served with a nonce-based CSP and the dashboard hydrates under i
   // a client-side navigation (the router runs in wasm) and a server function call from a hydrated form
   await page.getByTestId('nav-tokens').click();
   await expect(page).toHaveURL(/\/tokens$/);
+  await hydrated(page);
   await page.getByTestId('token-name').fill('csp-check');
   await page.getByTestId('create-token').click();
   await expect(page.getByTestId('token-secret')).toContainText('rhone_');
@@ -57,8 +58,9 @@ test('changing the password on the account page logs out the other browsers', as
   await expect(page.getByTestId('password-changed')).toBeVisible();
 
   await other.goto('/tokens');
-  await expect(other).toHaveURL(/\/login$/);
+  await expect(other).toHaveURL(/\/login\?next=\/tokens$/);
   await page.reload();
+  await hydrated(page);
   await expect(page.getByTestId('nav-account')).toBeVisible();
 
   // put the password back for the other tests

@@ -1,5 +1,5 @@
 import { Browser, Page } from '@playwright/test';
-import { env, expect, login, test, waitInteractive } from './helpers';
+import { env, expect, login, openTab, test, waitInteractive } from './helpers';
 
 /** A page in a browser context of its own (another person, other cookies). */
 async function stranger(browser: Browser): Promise<Page> {
@@ -41,6 +41,7 @@ test.describe.serial('teams', () => {
 
     await page.getByTestId('new-app').click();
     await expect(page).toHaveURL(/\/t\/crew\/apps\/new$/);
+    await expect(page.getByTestId('new-app-form')).toHaveAttribute('data-interactive', 'true');
     await page.getByTestId('input-name').fill('Crew App');
     await page.getByTestId('input-repo_url').fill(env.repo);
     await page.getByTestId('create-app').click();
@@ -69,6 +70,8 @@ test.describe.serial('teams', () => {
     await mate.getByTestId('deploy-button').click();
     await expect(mate.getByTestId('build-log')).toContainText('detected', { timeout: 60_000 });
     // members see the env keys, not their values, and no settings or danger zone
+    await expect(mate.getByTestId('tab-settings')).toHaveCount(0);
+    await openTab(mate, 'env');
     await expect(mate.getByTestId('env-key')).toHaveValue('API_KEY');
     await expect(mate.getByTestId('env-value')).toHaveValue('********');
     await expect(mate.getByTestId('env-reveal')).toHaveCount(0);
@@ -93,6 +96,8 @@ test.describe.serial('teams', () => {
     await expect(watcher.getByTestId('app-role')).toHaveText('viewer');
     await expect(watcher.getByTestId('deployments')).toBeVisible();
     await expect(watcher.getByTestId('deploy-button')).toHaveCount(0);
+    await expect(watcher.getByTestId('deploy-now')).toHaveCount(0);
+    await expect(watcher.getByTestId('tab-env')).toHaveCount(0);
     await expect(watcher.getByTestId('nav-audit')).toHaveCount(0);
     const deployed = await watcher.request.post('/api/v1/apps/crew-app/deployments', { headers: origin });
     expect(deployed.status()).toBe(403);

@@ -56,7 +56,9 @@ fn main() -> std::process::ExitCode {
 
 async fn serve(config: Config) -> Result<(), String> {
     let public_url = config.public_url.as_ref().map(ToString::to_string);
-    let running = rhone::start(config, SiteSettings::load()).await.map_err(|e| e.to_string())?;
+    let site = SiteSettings::load();
+    site.check()?;
+    let running = rhone::start(config, site).await.map_err(|e| e.to_string())?;
     let url = public_url.unwrap_or_else(|| format!("http://{}", running.addr));
     println!("Rhone dashboard: {url}  (apps: port {})", running.proxy_addr.port());
     match running.services.setup_token().await {

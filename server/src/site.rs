@@ -11,6 +11,9 @@ pub struct SiteSettings {
     pub site_root: String,
     pub site_pkg_dir: String,
     pub env: String,
+    /// The built files have hashed names (`rhone.<hash>.wasm`, a release build with
+    /// `LEPTOS_HASH_FILES=true`): their names are read from `hash.txt` next to the binary.
+    pub hash_files: bool,
 }
 
 impl SiteSettings {
@@ -22,6 +25,7 @@ impl SiteSettings {
             site_root: get("site-root", "target/site"),
             site_pkg_dir: get("site-pkg-dir", "pkg"),
             env: get("env", "PROD"),
+            hash_files: t.get("hash-files").and_then(|v| v.as_bool()).unwrap_or(false),
         })
     }
 
@@ -43,7 +47,30 @@ impl SiteSettings {
         if let Some(v) = env("LEPTOS_ENV") {
             s.env = v;
         }
+        if let Some(v) = env("LEPTOS_HASH_FILES") {
+            s.hash_files = v.eq_ignore_ascii_case("true") || v == "1";
+        }
         s
+    }
+
+    /// With hashed names, `hash.txt` must sit next to the binary (or every page would fail to render):
+    /// refuse to start, saying what is missing.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.hash_files {
+            return Ok(());
+        }
+        let exe = std::env::current_exe().and_then(std::fs::canonicalize).map_err(|e| format!("cannot locate the rhone binary: {e}"))?;
+        let hash = exe.with_file_name("hash.txt");
+        let text = std::fs::read_to_string(&hash)
+            .map_err(|e| format!("LEPTOS_HASH_FILES is on but {} cannot be read ({e}): build with `make build-release`", hash.display()))?;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let Some((ext, h)) = line.split_once(':') else { continue };
+            let file = std::path::Path::new(&self.site_root).join(&self.site_pkg_dir).join(format!("{}.{}.{}", self.output_name, h.trim(), ext.trim()));
+            if !file.is_file() {
+                return Err(format!("{} names {}, which does not exist: build again with `make build-release`", hash.display(), file.display()));
+            }
+        }
+        Ok(())
     }
 
     pub fn options(&self, addr: SocketAddr) -> LeptosOptions {
@@ -52,13 +79,14 @@ impl SiteSettings {
             .site_root(self.site_root.as_str())
             .site_pkg_dir(self.site_pkg_dir.as_str())
             .env(if self.env.eq_ignore_ascii_case("DEV") { Env::DEV } else { Env::PROD })
+            .hash_files(self.hash_files)
             .site_addr(addr)
             .build()
     }
 }
 
 fn unreachable_default() -> SiteSettings {
-    SiteSettings { output_name: "rhone".into(), site_root: "target/site".into(), site_pkg_dir: "pkg".into(), env: "PROD".into() }
+    SiteSettings { output_name: "rhone".into(), site_root: "target/site".into(), site_pkg_dir: "pkg".into(), env: "PROD".into(), hash_files: false }
 }
 
 #[cfg(test)]
@@ -76,5 +104,16 @@ mod tests {
         assert_eq!(meta["site-root"].as_str(), Some(leptos.site_root.as_str()));
         assert_eq!(meta["site-pkg-dir"].as_str(), Some(leptos.site_pkg_dir.as_str()));
         assert_eq!(meta["bin-target"].as_str(), Some("rhone"));
+    }
+
+    #[test]
+    fn hashed_names_are_off_unless_asked_and_need_their_hash_file() {
+        assert!(!SiteSettings::from_toml("").unwrap().hash_files);
+        let on = SiteSettings::from_toml("hash-files = true").unwrap();
+        assert!(on.hash_files);
+        assert_eq!(SiteSettings { hash_files: false, ..on.clone() }.check(), Ok(()));
+        // no hash.txt next to the test binary: refused with the reason, not a panic on every page
+        let err = on.check().unwrap_err();
+        assert!(err.contains("hash.txt") && err.contains("make build-release"), "{err}");
     }
 }

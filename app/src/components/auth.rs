@@ -29,6 +29,28 @@ impl UserResource {
     }
 }
 
+/// Where an anonymous visitor is sent: `/login`, with the page they asked for as `next` (the login
+/// takes them there afterwards).
+pub fn login_redirect() -> String {
+    let location = leptos_router::hooks::use_location();
+    let (path, search) = (location.pathname.get_untracked(), location.search.get_untracked());
+    let asked = if search.is_empty() { path } else { format!("{path}?{search}") };
+    if asked == "/" || asked.is_empty() {
+        return "/login".into();
+    }
+    format!("/login?next={}", encode_component(&asked))
+}
+
+/// Percent-encodes everything but unreserved characters and `/`.
+pub fn encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 /// The frame of every logged-in page: the top navigation and the page below it.
 #[component]
 pub fn Layout() -> impl IntoView {

@@ -20,24 +20,84 @@ const BATCH_EVERY: Duration = Duration::from_millis(60);
 struct Line {
     stream: String,
     line: String,
+    #[serde(default)]
+    at: i64,
+    /// The release a runtime log line came from (`v3`).
+    #[serde(default)]
+    release: Option<i64>,
+}
+
+impl Line {
+    /// A note of the viewer's own (no time, no release).
+    fn note(line: String) -> Line {
+        Line { stream: "rhone".into(), line, at: 0, release: None }
+    }
+}
+
+/// What a panel shows besides the lines: the filter and whether it follows the newest line.
+#[derive(Clone, Copy)]
+struct View {
+    filter: Signal<String>,
+    following: RwSignal<bool>,
 }
 
 #[derive(Default)]
 struct Pending {
-    lines: Vec<(String, String)>,
+    lines: Vec<Line>,
     scheduled: bool,
     closed: bool,
 }
 
 type Shared = Rc<RefCell<Pending>>;
 
-pub fn follow(url: Signal<Option<String>>, pre: NodeRef<leptos::html::Pre>, state: RwSignal<String>, on_end: Option<Callback<String>>) {
+pub fn follow(
+    url: Signal<Option<String>>,
+    pre: NodeRef<leptos::html::Pre>,
+    state: RwSignal<String>,
+    on_end: Option<Callback<String>>,
+    filter: Signal<String>,
+    following: RwSignal<bool>,
+) {
+    let view = View { filter, following };
+    // the reader scrolling up stops the following (scroll events do not bubble: a listener of its own)
+    Effect::new(move |_| {
+        let Some(el) = pre.get() else { return };
+        let target = el.clone();
+        let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            following.set(target.scroll_top() + target.client_height() >= target.scroll_height() - 24);
+        });
+        if el.add_event_listener_with_callback("scroll", listener.as_ref().unchecked_ref()).is_ok() {
+            let kept = StoredValue::new_local(Some((el, listener)));
+            on_cleanup(move || {
+                if let Some(Some((el, listener))) = kept.try_update_value(Option::take) {
+                    let _ = el.remove_event_listener_with_callback("scroll", listener.as_ref().unchecked_ref());
+                }
+            });
+        }
+    });
+    // a new filter applies to the lines already shown (new ones are filtered as they come)
+    Effect::new(move |_| {
+        let q = filter.get().to_lowercase();
+        if let Some(el) = pre.get() {
+            let children = el.children();
+            for i in 0..children.length() {
+                if let Some(child) = children.item(i) {
+                    show(&child, &q);
+                }
+            }
+            // a following panel stays on the newest line whatever the filter did to its height
+            if following.get_untracked() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        }
+    });
     Effect::new(move |_| {
         let (Some(url), Some(el)) = (url.get(), pre.get()) else {
             return;
         };
         el.set_inner_html("");
-        match Stream::open(&url, el, state, on_end) {
+        following.set(true);
+        match Stream::open(&url, el, state, on_end, view) {
             Ok(stream) => {
                 // Dropping the stream closes it: when the URL changes and when the panel goes away.
                 let stream = StoredValue::new_local(Some(stream));
@@ -64,7 +124,7 @@ impl Drop for Stream {
 }
 
 impl Stream {
-    fn open(url: &str, el: HtmlPreElement, state: RwSignal<String>, on_end: Option<Callback<String>>) -> Result<Stream, JsValue> {
+    fn open(url: &str, el: HtmlPreElement, state: RwSignal<String>, on_end: Option<Callback<String>>, view: View) -> Result<Stream, JsValue> {
         let es = EventSource::new(url)?;
         let pending: Shared = Rc::default();
         state.set("connecting…".into());
@@ -84,23 +144,23 @@ impl Stream {
         let (p, e) = (pending.clone(), el.clone());
         on("line", Box::new(move |ev| {
             if let Some(l) = ev.data().as_string().and_then(|d| serde_json::from_str::<Line>(&d).ok()) {
-                push(&p, &e, l.stream, l.line);
+                push(&p, &e, view, l);
             }
         }))?;
         let (p, e) = (pending.clone(), el.clone());
         on("older", Box::new(move |ev| {
             let first = ev.data().as_string().unwrap_or_default();
-            push(&p, &e, "rhone".into(), format!("… earlier lines are not shown (the API returns them with ?before={first})"));
+            push(&p, &e, view, Line::note(format!("… earlier lines are not shown (the API returns them with ?before={first})")));
         }))?;
         let (p, e) = (pending.clone(), el.clone());
         on("skipped", Box::new(move |ev| {
             let n = ev.data().as_string().unwrap_or_default();
-            push(&p, &e, "rhone".into(), format!("… {n} lines skipped (the viewer fell behind)"));
+            push(&p, &e, view, Line::note(format!("… {n} lines skipped (the viewer fell behind)")));
         }))?;
         let (p, es3) = (pending.clone(), es.clone());
         on("end", Box::new(move |ev| {
             es3.close();
-            flush(&p, &el);
+            flush(&p, &el, view);
             let status = ev.data().as_string().unwrap_or_default();
             state.set(format!("finished: {status}"));
             if let Some(cb) = on_end {
@@ -111,9 +171,9 @@ impl Stream {
     }
 }
 
-fn push(p: &Shared, el: &HtmlPreElement, stream: String, line: String) {
+fn push(p: &Shared, el: &HtmlPreElement, view: View, line: Line) {
     let mut pending = p.borrow_mut();
-    pending.lines.push((stream, line));
+    pending.lines.push(line);
     let over = pending.lines.len().saturating_sub(MAX_LINES as usize);
     if over > 0 {
         pending.lines.drain(..over);
@@ -121,11 +181,11 @@ fn push(p: &Shared, el: &HtmlPreElement, stream: String, line: String) {
     if !pending.scheduled {
         pending.scheduled = true;
         let (p, el) = (p.clone(), el.clone());
-        set_timeout(move || flush(&p, &el), BATCH_EVERY);
+        set_timeout(move || flush(&p, &el, view), BATCH_EVERY);
     }
 }
 
-fn flush(p: &Shared, el: &HtmlPreElement) {
+fn flush(p: &Shared, el: &HtmlPreElement, view: View) {
     let lines = {
         let mut pending = p.borrow_mut();
         pending.scheduled = false;
@@ -137,16 +197,38 @@ fn flush(p: &Shared, el: &HtmlPreElement) {
     if lines.is_empty() {
         return;
     }
-    let at_bottom = el.scroll_top() + el.client_height() >= el.scroll_height() - 24;
+    let at_bottom = view.following.try_get_untracked().unwrap_or(true);
+    let q = view.filter.try_get_untracked().unwrap_or_default().to_lowercase();
     if lines.len() >= MAX_LINES as usize {
         el.set_inner_html("");
     }
     let doc = document();
     let frag = doc.create_document_fragment();
-    for (stream, text) in lines {
+    for Line { stream, line: text, at, release } in lines {
         if let Ok(div) = doc.create_element("div") {
-            div.set_class_name(stream_class(&stream));
-            div.set_text_content(Some(&text));
+            let failure = stream == "rhone" && text.starts_with("deployment failed");
+            div.set_class_name(if failure { FAILURE_CLASS } else { stream_class(&stream) });
+            let _ = div.set_attribute("data-stream", &stream);
+            if failure {
+                let _ = div.set_attribute("data-testid", "failure-line");
+            }
+            if at > 0 {
+                if let Ok(time) = doc.create_element("span") {
+                    time.set_class_name("mr-2 select-none text-gray-500");
+                    time.set_text_content(Some(&clock_time(at)));
+                    let _ = div.append_child(&time);
+                }
+            }
+            if let Some(n) = release {
+                if let Ok(tag) = doc.create_element("span") {
+                    tag.set_class_name("mr-2 select-none text-violet-300");
+                    let _ = tag.set_attribute("data-release", &n.to_string());
+                    tag.set_text_content(Some(&format!("v{n}")));
+                    let _ = div.append_child(&tag);
+                }
+            }
+            let _ = div.append_child(&doc.create_text_node(&text));
+            show(&div, &q);
             let _ = frag.append_child(&div);
         }
     }
@@ -164,10 +246,42 @@ fn flush(p: &Shared, el: &HtmlPreElement) {
     }
 }
 
+/// A deployment's failure line: the one line to read first.
+const FAILURE_CLASS: &str = "whitespace-pre-wrap break-all rounded bg-red-900/70 px-1 font-semibold text-red-50";
+
+/// stderr is marked at the edge, not painted as an error: plenty of programs log there.
 fn stream_class(stream: &str) -> &'static str {
     match stream {
-        "stderr" => "whitespace-pre-wrap break-all text-red-300",
+        "stderr" => "whitespace-pre-wrap break-all border-l-2 border-amber-500/60 pl-1",
         "rhone" => "whitespace-pre-wrap break-all text-sky-300",
         _ => "whitespace-pre-wrap break-all",
     }
+}
+
+/// Hides a line that does not contain `q` (lowercase; empty shows everything).
+fn show(line: &web_sys::Element, q: &str) {
+    let visible = q.is_empty() || line.text_content().is_some_and(|t| t.to_lowercase().contains(q));
+    let _ = if visible { line.remove_attribute("hidden") } else { line.set_attribute("hidden", "") };
+}
+
+/// `14:03:27`, the browser's local time of `at` (unix ms).
+fn clock_time(at: i64) -> String {
+    let d = js_sys::Date::new(&JsValue::from_f64(at as f64));
+    format!("{:02}:{:02}:{:02}", d.get_hours(), d.get_minutes(), d.get_seconds())
+}
+
+/// Saves the lines a panel holds (with their times) as a text file.
+pub fn download(el: &HtmlPreElement, name: &str) {
+    let text = el.inner_text();
+    let parts = js_sys::Array::of1(&JsValue::from_str(&text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("text/plain;charset=utf-8");
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else { return };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    if let Ok(a) = document().create_element("a").and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().map_err(JsValue::from)) {
+        a.set_href(&url);
+        a.set_download(name);
+        a.click();
+    }
+    set_timeout(move || drop(web_sys::Url::revoke_object_url(&url)), Duration::from_secs(5));
 }

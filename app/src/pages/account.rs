@@ -21,6 +21,7 @@ pub fn AccountPage() -> impl IntoView {
     // field errors show under their input; anything else in the box above the form
     let general = Signal::derive(move || error.get().filter(|e| e.field_msg("current").is_none() && e.field_msg("new").is_none()));
     view! {
+        <leptos_meta::Title text="Account · Rhone"/>
         <h1 class="mb-4 text-2xl font-semibold">"Account"</h1>
         <section class=format!("{CARD} max-w-md space-y-3")>
             <h2 class="font-semibold">"Change password"</h2>

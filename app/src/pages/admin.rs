@@ -18,6 +18,7 @@ pub fn AdminUsersPage() -> impl IntoView {
     let (e1, e2) = (action_error(disable), action_error(reset));
     let error = Signal::derive(move || e1.get().or_else(|| e2.get()));
     view! {
+        <leptos_meta::Title text="Accounts · Rhone"/>
         <h1 class="mb-4 text-2xl font-semibold">"Accounts"</h1>
         <p class="mb-3 text-sm text-gray-600">"Everyone with an account on this Rhone. Their teams' apps are only visible to their members."</p>
         <ErrorBox error/>

@@ -69,6 +69,7 @@ fn TeamAppList(t: TeamApps, site: Option<SiteInfo>, query: RwSignal<String>, sor
     let empty_team = all.with_value(Vec::is_empty);
     view! {
         <div class="mb-4 flex flex-wrap items-center justify-between gap-2">
+            <leptos_meta::Title text=format!("{title} · Rhone")/>
             <h1 class="text-2xl font-semibold" data-testid="apps-title">{title}</h1>
             {can_create.then(|| view! { <A href=new_href.clone() attr:class=BUTTON attr:data-testid="new-app">"New app"</A> })}
         </div>

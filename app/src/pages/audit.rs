@@ -25,6 +25,7 @@ pub fn AuditPage() -> impl IntoView {
     let entries = Resource::new(move || (team.get(), user.get(), action.get(), before.get()), |(t, u, a, b)| audit_log(t, u, a, b));
     let select = "rounded border border-gray-300 px-2 py-1 text-sm";
     view! {
+        <leptos_meta::Title text="Audit log · Rhone"/>
         <h1 class="mb-4 text-2xl font-semibold">"Audit log"</h1>
         <div class=format!("{CARD} mb-3 flex flex-wrap items-center gap-2")>
             <Suspense>

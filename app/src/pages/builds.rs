@@ -35,6 +35,7 @@ pub fn BuildsPage() -> impl IntoView {
         }
     });
     view! {
+        <leptos_meta::Title text="Builds · Rhone"/>
         <div class="mb-4 flex items-center justify-between gap-2">
             <h1 class="text-2xl font-semibold">"Builds"</h1>
             <button type="button" class=BUTTON_GHOST on:click=move |_| tick.update(|t| *t = t.wrapping_add(1))>"Refresh"</button>

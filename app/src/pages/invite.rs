@@ -15,6 +15,7 @@ pub fn InvitePage() -> impl IntoView {
     let token = Memo::new(move |_| params.read().get("token").unwrap_or_default());
     let offer = Resource::new(move || token.get(), get_invitation);
     view! {
+        <leptos_meta::Title text="Invitation · Rhone"/>
         <AuthCard title="Invitation">
             <Suspense fallback=|| view! { <p class="text-sm text-gray-500">"Loading the invitation…"</p> }>
                 {move || Suspend::new(async move {

@@ -11,6 +11,7 @@ pub fn LoginCodePage() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     view! {
+        <leptos_meta::Title text="Sign-in code · Rhone"/>
         <AuthCard title="Two-factor sign-in">
             <QueryError/>
             <form method="post" action="/auth/login/code" class="space-y-3" data-testid="code-form">

@@ -26,6 +26,7 @@ pub fn MembersPage() -> impl IntoView {
     let me = Resource::new(move || team.get(), get_team);
     let members = Resource::new(move || (team.get(), changed()), |(t, _)| list_members(t));
     view! {
+        <leptos_meta::Title text="Members · Rhone"/>
         <Suspense fallback=|| view! { <p class="text-sm text-gray-500">"Loading members…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {

@@ -18,6 +18,30 @@ pub mod two_factor;
 
 use leptos::prelude::*;
 
+/// Any path the dashboard does not have: a 404 with the way back.
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <leptos_meta::Title text="Not found · Rhone"/>
+        <div class="flex min-h-screen items-start justify-center bg-gray-50 px-4 pt-16 sm:pt-24">
+            <div class="w-full max-w-md rounded-lg border border-gray-200 bg-white p-6 text-center shadow-sm" data-testid="not-found">
+                <p class="text-sm font-medium text-gray-500">"404"</p>
+                <h1 class="mb-2 text-xl font-semibold">"This page does not exist"</h1>
+                <p class="mb-4 text-sm text-gray-600">"The address may be mistyped, or what it pointed to was deleted."</p>
+                <nav class="flex justify-center gap-4 text-sm">
+                    <a class="text-blue-700 underline" href="/">"Your apps"</a>
+                    <a class="text-blue-700 underline" href="/teams">"Teams"</a>
+                    <a class="text-blue-700 underline" href="/builds">"Builds"</a>
+                </nav>
+            </div>
+        </div>
+    }
+}
+
 /// The centred card of the login and setup pages.
 #[component]
 pub fn AuthCard(title: &'static str, children: Children) -> impl IntoView {

@@ -45,6 +45,7 @@ pub fn NewAppPage() -> impl IntoView {
     Effect::new(move |_| interactive.set(true));
     let repo_doubt = move || matches!(error.get(), Some(AppError::Invalid { field, .. }) if field == "repo_url" || field == "branch");
     view! {
+        <leptos_meta::Title text="New app · Rhone"/>
         <h1 class="mb-4 text-2xl font-semibold">"New app"</h1>
         <ActionForm action=create attr:class=format!("{CARD} space-y-4 max-w-2xl") attr:data-testid="new-app-form"
             attr:data-interactive=move || interactive.get().to_string()>

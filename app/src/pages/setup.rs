@@ -29,6 +29,7 @@ fn TokenField() -> impl IntoView {
 pub fn SetupPage() -> impl IntoView {
     let setup = Resource::new_blocking(|| (), |_| needs_setup());
     view! {
+        <leptos_meta::Title text="Set up · Rhone"/>
         <Suspense fallback=|| view! { <p class="p-4 text-sm text-gray-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match setup.await {

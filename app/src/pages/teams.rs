@@ -11,6 +11,7 @@ pub fn TeamsPage() -> impl IntoView {
     let error = action_error(create);
     let teams = Resource::new(move || create.version().get(), |_| list_my_teams());
     view! {
+        <leptos_meta::Title text="Teams · Rhone"/>
         <h1 class="mb-4 text-2xl font-semibold">"Teams"</h1>
         <Suspense fallback=|| view! { <p class="text-sm text-gray-500">"Loading teams…"</p> }>
             {move || Suspend::new(async move {

@@ -27,6 +27,7 @@ pub fn TokensPage() -> impl IntoView {
     Effect::new(move |_| origin.set(crate::components::browser::origin()));
     let copied = RwSignal::new(false);
     view! {
+        <leptos_meta::Title text="API tokens · Rhone"/>
         <h1 class="mb-4 text-2xl font-semibold">"API tokens"</h1>
         <section class=format!("{CARD} mb-4 space-y-3")>
             <ActionForm action=create attr:class="flex flex-wrap items-end gap-2">

@@ -131,8 +131,8 @@ async fn periodic_jobs_run_once_per_interval_with_several_processes() {
 async fn the_retention_and_session_jobs_prune_what_the_settings_say() {
     let dir = tempfile::tempdir().unwrap();
     let s = services(dir.path()).await;
-    let old = LogLine { seq: 1, at: 1_000, stream: "stdout".into(), line: "old".into() };
-    let new = LogLine { seq: 2, at: now_ms(), stream: "stdout".into(), line: "new".into() };
+    let old = LogLine { seq: 1, at: 1_000, stream: "stdout".into(), line: "old".into(), release: None };
+    let new = LogLine { seq: 2, at: now_ms(), stream: "stdout".into(), line: "new".into(), release: None };
     s.store.insert_log_lines("app:1", &[old, new]).await.unwrap();
     let u = s.store.insert_user("o@example.com", "h", "owner").await.unwrap();
     s.store.insert_session("gone", u.id, now_ms() - 1).await.unwrap();

@@ -116,7 +116,7 @@ impl Channel {
 
     /// Appends a line: capped per second for app output, redacted, numbered, kept in the ring,
     /// broadcast and queued for the store. Never blocks on the store or on subscribers.
-    pub(crate) fn push(&self, queue: &mpsc::Sender<Queued>, stream: &str, text: &str, cut: bool) {
+    pub(crate) fn push(&self, queue: &mpsc::Sender<Queued>, stream: &str, text: &str, cut: bool, release: Option<i64>) {
         let mut st = self.lock();
         if st.ended {
             return; // a finished channel takes no more lines
@@ -129,7 +129,7 @@ impl Channel {
         if cut {
             line.push_str(&format!(" […line cut at {} KiB]", super::MAX_LINE / 1024));
         }
-        self.emit(&mut st, queue, stream, line);
+        self.emit(&mut st, queue, stream, line, release);
     }
 
     /// The rate cap, a token bucket: `lines_per_sec` app lines a second on average, with bursts of
@@ -161,7 +161,7 @@ impl Channel {
                 st.dropped, self.lines_per_sec
             );
             st.dropped = 0;
-            self.emit(st, queue, RHONE, text);
+            self.emit(st, queue, RHONE, text, None);
         }
     }
 
@@ -173,16 +173,16 @@ impl Channel {
         }
     }
 
-    fn emit(&self, st: &mut State, queue: &mpsc::Sender<Queued>, stream: &str, text: String) {
+    fn emit(&self, st: &mut State, queue: &mpsc::Sender<Queued>, stream: &str, text: String, release: Option<i64>) {
         // the count of lines the store queue had no room for goes in only once there is room for it
         if st.unstored > 0 && queue.capacity() >= 2 {
             let n = std::mem::take(&mut st.unstored);
             let note = format!("… {n} lines were not stored: the log store fell behind");
-            if let Err(q) = self.emit_line(st, queue, RHONE, note) {
+            if let Err(q) = self.emit_line(st, queue, RHONE, note, None) {
                 self.deliver_later(queue, q);
             }
         }
-        if let Err(q) = self.emit_line(st, queue, stream, text) {
+        if let Err(q) = self.emit_line(st, queue, stream, text, release) {
             if stream == RHONE {
                 // Rhone's own lines (stages, verdicts) are never lost: they wait for room
                 self.deliver_later(queue, q);
@@ -207,8 +207,8 @@ impl Channel {
 
     /// Numbers a line, keeps it in the ring, sends it live and queues it for the store; gives the
     /// line back if the store queue was full.
-    fn emit_line(&self, st: &mut State, queue: &mpsc::Sender<Queued>, stream: &str, text: String) -> Result<(), Queued> {
-        let line = LogLine { seq: st.next_seq, at: now_ms(), stream: stream.to_owned(), line: text };
+    fn emit_line(&self, st: &mut State, queue: &mpsc::Sender<Queued>, stream: &str, text: String, release: Option<i64>) -> Result<(), Queued> {
+        let line = LogLine { seq: st.next_seq, at: now_ms(), stream: stream.to_owned(), line: text, release };
         st.next_seq += 1;
         st.ring_bytes += line.line.len();
         st.lines.push_back(line.clone());
@@ -235,7 +235,7 @@ impl Channel {
             // the last count of lines the store had no room for: written whatever the queue holds
             let n = std::mem::take(&mut st.unstored);
             let note = format!("… {n} lines were not stored: the log store fell behind");
-            if let Err(q) = self.emit_line(&mut st, queue, RHONE, note) {
+            if let Err(q) = self.emit_line(&mut st, queue, RHONE, note, None) {
                 self.deliver_later(queue, q);
             }
         }
@@ -265,15 +265,15 @@ mod tests {
     fn the_live_feed_buffer_exists_only_once_someone_follows_the_channel() {
         let (queue, _rx) = mpsc::channel(16);
         let ch = Channel::new("app:1", 1, 100, Arc::default());
-        ch.push(&queue, "stdout", "before anyone follows\n", false);
+        ch.push(&queue, "stdout", "before anyone follows\n", false, None);
         assert!(ch.tx.get().is_none(), "an unwatched channel allocated its feed");
         assert!(ch.idle(&ch.lock()), "no sink and no follower: idle");
         let mut live = ch.subscribe();
         assert!(!ch.idle(&ch.lock()), "a followed channel is not idle");
-        ch.push(&queue, "stdout", "seen live\n", false);
+        ch.push(&queue, "stdout", "seen live\n", false, Some(3));
         ch.end(&queue);
         match live.try_recv() {
-            Ok(LogEvent::Line(line)) => assert_eq!((line.seq, line.line.as_str()), (2, "seen live")),
+            Ok(LogEvent::Line(line)) => assert_eq!((line.seq, line.line.as_str(), line.release), (2, "seen live", Some(3))),
             other => panic!("{other:?}"),
         }
         assert!(matches!(live.try_recv(), Ok(LogEvent::End)));

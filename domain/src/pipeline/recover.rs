@@ -137,7 +137,7 @@ impl Services {
                 None => return Ok(None),
             },
         };
-        let log = self.logs.open(&app_channel(app.id), env.iter().map(|(_, v)| v.clone()).collect()).await;
+        let log = self.logs.open_release(&app_channel(app.id), env.iter().map(|(_, v)| v.clone()).collect(), dep.number).await;
         let spec = StartSpec {
             deployment_id: id,
             replica,
@@ -187,7 +187,7 @@ impl Services {
                 let missing: Vec<u32> = (0..wanted).filter(|r| !all.iter().any(|(i, _)| i.replica == *r)).collect();
                 if !missing.is_empty() {
                     let env = self.env_plain(app.id).await.map_err(err)?;
-                    let log = self.logs.open(&app_channel(app.id), env.iter().map(|(_, v)| v.clone()).collect()).await;
+                    let log = self.logs.open_release(&app_channel(app.id), env.iter().map(|(_, v)| v.clone()).collect(), dep.number).await;
                     log.info("Rhone restarted and the live version was not running: starting it again");
                     for replica in missing {
                         let sandbox = self.sandbox_for(&app, id, &env).map_err(err)?;

@@ -132,7 +132,7 @@ impl Services {
             Some(image) => ctx.log.info(&format!("starting a container of {image}{which} (PORT={port})")),
             None => ctx.log.info(&format!("starting: {}{which} (PORT={port})", command.as_deref().unwrap_or(""))),
         }
-        let app_log = self.logs.open(&app_channel(ctx.app.id), ctx.env.iter().map(|(_, v)| v.clone()).collect()).await;
+        let app_log = self.logs.open_release(&app_channel(ctx.app.id), ctx.env.iter().map(|(_, v)| v.clone()).collect(), ctx.dep.number).await;
         let spec = StartSpec {
             deployment_id: id,
             replica,

@@ -13,12 +13,13 @@ impl Store {
         }
         let mut tx = self.pool().begin().await?;
         for l in lines {
-            sqlx::query("INSERT INTO log_lines (channel, seq, at, stream, line) VALUES ($1, $2, $3, $4, $5)")
+            sqlx::query("INSERT INTO log_lines (channel, seq, at, stream, line, release_no) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(channel)
                 .bind(l.seq)
                 .bind(l.at)
                 .bind(&l.stream)
                 .bind(&l.line)
+                .bind(l.release)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -45,7 +46,7 @@ impl Store {
     /// oldest first.
     async fn newest_lines(&self, channel: &str, condition: &'static str, bound: i64, limit: i64) -> Result<Vec<LogLine>> {
         let rows = sqlx::query(&format!(
-            "SELECT seq, at, stream, line FROM (SELECT seq, at, stream, line FROM log_lines
+            "SELECT seq, at, stream, line, release_no FROM (SELECT seq, at, stream, line, release_no FROM log_lines
              WHERE channel = $1 AND {condition} ORDER BY seq DESC LIMIT $3) t ORDER BY seq"
         ))
         .bind(channel)
@@ -83,5 +84,5 @@ impl Store {
 }
 
 fn line_of(r: &AnyRow) -> Result<LogLine> {
-    Ok(LogLine { seq: get(r, "seq")?, at: get(r, "at")?, stream: get(r, "stream")?, line: get(r, "line")? })
+    Ok(LogLine { seq: get(r, "seq")?, at: get(r, "at")?, stream: get(r, "stream")?, line: get(r, "line")?, release: get(r, "release_no")? })
 }

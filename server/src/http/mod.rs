@@ -1,5 +1,6 @@
 //! The dashboard/API listener: Leptos pages and server functions, the REST API, session endpoints.
 
+mod assets;
 pub mod api;
 pub mod auth;
 pub mod dashboard;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/accept", post(session::accept))
         .route("/auth/logout", post(session::logout))
         .route("/auth/setup", post(session::setup))
+        .merge(assets::router(&state.leptos.site_root, &state.leptos.site_pkg_dir))
         .leptos_routes_with_context(&state, routes, context.clone(), move || app::shell(shell_opts.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell))
         // outermost last: headers on every answer, then Host, client address, origin, body size

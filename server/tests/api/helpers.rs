@@ -26,7 +26,7 @@ pub struct TestApp {
 }
 
 pub fn site() -> SiteSettings {
-    SiteSettings { output_name: "rhone".into(), site_root: "target/site".into(), site_pkg_dir: "pkg".into(), env: "PROD".into() }
+    SiteSettings { output_name: "rhone".into(), site_root: "target/site".into(), site_pkg_dir: "pkg".into(), env: "PROD".into(), hash_files: false }
 }
 
 /// The test's directories: `<tmp>/data` (Rhone's, 0700) and `<tmp>/apps` (the apps'); `<tmp>` is made

@@ -89,3 +89,29 @@ async fn a_late_viewer_of_a_long_build_log_still_sees_every_stage() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn each_runtime_log_line_names_the_release_it_came_from() {
+    let app = spawn_app().await;
+    let repo = Repo::new(&crate::helpers::files(&crate::helpers::node_app("one")));
+    app.create_app("labelled", &repo.path(), json!({})).await;
+    for n in 1..=2 {
+        let d = app.deploy_and_wait("labelled").await;
+        assert_eq!((d["status"].as_str(), d["number"].as_i64()), (Some("live"), Some(n)), "{d}");
+    }
+    app.running.as_ref().expect("running").services.logs.flush().await;
+    // stored lines (the page API) and the live stream (SSE) both carry the release
+    let (status, page) = app.get("/apps/labelled/logs?before=1000000").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let starts: Vec<Option<i64>> = page["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter(|l| l["line"] == "node app starting")
+        .map(|l| l["release"].as_i64())
+        .collect();
+    assert_eq!(starts, vec![Some(1), Some(2)], "{page}");
+    let stream = app.sse_until("/apps/labelled/logs", "node app starting\",\"release\":2").await;
+    assert!(stream.contains("\"line\":\"node app starting\",\"release\":1"), "{stream}");
+    app.stop().await;
+}

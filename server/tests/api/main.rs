@@ -9,6 +9,7 @@ mod web;
 
 mod admin;
 mod app_settings;
+mod assets;
 mod apps;
 mod auth;
 mod authz;

@@ -41,7 +41,7 @@ pub async fn owner_login(app: &TestApp) -> String {
 }
 
 fn site() -> SiteSettings {
-    SiteSettings { output_name: "rhone".into(), site_root: "target/site".into(), site_pkg_dir: "pkg".into(), env: "PROD".into() }
+    SiteSettings { output_name: "rhone".into(), site_root: "target/site".into(), site_pkg_dir: "pkg".into(), env: "PROD".into(), hash_files: false }
 }
 
 /// A fresh server with no user yet (no `RHONE_ADMIN_*`): the first-run state.

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 use crate::api::apps::{RestartApp, StartApp, StopApp};
 use crate::api::deployments::{list_deployments, CancelDeployment, Deploy, Rollback, PAGE_SIZE};
@@ -29,7 +30,7 @@ pub struct Deployments {
     newest: RwSignal<Option<i64>>,
     log_url: Memo<Option<String>>,
     list: Resource<Result<Vec<Deployment>, AppError>>,
-    deploy: ServerAction<Deploy>,
+    pub deploy: ServerAction<Deploy>,
     cancel: ServerAction<CancelDeployment>,
     rollback: ServerAction<Rollback>,
     pub restart: ServerAction<RestartApp>,
@@ -146,11 +147,19 @@ pub fn DeployForm(slug: String, deps: Deployments) -> impl IntoView {
 
 /// `can_deploy`: offer cancel and rollback (members and up; the server decides again).
 #[component]
-pub fn DeploymentsTable(deps: Deployments, can_deploy: bool) -> impl IntoView {
+pub fn DeploymentsTable(
+    deps: Deployments,
+    can_deploy: bool,
+    /// Only the newest deployment, with this link to the rest (the overview).
+    #[prop(optional, into)]
+    all_href: Option<String>,
+) -> impl IntoView {
+    let latest_only = all_href.is_some();
+    let all_href = StoredValue::new(all_href.unwrap_or_default());
     let th = "px-3 py-2 text-left text-xs font-medium uppercase tracking-wide text-gray-500";
     view! {
         <section class=format!("{CARD} space-y-2")>
-            <h2 class="font-semibold">"Deployments"</h2>
+            <h2 class="font-semibold">{if latest_only { "Latest deployment" } else { "Deployments" }}</h2>
             <ErrorBox error=deps.error()/>
             <Transition fallback=|| view! { <p class="text-sm text-gray-500">"Loading deployments…"</p> }>
                 {move || Suspend::new(async move {
@@ -158,8 +167,11 @@ pub fn DeploymentsTable(deps: Deployments, can_deploy: bool) -> impl IntoView {
                         Ok(list) if list.is_empty() && deps.before.get_untracked().is_none() => view! {
                             <p class="text-sm text-gray-500" data-testid="no-deployments">"Not deployed yet. Press Deploy to build and start it."</p>
                         }.into_any(),
-                        Ok(list) => {
-                            let more = list.len() as i64 >= PAGE_SIZE;
+                        Ok(mut list) => {
+                            if latest_only {
+                                list.truncate(1);
+                            }
+                            let more = !latest_only && list.len() as i64 >= PAGE_SIZE;
                             let oldest = list.last().map(|d| d.id);
                             view! {
                                 <div class="-mx-4 overflow-x-auto sm:mx-0">
@@ -174,7 +186,8 @@ pub fn DeploymentsTable(deps: Deployments, can_deploy: bool) -> impl IntoView {
                                         </tbody>
                                     </table>
                                 </div>
-                                <Pager deps more oldest/>
+                                {(!latest_only).then(|| view! { <Pager deps more oldest/> })}
+                                {latest_only.then(|| view! { <A href=all_href.get_value() attr:class="text-sm text-blue-700 underline" attr:data-testid="all-deployments">"All deployments"</A> })}
                             }.into_any()
                         }
                         Err(e) => view! { <ErrorBox error=Signal::stored(Some(e))/> }.into_any(),

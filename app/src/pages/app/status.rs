@@ -1,43 +1,25 @@
-//! The app page's status panel and controls: the app's state (running, deploying, crashed with the
-//! restart count, the reason and the app's last log lines, stopped), the release it runs, the disk
-//! its kept builds use, and Restart, Stop and Start.
+//! The app page's status panel: the app's state (running, deploying, crashed with the restart count,
+//! the reason and the app's last log lines, stopped), the release it runs and the disk its kept
+//! builds use.
 
 use leptos::prelude::*;
 
-use super::deployments::Deployments;
-use crate::api::apps::{RestartApp, StartApp, StopApp};
-use crate::components::browser::confirm;
 use crate::components::clock::Ago;
 use crate::components::status::StatusBadge;
-use crate::components::{ErrorBox, BUTTON_DANGER, BUTTON_GHOST, CARD};
+use crate::components::{ErrorBox, BUTTON_GHOST, CARD};
 use crate::error::AppError;
 use crate::components::fmt::bytes;
 use crate::types::{AppOverview, RuntimeStatus};
 use wire::AppState;
 
 #[component]
-pub fn StatusPanel(status: Resource<Result<AppOverview, AppError>>, deps: Deployments, can_operate: bool) -> impl IntoView {
-    // the status follows each control once it answered
-    Effect::new(move |_| {
-        let versions = (deps.restart.version().get(), deps.stop.version().get(), deps.start.version().get());
-        if versions != (0, 0, 0) {
-            status.refetch();
-        }
-    });
+pub fn StatusPanel(status: Resource<Result<AppOverview, AppError>>) -> impl IntoView {
     view! {
         <section class=CARD data-testid="app-status">
             <div class="mb-2 flex flex-wrap items-center justify-between gap-2">
                 <h2 class="text-lg font-semibold">"Status"</h2>
-                <div class="flex flex-wrap gap-1">
-                    {can_operate.then(|| view! {
-                        <Transition>
-                            {move || Suspend::new(async move { status.await.ok().map(|s| view! { <Controls status=s deps/> }) })}
-                        </Transition>
-                    })}
-                    <button type="button" class=BUTTON_GHOST data-testid="refresh-status" on:click=move |_| status.refetch()>"Refresh"</button>
-                </div>
+                <button type="button" class=BUTTON_GHOST data-testid="refresh-status" on:click=move |_| status.refetch()>"Refresh"</button>
             </div>
-            <ErrorBox error=deps.control_error()/>
             <Transition fallback=|| view! { <p class="text-sm text-gray-500">"Loading status…"</p> }>
                 {move || Suspend::new(async move {
                     match status.await {
@@ -47,39 +29,6 @@ pub fn StatusPanel(status: Resource<Result<AppOverview, AppError>>, deps: Deploy
                 })}
             </Transition>
         </section>
-    }
-}
-
-/// Restart (running or crashed apps), Stop (apps in service), Start (stopped apps).
-#[component]
-fn Controls(status: AppOverview, deps: Deployments) -> impl IntoView {
-    let (st, slug, has_live) = (status.item.state, status.item.app.slug, status.item.live.is_some());
-    let busy = Signal::derive(move || deps.restart.pending().get() || deps.stop.pending().get() || deps.start.pending().get());
-    {
-        let (slug_restart, slug_stop, slug_start) = (slug.clone(), slug.clone(), slug);
-        let restart = (has_live && matches!(st, AppState::Running | AppState::Crashed)).then(|| view! {
-            <button type="button" class=BUTTON_GHOST data-testid="restart-app" disabled=busy
-                on:click=move |_| { deps.restart.dispatch(RestartApp { slug: slug_restart.clone() }); }>
-                "Restart"
-            </button>
-        });
-        let stop = (st != AppState::Stopped && st != AppState::NotDeployed).then(|| view! {
-            <button type="button" class=BUTTON_DANGER data-testid="stop-app" disabled=busy
-                on:click=move |_| {
-                    if confirm(&format!("Stop {slug_stop}? It stops serving until you start it again.")) {
-                        deps.stop.dispatch(StopApp { slug: slug_stop.clone() });
-                    }
-                }>
-                "Stop"
-            </button>
-        });
-        let start = (st == AppState::Stopped).then(|| view! {
-            <button type="button" class=BUTTON_GHOST data-testid="start-app" disabled=busy
-                on:click=move |_| { deps.start.dispatch(StartApp { slug: slug_start.clone() }); }>
-                "Start"
-            </button>
-        });
-        view! { {restart} {stop} {start} }
     }
 }
 
@@ -105,7 +54,7 @@ fn Details(status: AppOverview) -> impl IntoView {
         <dl class="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
             <dt class="text-gray-500">"State"</dt>
             <dd aria-live="polite">
-                <span data-testid="app-state" data-state=item.state.as_str()><StatusBadge state=Some(item.state)/></span>
+                <span data-testid="status-state" data-state=item.state.as_str()><StatusBadge state=Some(item.state)/></span>
                 {(item.state == AppState::Stopped).then(|| view! { <span class="ml-2 text-gray-600">"The proxy answers “stopped” until you start it."</span> })}
             </dd>
             <dt class="text-gray-500">"Release"</dt>

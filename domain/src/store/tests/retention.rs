@@ -39,7 +39,7 @@ async fn finished_job_rows_are_pruned_by_age_and_count(db: Db) {
 }
 
 fn lines(range: std::ops::RangeInclusive<i64>, at: i64) -> Vec<LogLine> {
-    range.map(|seq| LogLine { seq, at, stream: "stdout".into(), line: format!("line {seq}") }).collect()
+    range.map(|seq| LogLine { seq, at, stream: "stdout".into(), line: format!("line {seq}"), release: None }).collect()
 }
 
 async fn log_lines_are_pruned_by_age_and_per_channel_count(db: Db) {

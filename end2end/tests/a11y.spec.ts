@@ -1,0 +1,35 @@
+import AxeBuilder from '@axe-core/playwright';
+import { Page } from '@playwright/test';
+import { createApp, deleteApp, expect, login, openTab, test, waitInteractive } from './helpers';
+
+/** No serious or critical accessibility violation on the page as it is now (WCAG 2.1 A/AA rules). */
+async function checkA11y(page: Page, what: string) {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+  expect(bad, `${what}: accessibility violations`).toEqual([]);
+}
+
+for (const [label, size] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
+  test(`every page is accessible at ${label} width`, async ({ page }) => {
+    await page.setViewportSize(size);
+    await page.goto('/login');
+    await checkA11y(page, 'login');
+    await login(page);
+    const slug = `a11y-${label}`;
+    await createApp(page, `A11y ${label}`, slug);
+    for (const tab of ['overview', 'deployments', 'logs', 'env', 'settings'] as const) {
+      await openTab(page, tab);
+      await checkA11y(page, `app page, ${tab} tab`);
+    }
+    for (const path of ['/', '/apps/new', '/teams', '/tokens', '/account', '/builds', '/admin/users', '/no/such/page']) {
+      await page.goto(path);
+      await expect(page.locator('main')).toBeVisible();
+      await checkA11y(page, path);
+    }
+    await page.goto(`/apps/${slug}`);
+    await waitInteractive(page);
+    await deleteApp(page, slug);
+  });
+}

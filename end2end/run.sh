@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests against a fresh Rhone: free loopback ports, a temporary data directory, and a local Git
 # repository holding a tiny dependency-free Python app. Run from anywhere after `cargo leptos build`:
-#   bash end2end/run.sh <path-to-rhone-binary>
+#   bash end2end/run.sh <path-to-rhone-binary> [playwright arguments, e.g. a spec file]
 set -euo pipefail
 
 BIN=$(realpath "${1:?usage: end2end/run.sh <path-to-rhone-binary>}")
@@ -98,7 +98,7 @@ fi
 
 set +e
 BASE_URL="$BASE_URL" PROXY_PORT="$P2" REPO_PATH="$REPO" ADMIN_EMAIL="$ADMIN_EMAIL" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
-  npx playwright test -c end2end/playwright.config.ts
+  npx playwright test -c end2end/playwright.config.ts "${@:2}"
 status=$?
 set -e
 exit "$status"

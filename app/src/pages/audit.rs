@@ -32,7 +32,7 @@ pub fn AuditPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let list = members.await.unwrap_or_default();
                     view! {
-                        <select class=select data-testid="audit-user" on:change=move |ev| {
+                        <select class=select aria-label="Member" data-testid="audit-user" on:change=move |ev| {
                             user.set(event_target_value(&ev).parse().ok());
                             before.set(None);
                         }>
@@ -42,7 +42,7 @@ pub fn AuditPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-            <select class=select data-testid="audit-action" on:change=move |ev| {
+            <select class=select aria-label="Action" data-testid="audit-action" on:change=move |ev| {
                 action.set(event_target_value(&ev));
                 before.set(None);
             }>
@@ -83,7 +83,7 @@ fn row(e: AuditEntry) -> impl IntoView {
             <code class="rounded bg-gray-100 px-1 text-xs">{e.action}</code>
             <span class="break-all">{e.target}</span>
             <span class="break-all text-gray-600">{e.detail}</span>
-            <span class="ml-auto text-xs text-gray-400">{e.ip}</span>
+            <span class="ml-auto text-xs text-gray-500">{e.ip}</span>
         </li>
     }
 }

@@ -72,12 +72,12 @@ fn row(b: QueuedBuild) -> impl IntoView {
     let state = b.state.as_str();
     view! {
         <li class="flex flex-wrap items-center gap-x-3 gap-y-1 px-4 py-3" data-testid=format!("build-{}", d.id) data-state=state>
-            <span class="w-6 text-xs text-gray-400">{b.position + 1}</span>
+            <span class="w-6 text-xs text-gray-500">{b.position + 1}</span>
             <A href=href attr:class="font-medium underline">{d.app_slug.clone()}</A>
             <span class="text-xs text-gray-500">{format!("#{} · {}", d.id, d.git_ref)}</span>
             <StatusBadge state=Some(b.state)/>
             <span class="text-xs text-gray-500">{wait}</span>
-            <span class="ml-auto text-xs text-gray-400">{datetime(d.created_at)}</span>
+            <span class="ml-auto text-xs text-gray-500">{datetime(d.created_at)}</span>
         </li>
     }
 }

@@ -91,7 +91,7 @@ fn member_row(team: &str, m: Member, my_role: Role, acts: Actions) -> impl IntoV
             <span class="ml-auto">
                 {if editable {
                     view! {
-                        <select class="rounded border border-gray-300 px-2 py-1 text-sm" on:change=on_role data-testid="member-role">
+                        <select class="rounded border border-gray-300 px-2 py-1 text-sm" on:change=on_role aria-label=format!("Role of {}", m.email) data-testid="member-role">
                             {choices.into_iter().map(|r| view! { <option value=r.as_str() selected=r == m.role>{r.as_str()}</option> }).collect_view()}
                         </select>
                     }.into_any()
@@ -118,10 +118,16 @@ fn Invitations(slug: String, my_role: Role, acts: Actions) -> impl IntoView {
             <ErrorBox error/>
             <ActionForm action=acts.invite attr:class="flex flex-wrap items-end gap-2" attr:data-testid="invite-form">
                 <input type="hidden" name="team" value=slug.clone()/>
-                <input name="email" type="email" required placeholder="teammate@example.com" class=format!("{INPUT} flex-1 min-w-48") data-testid="invite-email"/>
-                <select name="role" class="rounded border border-gray-300 px-2 py-2 text-sm" data-testid="invite-role">
-                    {roles.into_iter().map(|r| view! { <option value=r.as_str() selected=r == Role::Member>{r.as_str()}</option> }).collect_view()}
-                </select>
+                <label class="flex min-w-48 flex-1 flex-col gap-1 text-sm">
+                    <span class="font-medium">"Email"</span>
+                    <input name="email" type="email" required placeholder="teammate@example.com" class=INPUT data-testid="invite-email"/>
+                </label>
+                <label class="flex flex-col gap-1 text-sm">
+                    <span class="font-medium">"Role"</span>
+                    <select name="role" class="rounded border border-gray-300 px-2 py-2 text-sm" data-testid="invite-role">
+                        {roles.into_iter().map(|r| view! { <option value=r.as_str() selected=r == Role::Member>{r.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
                 <button type="submit" class=BUTTON data-testid="invite">"Invite"</button>
             </ActionForm>
             {move || issued().map(|i| {

@@ -36,11 +36,11 @@ pub fn TwoFactorSection() -> impl IntoView {
                                 "On. " {s.recovery_codes_left} " recovery codes left."
                             </p>
                             <ActionForm action=regenerate attr:class="flex flex-wrap items-end gap-2">
-                                <input name="code" required placeholder="current code" class=format!("{INPUT} flex-1") autocomplete="one-time-code"/>
+                                <input name="code" required placeholder="current code" aria-label="Current code" class=format!("{INPUT} flex-1") autocomplete="one-time-code"/>
                                 <button type="submit" class=BUTTON>"New recovery codes"</button>
                             </ActionForm>
                             <ActionForm action=disable attr:class="flex flex-wrap items-end gap-2">
-                                <input name="password" type="password" required placeholder="your password" class=format!("{INPUT} flex-1") autocomplete="current-password" data-testid="two-factor-password"/>
+                                <input name="password" type="password" required placeholder="your password" aria-label="Your password" class=format!("{INPUT} flex-1") autocomplete="current-password" data-testid="two-factor-password"/>
                                 <button type="submit" class=BUTTON_DANGER data-testid="two-factor-off">"Turn off"</button>
                             </ActionForm>
                         }.into_any(),

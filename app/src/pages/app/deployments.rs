@@ -216,7 +216,7 @@ fn progress(stage: Option<Stage>, created_at: i64) -> impl IntoView {
         let class = match s.cmp(&current) {
             std::cmp::Ordering::Less => "text-green-700",
             std::cmp::Ordering::Equal => "font-semibold text-amber-700",
-            std::cmp::Ordering::Greater => "text-gray-400",
+            std::cmp::Ordering::Greater => "text-gray-500",
         };
         view! { <li class=class data-current=(s == current).to_string()>{(i > 0).then_some("→ ")}{s.label()}</li> }
     });

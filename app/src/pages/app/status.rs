@@ -79,7 +79,7 @@ fn runtime(r: Option<RuntimeStatus>) -> AnyView {
             <span data-testid="runtime-state" data-state=r.state.as_str() class="inline-flex flex-wrap items-center gap-2">
                 <StatusBadge state=Some(r.state)/>
                 <span class="text-gray-600">{summary}</span>
-                <span class="text-xs text-gray-400">{format!("deployment #{}", r.deployment_id)}</span>
+                <span class="text-xs text-gray-500">{format!("deployment #{}", r.deployment_id)}</span>
             </span>
             {r.reason.map(|why| view! { <p class="text-red-800 break-words" data-testid="runtime-reason">{why}</p> })}
             {has_lines.then(|| view! {

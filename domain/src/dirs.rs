@@ -29,6 +29,8 @@ pub fn prepare(settings: &Settings) -> Result<()> {
         return Err(Error::invalid("apps_dir", "must not be inside the data dir (app users must not reach it)"));
     }
     mkdir(&settings.apps_dir, 0o711)?;
+    // provisioned build tools: every app reads and runs them, none writes them
+    mkdir(&settings.tools_dir(), 0o755)?;
     if let Isolation::PerAppUser { .. } = settings.isolation {
         if let Some(blocker) = unreachable_ancestor(&settings.apps_dir) {
             return Err(Error::invalid(

@@ -57,6 +57,9 @@ pub struct Settings {
     /// The first crash restart of a live version waits this long (doubling per consecutive crash).
     pub crash_backoff_base: Duration,
     /// Where apps' checkouts and homes live (reachable by app users; not inside `data_dir`).
+    /// Where Rhone keeps the tools it provisions for builds (Yarn, pnpm, uv, Poetry…), one directory
+    /// per tool and version, readable by every app; `None` = `<apps_dir>/.tools`.
+    pub tools_dir: Option<PathBuf>,
     pub apps_dir: PathBuf,
     /// Which user app code runs as.
     pub isolation: runtime::sandbox::Isolation,
@@ -108,6 +111,7 @@ impl Settings {
             max_concurrent_builds: 1,
             crash_backoff_base: runtime::supervisor::CRASH_BACKOFF,
             apps_dir: PathBuf::from(format!("{}-apps", data_dir.display())),
+            tools_dir: None,
             isolation: runtime::sandbox::Isolation::for_current_process(false, runtime::sandbox::DEFAULT_UID_BASE),
             local_repos: LocalRepos::Auto,
             log_limits: logs::LogLimits::default(),
@@ -127,6 +131,11 @@ impl Settings {
     /// Root of every app's checkouts (`<apps_dir>/<slug>/builds/<deployment>`).
     pub fn builds_dir(&self) -> PathBuf {
         self.apps_dir.clone()
+    }
+
+    /// Where provisioned build tools live (see [`Settings::tools_dir`]).
+    pub fn tools_dir(&self) -> PathBuf {
+        self.tools_dir.clone().unwrap_or_else(|| self.apps_dir.join(".tools"))
     }
 
     pub fn app_dir(&self, slug: &str) -> PathBuf {

@@ -25,8 +25,9 @@ pub enum Target {
     Http(SocketAddr),
     /// Several instances (replicas), balanced.
     Pool(Arc<Pool>),
-    /// A static site served by Rhone itself from this directory.
-    Static(PathBuf),
+    /// A static site served by Rhone itself from `root`; with `spa`, a path that names no file
+    /// answers the root's `index.html` (a single-page app's client-side routes).
+    Static { root: PathBuf, spa: bool },
 }
 
 /// The live version of one app.

@@ -35,7 +35,7 @@ fn cases() -> Vec<(String, PathBuf, Overrides)> {
         .filter(|dir| detect(&DirView::new(dir), &Overrides::default()).is_ok())
         .map(|dir| (dir.file_name().unwrap_or_default().to_string_lossy().into_owned(), dir, Overrides::default()))
         .collect();
-    let custom = Overrides { build_command: Some("make release".into()), start_command: Some("./serve --port $PORT".into()) };
+    let custom = Overrides { build_command: Some("make release".into()), start_command: Some("./serve --port $PORT".into()), package: None };
     cases.push(("custom".into(), root.join("empty"), custom));
     cases
 }
@@ -193,7 +193,8 @@ fn test_bases() -> BaseImages {
         python: image.clone(),
         rust: image.clone(),
         static_: image.clone(),
-        runtime: image,
+        runtime: image.clone(),
+        deno: image,
     }
 }
 
@@ -204,7 +205,7 @@ fn a_generated_static_site_image_builds_runs_unprivileged_and_serves_on_port() {
     std::fs::write(repo.path().join("index.html"), "<h1>hello from a generated image</h1>\n").expect("index.html");
     // a build step with quotes, a backslash and a newline: it must run exactly as written
     let step = "printf '%s\\n' \"it's \\\"quoted\\\" \\\\ back\" > quoted.txt\nid -u > uid.txt";
-    let overrides = Overrides { build_command: Some(step.into()), start_command: None };
+    let overrides = Overrides { build_command: Some(step.into()), start_command: None, package: None };
     let plan = detect(&DirView::new(repo.path()), &overrides).expect("plan");
     assert_eq!((&plan.provider, plan.static_root.as_deref()), (&Provider::Static, Some(".")));
     let text = dockerfile(&plan, &DirView::new(repo.path()), &test_bases()).expect("Dockerfile");
@@ -224,12 +225,12 @@ fn a_generated_two_stage_image_runs_its_start_command_from_the_run_stage() {
     std::fs::create_dir(repo.path().join("public")).expect("public");
     std::fs::write(repo.path().join("public/index.html"), "two stages\n").expect("index.html");
     // A Go-shaped plan (toolchain stage, then run stage) whose "compiler" is a shell script.
-    let plan = BuildPlan {
-        provider: Provider::Go,
-        build: vec!["mkdir -p .rhone && printf '#!/bin/sh\\nexec httpd -f -p \"$HOST:$PORT\" -h /app/public\\n' > .rhone/app && chmod +x .rhone/app".into()],
-        start: Some("./.rhone/app".into()),
-        static_root: None,
-    };
+    let plan = BuildPlan::new(
+        Provider::Go,
+        vec!["mkdir -p .rhone && printf '#!/bin/sh\\nexec httpd -f -p \"$HOST:$PORT\" -h /app/public\\n' > .rhone/app && chmod +x .rhone/app".into()],
+        Some("./.rhone/app".into()),
+        None,
+    );
     let text = dockerfile(&plan, &MemView::new(), &test_bases()).expect("Dockerfile");
     assert_eq!(text.matches("\nFROM ").count(), 2, "{text}");
 

@@ -47,6 +47,9 @@ pub struct Config {
     pub crash_backoff: Duration,
     /// Where apps' checkouts and homes live (unset: `<data_dir>-apps`, see `domain::dirs::default_apps_dir`).
     pub apps_dir: Option<PathBuf>,
+    /// Where build tools Rhone installs from the package registries (Yarn, pnpm, uv, Poetry…) are kept
+    /// (unset: `<apps_dir>/.tools`); app users must be able to reach it.
+    pub tools_dir: Option<PathBuf>,
     /// When Rhone is not root: run apps as Rhone's own user instead of refusing to run them.
     pub allow_shared_uid: bool,
     /// Apps run as uid = gid = `app_uid_base + app id` (when Rhone is root).
@@ -110,7 +113,7 @@ pub struct Config {
 const KEYS: &[&str] = &[
     "data_dir", "addr", "proxy_addr", "base_domain", "database_url", "secret_key", "admin_email",
     "admin_password", "secure_cookies", "health_timeout_secs", "drain_timeout_secs", "workers",
-    "apps_dir", "allow_shared_uid", "app_uid_base", "allow_local_repos", "stop_apps",
+    "apps_dir", "tools_dir", "allow_shared_uid", "app_uid_base", "allow_local_repos", "stop_apps",
     "public_url", "trusted_proxies", "proxy_upstream_timeout_secs", "proxy_idle_timeout_secs",
     "proxy_max_connections", "log_lines_per_sec", "log_streams_per_user",
     "log_retention_days", "log_keep_lines", "keep_deployments", "default_runtime", "docker_host",
@@ -202,6 +205,7 @@ impl Config {
         const DAY: usize = 24 * 3600;
         let kept = domain::jobs::RetentionSettings::default();
         let apps_dir = get("apps_dir").map(PathBuf::from);
+        let tools_dir = get("tools_dir").map(PathBuf::from);
         let app_uid_base = match get("app_uid_base") {
             None => domain::runtime::sandbox::DEFAULT_UID_BASE,
             Some(v) => v.parse().ok().filter(|n| *n >= 1000).ok_or_else(|| ConfigError("app_uid_base must be a number of at least 1000".into()))?,
@@ -264,6 +268,7 @@ impl Config {
                     .ok_or_else(|| ConfigError(format!("crash_backoff_ms must be from 10 to 60000, got {v:?}")))?,
             },
             apps_dir,
+            tools_dir,
             allow_shared_uid: flag("allow_shared_uid")?,
             app_uid_base,
             allow_local_repos,

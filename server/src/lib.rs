@@ -90,6 +90,7 @@ pub async fn open_services(config: &Config) -> Result<Services, StartError> {
         Some(dir) => dir.clone(),
         None => domain::dirs::default_apps_dir(&config.data_dir, settings.isolation),
     };
+    settings.tools_dir = config.tools_dir.clone();
     settings.local_repos = config.allow_local_repos;
     settings.log_limits = domain::logs::LogLimits { lines_per_sec: config.log_lines_per_sec, streams_per_user: config.log_streams_per_user };
     settings.retention.log_max_age = config.log_retention;

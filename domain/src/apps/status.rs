@@ -98,7 +98,7 @@ impl Services {
             reason: None,
             last_lines: Vec::new(),
         };
-        if matches!(route.target, Target::Static(_)) {
+        if matches!(route.target, Target::Static { .. }) {
             status.state = RunState::Static;
             return Some(status);
         }

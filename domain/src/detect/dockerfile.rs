@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use super::{detect_language, sh_quote, BuildPlan, PackageManager, Provider, RepoView};
+use super::{detect_language, sh_quote, BuildPlan, PackageManager, Provider, RepoView, Tool};
 use crate::error::{Error, Result};
 
 /// The uid and gid build steps and the app run as inside the container.
@@ -65,34 +65,45 @@ pub struct BaseImages {
     pub static_: ImageRef,
     /// The run stage of Go and Rust apps, and the image of apps whose language is not detected.
     pub runtime: ImageRef,
+    /// Deno apps.
+    pub deno: ImageRef,
 }
 
 impl BaseImages {
     /// The setting names (`docker_base_<name>`) and defaults, in field order.
-    pub const DEFAULTS: [(&'static str, &'static str); 6] = [
+    pub const DEFAULTS: [(&'static str, &'static str); 7] = [
         ("docker_base_go", "golang:1.23-bookworm"),
         ("docker_base_node", "node:22-bookworm-slim"),
         ("docker_base_python", "python:3.12-slim-bookworm"),
         ("docker_base_rust", "rust:1-bookworm"),
         ("docker_base_static", "busybox:1.36"),
         ("docker_base_runtime", "debian:bookworm-slim"),
+        ("docker_base_deno", "denoland/deno:debian-2.1.4"),
     ];
 
     /// The defaults, with each setting `lookup` returns (non-blank) instead; an invalid name is an
     /// error naming its setting.
     pub fn from_settings(lookup: impl Fn(&str) -> Option<String>) -> Result<BaseImages> {
-        let [go, node, python, rust, static_, runtime] = BaseImages::DEFAULTS.map(|(key, default)| {
+        let [go, node, python, rust, static_, runtime, deno] = BaseImages::DEFAULTS.map(|(key, default)| {
             let value = lookup(key).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_string());
             ImageRef::parse(key, &value)
         });
-        Ok(BaseImages { go: go?, node: node?, python: python?, rust: rust?, static_: static_?, runtime: runtime? })
+        Ok(BaseImages { go: go?, node: node?, python: python?, rust: rust?, static_: static_?, runtime: runtime?, deno: deno? })
     }
 }
 
 impl Default for BaseImages {
     fn default() -> BaseImages {
         let image = |i: usize| ImageRef(BaseImages::DEFAULTS[i].1.to_string());
-        BaseImages { go: image(0), node: image(1), python: image(2), rust: image(3), static_: image(4), runtime: image(5) }
+        BaseImages {
+            go: image(0),
+            node: image(1),
+            python: image(2),
+            rust: image(3),
+            static_: image(4),
+            runtime: image(5),
+            deno: image(6),
+        }
     }
 }
 
@@ -103,8 +114,26 @@ enum Kind {
     Rust,
     Node(PackageManager),
     Python,
+    Deno,
     Static,
     Other,
+}
+
+/// The default base image with its version replaced by the one the repository asks for (Node's
+/// major, Python's and Go's major.minor), when the operator did not choose another image and the
+/// version is a plain number; else `base` as is.
+fn versioned(base: &ImageRef, default: &str, plan: &BuildPlan, tool: Tool, parts: usize) -> ImageRef {
+    let version = plan.tools.iter().find(|t| t.tool == tool).and_then(|t| t.version.as_deref());
+    let Some(version) = version.filter(|_| base.as_str() == default) else { return base.clone() };
+    let version = version.trim().trim_start_matches('v');
+    let numbers: Vec<&str> = version.split('.').take(parts).collect();
+    if numbers.len() < parts.min(version.split('.').count()) || numbers.iter().any(|n| n.is_empty() || !n.chars().all(|c| c.is_ascii_digit())) {
+        return base.clone();
+    }
+    let Some((name, tag)) = default.split_once(':') else { return base.clone() };
+    // the tag's version is what comes before its first `-` (`22-bookworm-slim`, `1.23-bookworm`)
+    let rest = tag.split_once('-').map(|(_, rest)| format!("-{rest}")).unwrap_or_default();
+    ImageRef(format!("{name}:{}{rest}", numbers.join(".")))
 }
 
 /// The Dockerfile for `plan`, whose build context is the app's root directory `repo`.
@@ -120,14 +149,16 @@ pub fn dockerfile(plan: &BuildPlan, repo: &dyn RepoView, bases: &BaseImages) -> 
         Provider::Rust => Kind::Rust,
         Provider::Node { package_manager } => Kind::Node(*package_manager),
         Provider::Python => Kind::Python,
+        Provider::Deno => Kind::Deno,
         Provider::Static if plan.start.is_none() => Kind::Static,
-        Provider::Static => Kind::Other,
-        Provider::Procfile | Provider::Custom => match detect_language(repo) {
+        Provider::Static | Provider::Shell => Kind::Other,
+        Provider::Procfile | Provider::Custom => match detect_language(repo, None) {
             Ok(Some(d)) => match d.provider {
                 Provider::Go => Kind::Go,
                 Provider::Rust => Kind::Rust,
                 Provider::Node { package_manager } => Kind::Node(package_manager),
                 Provider::Python => Kind::Python,
+                Provider::Deno => Kind::Deno,
                 _ => Kind::Other,
             },
             _ => Kind::Other,
@@ -149,21 +180,33 @@ pub fn dockerfile(plan: &BuildPlan, repo: &dyn RepoView, bases: &BaseImages) -> 
         plan.provider.name()
     ));
     out.line("# Dockerfile instead when it has one. Env vars are given when the container starts, never here.");
-    let multi_stage = matches!(kind, Kind::Go | Kind::Rust);
+    // a site built by a language's tools (a Vite SPA) is copied into the static image
+    let static_output = plan.start.is_none() && plan.static_root.is_some() && kind != Kind::Static;
+    let multi_stage = matches!(kind, Kind::Go | Kind::Rust) || static_output;
+    let [go, node, python, ..] = BaseImages::DEFAULTS.map(|(_, d)| d);
     let base = match kind {
-        Kind::Go => &bases.go,
-        Kind::Rust => &bases.rust,
-        Kind::Node(_) => &bases.node,
-        Kind::Python => &bases.python,
-        Kind::Static => &bases.static_,
-        Kind::Other => &bases.runtime,
+        Kind::Go => versioned(&bases.go, go, plan, Tool::Go, 2),
+        Kind::Rust => bases.rust.clone(),
+        Kind::Node(_) => versioned(&bases.node, node, plan, Tool::Node, 1),
+        Kind::Python => versioned(&bases.python, python, plan, Tool::Python, 2),
+        Kind::Deno => bases.deno.clone(),
+        Kind::Static => bases.static_.clone(),
+        Kind::Other => bases.runtime.clone(),
     };
     out.line(&format!("FROM {base}{}", if multi_stage { " AS build" } else { "" }));
-    out.setup(kind);
+    out.setup(kind, plan);
+    out.path(plan);
     for step in &plan.build {
         out.run(step);
     }
-    if multi_stage {
+    if static_output {
+        let root = plan.static_root.as_deref().unwrap_or(".").trim_start_matches("./").trim_end_matches('/');
+        out.blank();
+        out.line(&format!("FROM {}", bases.static_));
+        out.workdir();
+        out.line(&format!("COPY --from=build --chown={APP_UID}:{APP_UID} /app/{root} /app/{root}"));
+        out.line(&format!("USER {APP_UID}:{APP_UID}"));
+    } else if multi_stage {
         if kind == Kind::Rust {
             // keep the binaries in target/release, drop the intermediate artifacts
             out.run("rm -rf target/debug target/release/build target/release/deps target/release/incremental target/release/.fingerprint target/release/examples");
@@ -174,6 +217,7 @@ pub fn dockerfile(plan: &BuildPlan, repo: &dyn RepoView, bases: &BaseImages) -> 
         out.workdir();
         out.line(&format!("COPY --from=build --chown={APP_UID}:{APP_UID} /app /app"));
         out.line(&format!("USER {APP_UID}:{APP_UID}"));
+        out.path(plan);
     }
     out.exec("CMD", &start);
     Ok(out.text)
@@ -206,6 +250,19 @@ impl Dockerfile {
         self.exec("RUN", command);
     }
 
+    /// The plan's own directories first on `PATH` (`/app/.venv/bin`).
+    fn path(&mut self, plan: &BuildPlan) {
+        let dirs: Vec<String> = plan
+            .path
+            .iter()
+            .filter(|d| !d.starts_with('/') && d.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c)))
+            .map(|d| format!("/app/{}", d.trim_start_matches("./")))
+            .collect();
+        if !dirs.is_empty() {
+            self.line(&format!("ENV PATH={}:$PATH", dirs.join(":")));
+        }
+    }
+
     /// `/app` and a home for uid 10001, and the environment every stage shares.
     fn workdir(&mut self) {
         self.line("WORKDIR /app");
@@ -214,9 +271,19 @@ impl Dockerfile {
     }
 
     /// The first stage up to the build steps: tools, directories, the source, the unprivileged user.
-    fn setup(&mut self, kind: Kind) {
+    fn setup(&mut self, kind: Kind, plan: &BuildPlan) {
+        // the Python tools a plan installs with (uv, Poetry, PDM, Pipenv), from PyPI
+        let python_tools: Vec<&str> = plan
+            .tools
+            .iter()
+            .filter(|t| matches!(t.tool, Tool::Uv | Tool::Poetry | Tool::Pdm | Tool::Pipenv))
+            .map(|t| t.tool.program())
+            .collect();
+        if !python_tools.is_empty() {
+            self.run(&format!("pip install --no-cache-dir {}", python_tools.join(" ")));
+        }
         match kind {
-            Kind::Node(PackageManager::Pnpm | PackageManager::Yarn) => self.run("corepack enable"),
+            Kind::Node(PackageManager::Pnpm | PackageManager::Yarn | PackageManager::YarnBerry) => self.run("corepack enable"),
             Kind::Node(PackageManager::Bun) => self.run("npm install -g bun"),
             _ => {}
         }

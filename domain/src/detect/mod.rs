@@ -1,8 +1,11 @@
 //! Build detection: a pure function over a read-only view of a checkout that decides how to build and
 //! start an app.
 //!
-//! Modelled on nixpacks' providers (one per language), with enums instead of strings. Rules, first match
-//! wins: Dockerfile (an error for now), Procfile `web:`, Go, Rust, Node, Python, static `index.html`.
+//! Each provider reads the repository (it never runs it) and returns a typed plan: build steps, how to
+//! start, the tools and versions it needs (and where the repository says so), and why it chose each.
+//! Rules, first match wins: Dockerfile (the docker runtime builds it; an error on the process runtime),
+//! Procfile `web:` (with the language's build steps and a `release:` line), then the languages: Go,
+//! Rust, Deno, Node, Python, a static site (`index.html`, `Staticfile`), a shell script (`start.sh`).
 //! User overrides (build/start command) always win over what is detected.
 
 pub mod dockerfile;
@@ -21,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use dockerfile::{dockerfile, BaseImages, ImageRef};
 pub use error::DetectError;
-pub use view::{DirView, MemView, RepoView};
+pub use view::{DirView, MemView, RepoView, SubView};
 
 use error::invalid;
 
@@ -32,6 +35,36 @@ pub struct Overrides {
     pub build_command: Option<String>,
     /// Replaces the detected start command (and skips the Dockerfile and Procfile). Blank counts as unset.
     pub start_command: Option<String>,
+    /// The app is this package (a directory relative to the view's root) of the Node workspace at the
+    /// view's root, and the plan's commands run in that package (see [`workspace_of`]).
+    pub package: Option<String>,
+}
+
+/// If the app's root directory `root_dir` (relative to the checkout `repo`) is a package of an
+/// enclosing Node workspace (a `package.json` with `workspaces`, or `pnpm-workspace.yaml`, that lists
+/// it), the workspace root and the package's path inside it: detection then reads the workspace, and
+/// installs and builds from its root.
+pub fn workspace_of(repo: &dyn RepoView, root_dir: &str) -> Option<(String, String)> {
+    let root_dir = root_dir.trim_matches('/').trim_start_matches("./");
+    if root_dir.is_empty() || root_dir == "." {
+        return None;
+    }
+    // the parents of root_dir, nearest first, ending with the checkout's root
+    let mut parents = Vec::new();
+    let mut current = root_dir;
+    while let Some((parent, _)) = current.rsplit_once('/') {
+        parents.push(parent);
+        current = parent;
+    }
+    parents.push("");
+    parents.into_iter().find_map(|parent| {
+        let view = SubView::new(repo, parent);
+        if !node::is_workspace_root(&view) {
+            return None;
+        }
+        let package = root_dir.strip_prefix(parent).unwrap_or(root_dir).trim_start_matches('/').to_string();
+        node::workspace_members(&view).contains(&package).then(|| (parent.to_string(), package))
+    })
 }
 
 /// The provider (language or convention) that produced a [`BuildPlan`].
@@ -53,8 +86,12 @@ pub enum Provider {
     },
     /// A Python app (`requirements.txt` or `pyproject.toml`).
     Python,
-    /// A static site (`index.html`) served by Rhone itself.
+    /// A Deno app (`deno.json`).
+    Deno,
+    /// A static site (`index.html`, `Staticfile`) served by Rhone itself.
     Static,
+    /// A shell script (`start.sh`).
+    Shell,
     /// Nothing was detected; the user's start (and build) command is used as is.
     Custom,
 }
@@ -69,7 +106,9 @@ impl Provider {
             Provider::Rust => "Rust",
             Provider::Node { .. } => "Node.js",
             Provider::Python => "Python",
+            Provider::Deno => "Deno",
             Provider::Static => "static site",
+            Provider::Shell => "shell script",
             Provider::Custom => "custom",
         }
     }
@@ -83,8 +122,10 @@ pub enum PackageManager {
     Npm,
     /// `pnpm-lock.yaml`.
     Pnpm,
-    /// `yarn.lock`.
+    /// Yarn 1 (`yarn.lock` of the classic format).
     Yarn,
+    /// Yarn 2+ ("berry": `packageManager: yarn@4…`, `.yarnrc.yml`, or a `yarn.lock` with `__metadata`).
+    YarnBerry,
     /// `bun.lockb` or `bun.lock`.
     Bun,
 }
@@ -95,7 +136,7 @@ impl PackageManager {
         match self {
             PackageManager::Npm => "npm",
             PackageManager::Pnpm => "pnpm",
-            PackageManager::Yarn => "yarn",
+            PackageManager::Yarn | PackageManager::YarnBerry => "yarn",
             PackageManager::Bun => "bun",
         }
     }
@@ -112,6 +153,128 @@ pub struct BuildPlan {
     pub start: Option<String>,
     /// For Static: the directory (relative to the checkout) served by Rhone itself, e.g. `"."`.
     pub static_root: Option<String>,
+    /// For Static: a path that names no file answers the site's `index.html` (a single-page app).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub spa_fallback: bool,
+    /// Directories put first on `PATH` for the build steps, the release step and the app: relative
+    /// ones lie in the app's directory (`.venv/bin`), absolute ones are toolchains Rhone provisioned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<String>,
+    /// Run once per deploy after the build and before the switch (a Procfile's `release:` line,
+    /// Django's `migrate`); if it fails, the deploy fails and the old version keeps serving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// The programs the plan runs, with the version the repository asks for and where it says so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolReq>,
+    /// Why the plan is what it is, one decision per line (shown in the build log and by `rhone plan`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl BuildPlan {
+    /// A plan with only the essentials (the rest empty).
+    pub fn new(provider: Provider, build: Vec<String>, start: Option<String>, static_root: Option<String>) -> BuildPlan {
+        BuildPlan {
+            provider,
+            build,
+            start,
+            static_root,
+            spa_fallback: false,
+            path: Vec::new(),
+            release: None,
+            tools: Vec::new(),
+            reasons: Vec::new(),
+        }
+    }
+}
+
+/// A program a build plan needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tool {
+    Node,
+    Npm,
+    Yarn,
+    Pnpm,
+    Bun,
+    Deno,
+    Python,
+    Uv,
+    Poetry,
+    Pdm,
+    Pipenv,
+    Go,
+    Cargo,
+    Sh,
+    Bash,
+}
+
+impl Tool {
+    /// The command-line program.
+    pub fn program(self) -> &'static str {
+        match self {
+            Tool::Node => "node",
+            Tool::Npm => "npm",
+            Tool::Yarn => "yarn",
+            Tool::Pnpm => "pnpm",
+            Tool::Bun => "bun",
+            Tool::Deno => "deno",
+            Tool::Python => "python3",
+            Tool::Uv => "uv",
+            Tool::Poetry => "poetry",
+            Tool::Pdm => "pdm",
+            Tool::Pipenv => "pipenv",
+            Tool::Go => "go",
+            Tool::Cargo => "cargo",
+            Tool::Sh => "sh",
+            Tool::Bash => "bash",
+        }
+    }
+
+    /// The name people know it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Node => "Node.js",
+            Tool::Python => "Python",
+            Tool::Go => "Go",
+            Tool::Cargo => "Rust (cargo)",
+            Tool::Yarn => "Yarn",
+            Tool::Pnpm => "pnpm",
+            Tool::Bun => "Bun",
+            Tool::Deno => "Deno",
+            Tool::Poetry => "Poetry",
+            Tool::Pdm => "PDM",
+            Tool::Pipenv => "Pipenv",
+            other => other.program(),
+        }
+    }
+}
+
+/// A tool a plan needs: which, the version the repository asks for (as written there: `1.22`,
+/// `>=18`, `^20 || ^22`), and where it asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolReq {
+    pub tool: Tool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Where the requirement comes from, e.g. "go.mod (`go 1.22`)"; for a tool the plan needs
+    /// without the repository naming a version, why it is needed ("yarn.lock").
+    pub source: String,
+}
+
+impl ToolReq {
+    pub fn any(tool: Tool, source: impl Into<String>) -> ToolReq {
+        ToolReq { tool, version: None, source: source.into() }
+    }
+
+    pub fn version(tool: Tool, version: impl Into<String>, source: impl Into<String>) -> ToolReq {
+        ToolReq { tool, version: Some(version.into()), source: source.into() }
+    }
 }
 
 /// How a provider found to start the app.
@@ -119,18 +282,38 @@ pub struct BuildPlan {
 enum Start {
     /// A shell command.
     Command(String),
-    /// A directory served by Rhone.
-    Static(String),
+    /// A directory served by Rhone; `true` for a single-page app (unknown paths answer its index.html).
+    Static(String, bool),
     /// The provider could not tell; the error explains what to add.
     Missing(DetectError),
 }
 
-/// What a language provider (rules 3-7) found.
+/// What a language provider found.
 #[derive(Debug)]
 struct Detection {
     provider: Provider,
     build: Vec<String>,
     start: Start,
+    path: Vec<String>,
+    release: Option<String>,
+    tools: Vec<ToolReq>,
+    reasons: Vec<String>,
+}
+
+impl Detection {
+    fn new(provider: Provider, build: Vec<String>, start: Start) -> Detection {
+        Detection { provider, build, start, path: Vec::new(), release: None, tools: Vec::new(), reasons: Vec::new() }
+    }
+
+    fn because(mut self, reason: impl Into<String>) -> Detection {
+        self.reasons.push(reason.into());
+        self
+    }
+
+    fn needs(mut self, tool: ToolReq) -> Detection {
+        self.tools.push(tool);
+        self
+    }
 }
 
 /// Decides how to build and start the app in `repo` (see the module docs for the rules).
@@ -141,7 +324,7 @@ pub fn detect(repo: &dyn RepoView, overrides: &Overrides) -> Result<BuildPlan, D
     if start_override.is_none() && repo.is_file("Dockerfile") {
         return Err(DetectError::Dockerfile);
     }
-    let language = match detect_language(repo) {
+    let language = match detect_language(repo, overrides.package.as_deref()) {
         Ok(language) => language,
         // Both commands are given: a malformed manifest no longer matters.
         Err(_) if build_override.is_some() && start_override.is_some() => None,
@@ -149,56 +332,81 @@ pub fn detect(repo: &dyn RepoView, overrides: &Overrides) -> Result<BuildPlan, D
     };
     let procfile = match start_override {
         Some(_) => None,
-        None => simple::procfile_web(repo)?,
+        None => simple::procfile(repo)?,
     };
 
     let mut plan = match (procfile, language) {
-        (Some(web), language) => BuildPlan {
-            provider: Provider::Procfile,
-            build: language.map(|d| d.build).unwrap_or_default(),
-            start: Some(web),
-            static_root: None,
-        },
-        (None, Some(Detection { provider, build, start })) => {
-            let (start, static_root) = match start {
-                Start::Command(cmd) => (Some(cmd), None),
-                Start::Static(root) => (None, Some(root)),
+        (Some(procfile), language) if procfile.web.is_some() => {
+            let mut plan = BuildPlan::new(Provider::Procfile, Vec::new(), procfile.web, None);
+            if let Some(d) = language {
+                plan.reasons = d.reasons;
+                plan.build = d.build;
+                plan.path = d.path;
+                plan.tools = d.tools;
+                plan.release = d.release;
+            }
+            plan.reasons.push("Procfile: its `web:` line starts the app".into());
+            plan.release = procfile.release.or(plan.release);
+            plan
+        }
+        (procfile, Some(d)) => {
+            let (start, static_root, spa_fallback) = match d.start {
+                Start::Command(cmd) => (Some(cmd), None, false),
+                Start::Static(root, spa) => (None, Some(root), spa),
                 Start::Missing(e) if start_override.is_none() => return Err(e),
-                Start::Missing(_) => (None, None),
+                Start::Missing(_) => (None, None, false),
             };
-            BuildPlan { provider, build, start, static_root }
+            let release = procfile.and_then(|p| p.release).or(d.release);
+            BuildPlan {
+                provider: d.provider,
+                build: d.build,
+                start,
+                static_root,
+                spa_fallback,
+                path: d.path,
+                release,
+                tools: d.tools,
+                reasons: d.reasons,
+            }
         }
-        (None, None) if start_override.is_some() => {
-            BuildPlan { provider: Provider::Custom, build: Vec::new(), start: None, static_root: None }
-        }
-        (None, None) => return Err(DetectError::NothingDetected),
+        (_, None) if start_override.is_some() => BuildPlan::new(Provider::Custom, Vec::new(), None, None),
+        (_, None) => return Err(DetectError::NothingDetected),
     };
 
     if let Some(build) = build_override {
+        plan.reasons.push("the app's settings set the build command".into());
         plan.build = vec![build];
     }
     if let Some(start) = start_override {
+        plan.reasons.push("the app's settings set the start command".into());
         plan.start = Some(start);
         plan.static_root = None;
+        plan.spa_fallback = false;
     }
     Ok(plan)
 }
 
-/// Rules 3-7: the first language provider that matches.
-fn detect_language(repo: &dyn RepoView) -> Result<Option<Detection>, DetectError> {
-    if let Some(d) = simple::go(repo) {
+/// The language providers, in order: the first that matches decides.
+fn detect_language(repo: &dyn RepoView, package: Option<&str>) -> Result<Option<Detection>, DetectError> {
+    if let Some(d) = simple::go(repo)? {
         return Ok(Some(d));
     }
     if let Some(d) = simple::rust(repo)? {
         return Ok(Some(d));
     }
-    if let Some(d) = node::detect(repo)? {
+    if let Some(d) = simple::deno(repo)? {
+        return Ok(Some(d));
+    }
+    if let Some(d) = node::detect(repo, package)? {
         return Ok(Some(d));
     }
     if let Some(d) = python::detect(repo)? {
         return Ok(Some(d));
     }
-    Ok(simple::static_site(repo))
+    if let Some(d) = simple::static_site(repo)? {
+        return Ok(Some(d));
+    }
+    simple::shell(repo)
 }
 
 /// The trimmed value, or `None` if unset or blank.

@@ -1,50 +1,300 @@
-//! Rule 6: Python apps (`requirements.txt` or `pyproject.toml`), installed into a `.venv`.
+//! Python apps: their dependencies (never the app itself, unless a `[project.scripts]` entry starts
+//! it) installed into the app's own `.venv`, whose `bin` comes first on `PATH`, by the tool the
+//! repository uses (uv, Poetry, PDM, Pipenv, else pip); started by Django's WSGI/ASGI module, gunicorn,
+//! uvicorn, Flask, a script entry or `main.py`/`app.py`.
 
-use super::{read_text, DetectError, Detection, Provider, RepoView, Start};
+use super::simple::join;
+use super::{read_text, sh_quote, DetectError, Detection, Provider, RepoView, Start, Tool, ToolReq};
 
 /// How deep `-r other.txt` includes are followed.
 const MAX_INCLUDE_DEPTH: usize = 5;
+/// Where the server listens: Rhone gives `$PORT` (and `$HOST` on the docker runtime).
+const BIND: &str = "${HOST:-127.0.0.1}:$PORT";
 
-/// Detects a Python app: a venv, its requirements, then gunicorn / uvicorn / `python app.py`.
+/// The tool that installs the dependencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Installer {
+    Uv,
+    Poetry,
+    Pdm,
+    Pipenv,
+    /// pip from `requirements.txt`.
+    Requirements,
+    /// pip from the `[project] dependencies` of `pyproject.toml`.
+    Pyproject,
+}
+
+/// Detects a Python app (see the module docs).
 pub(super) fn detect(repo: &dyn RepoView) -> Result<Option<Detection>, DetectError> {
     let has_requirements = repo.is_file("requirements.txt");
-    let has_pyproject = repo.is_file("pyproject.toml");
-    if !has_requirements && !has_pyproject {
+    let pyproject = if repo.is_file("pyproject.toml") { Some(read_text(repo, "pyproject.toml")?) } else { None };
+    let has_pipfile = repo.is_file("Pipfile");
+    if !has_requirements && pyproject.is_none() && !has_pipfile {
         return Ok(None);
     }
+    let toml = pyproject.as_deref().unwrap_or("");
+    let is_poetry = repo.is_file("poetry.lock") || toml.lines().any(|l| l.trim() == "[tool.poetry]");
+    let (installer, why) = if repo.is_file("uv.lock") {
+        (Installer::Uv, "uv.lock: dependencies installed with uv")
+    } else if is_poetry {
+        (Installer::Poetry, "Poetry project: dependencies installed with Poetry, without the project itself")
+    } else if repo.is_file("pdm.lock") {
+        (Installer::Pdm, "pdm.lock: dependencies installed with PDM")
+    } else if has_pipfile {
+        (Installer::Pipenv, "Pipfile: dependencies installed with Pipenv")
+    } else if has_requirements {
+        (Installer::Requirements, "requirements.txt: dependencies installed with pip")
+    } else {
+        (Installer::Pyproject, "pyproject.toml: its [project] dependencies installed with pip")
+    };
 
-    let mut build = vec!["python3 -m venv .venv".to_string()];
     // Only what ends up installed in the venv counts when choosing the server.
     let mut installed = Installed::default();
-    if has_requirements {
-        let text = read_text(repo, "requirements.txt")?;
-        if text.lines().map(str::trim).any(|l| !l.is_empty() && !l.starts_with('#')) {
-            build.push(".venv/bin/pip install -r requirements.txt".to_string());
+    match installer {
+        Installer::Requirements => {
+            let text = read_text(repo, "requirements.txt")?;
+            installed.read_requirements(repo, "requirements.txt", &text, 0);
+            if installed.project {
+                installed.names.extend(pyproject_dependencies(toml));
+            }
         }
-        installed.read_requirements(repo, "requirements.txt", &text, 0);
-    } else {
-        build.push(".venv/bin/pip install .".to_string());
-        installed.project = true;
-    }
-    if has_pyproject && installed.project {
-        installed.names.extend(pyproject_dependencies(&read_text(repo, "pyproject.toml")?));
+        Installer::Pipenv => installed.names.extend(pipfile_packages(&read_text(repo, "Pipfile")?)),
+        _ => installed.names.extend(pyproject_dependencies(toml)),
     }
 
+    let mut d = Detection::new(Provider::Python, Vec::new(), Start::Missing(DetectError::NoStartCommand {
+        provider: Provider::Python.name().to_string(),
+    }))
+    .because(why)
+    .needs(python_version(repo, toml)?);
+    d.path = vec![".venv/bin".to_string()];
+
+    let start = start_command(repo, &installed, toml, &mut d);
+    // a `[project.scripts]` entry exists only once the project itself is installed
+    let install_project = installed.project || start.as_ref().is_some_and(|(_, script)| *script);
+    d.build = install_steps(repo, installer, install_project, &mut d.tools, toml);
+    if let Some((cmd, _)) = start {
+        d.start = Start::Command(cmd);
+    }
+    Ok(Some(d))
+}
+
+/// The commands that create `.venv` and install into it.
+fn install_steps(repo: &dyn RepoView, installer: Installer, project: bool, tools: &mut Vec<ToolReq>, toml: &str) -> Vec<String> {
+    let venv = "python3 -m venv .venv".to_string();
+    match installer {
+        Installer::Uv => {
+            tools.push(ToolReq::any(Tool::Uv, "uv.lock"));
+            let only_deps = if project { "" } else { " --no-install-project" };
+            // UV_PYTHON_DOWNLOADS=never: the host's Python, never one downloaded from GitHub
+            vec![format!("UV_PROJECT_ENVIRONMENT=.venv UV_PYTHON_DOWNLOADS=never uv sync --frozen --no-dev{only_deps}")]
+        }
+        Installer::Poetry => {
+            let version = repo.read_to_string("poetry.lock").and_then(|lock| {
+                let header = lock.lines().next()?.to_string();
+                let v = header.split("by Poetry ").nth(1)?.split_whitespace().next()?.to_string();
+                v.chars().all(|c| c.is_ascii_digit() || c == '.').then_some(v)
+            });
+            tools.push(match version {
+                Some(v) => ToolReq::version(Tool::Poetry, v.clone(), format!("poetry.lock (generated by Poetry {v})")),
+                None => ToolReq::any(Tool::Poetry, "pyproject.toml [tool.poetry]"),
+            });
+            let root = if project { "" } else { " --no-root" };
+            vec![format!("POETRY_VIRTUALENVS_IN_PROJECT=true poetry install --only main --no-interaction{root}")]
+        }
+        Installer::Pdm => {
+            tools.push(ToolReq::any(Tool::Pdm, "pdm.lock"));
+            let self_ = if project { "" } else { " --no-self" };
+            vec![format!("PDM_VENV_IN_PROJECT=true pdm sync --prod --no-editable{self_}")]
+        }
+        Installer::Pipenv => {
+            tools.push(ToolReq::any(Tool::Pipenv, "Pipfile"));
+            let mode = if repo.is_file("Pipfile.lock") { "--deploy" } else { "--skip-lock" };
+            vec![format!("PIPENV_VENV_IN_PROJECT=1 pipenv install {mode}")]
+        }
+        Installer::Requirements => {
+            let text = repo.read_to_string("requirements.txt").unwrap_or_default();
+            let mut steps = vec![venv];
+            if text.lines().map(str::trim).any(|l| !l.is_empty() && !l.starts_with('#')) {
+                steps.push(".venv/bin/pip install -r requirements.txt".to_string());
+            }
+            steps
+        }
+        Installer::Pyproject => {
+            let mut steps = vec![venv];
+            if project {
+                steps.push(".venv/bin/pip install .".to_string());
+            } else {
+                let specs = pyproject_specs(toml);
+                if !specs.is_empty() {
+                    let quoted: Vec<String> = specs.iter().map(|s| sh_quote(s).into_owned()).collect();
+                    steps.push(format!(".venv/bin/pip install {}", quoted.join(" ")));
+                }
+            }
+            steps
+        }
+    }
+}
+
+/// The Python version the repository asks for: `.python-version`, `runtime.txt`, `requires-python`.
+fn python_version(repo: &dyn RepoView, toml: &str) -> Result<ToolReq, DetectError> {
+    if repo.is_file(".python-version") {
+        let text = read_text(repo, ".python-version")?;
+        if let Some(v) = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')) {
+            return Ok(ToolReq::version(Tool::Python, v, format!(".python-version (`{v}`)")));
+        }
+    }
+    if repo.is_file("runtime.txt") {
+        let text = read_text(repo, "runtime.txt")?;
+        if let Some(v) = text.trim().strip_prefix("python-") {
+            return Ok(ToolReq::version(Tool::Python, v, format!("runtime.txt (`python-{v}`)")));
+        }
+    }
+    // `requires-python` ([project]), `python` ([tool.poetry.dependencies]), `python_version` (Pipfile)
+    let value_of = |text: &str, keys: &[&str], section: Option<&str>| {
+        let mut current = String::new();
+        text.lines().find_map(|l| {
+            let l = l.trim();
+            if let Some(header) = l.strip_prefix('[') {
+                current = header.trim_start_matches('[').split(']').next().unwrap_or("").trim().to_string();
+                return None;
+            }
+            let (key, value) = l.split_once('=')?;
+            let value = value.trim();
+            let quoted = value.starts_with('"') || value.starts_with('\'');
+            (keys.contains(&key.trim()) && quoted && section.is_none_or(|s| s == current))
+                .then(|| value.trim_matches(|c| c == '"' || c == '\'').to_string())
+                .filter(|v| !v.is_empty())
+        })
+    };
+    if let Some(v) = value_of(toml, &["requires-python"], None) {
+        return Ok(ToolReq::version(Tool::Python, v.clone(), format!("pyproject.toml (`requires-python = \"{v}\"`)")));
+    }
+    if let Some(v) = value_of(toml, &["python"], Some("tool.poetry.dependencies")) {
+        return Ok(ToolReq::version(Tool::Python, v.clone(), format!("pyproject.toml (`python = \"{v}\"` in [tool.poetry.dependencies])")));
+    }
+    if let Some(v) = repo.read_to_string("Pipfile").and_then(|t| value_of(&t, &["python_version", "python_full_version"], Some("requires"))) {
+        return Ok(ToolReq::version(Tool::Python, v.clone(), format!("Pipfile (`python_version = \"{v}\"`)")));
+    }
+    Ok(ToolReq::any(Tool::Python, "a Python app"))
+}
+
+/// How to start the app, and whether that is a `[project.scripts]` entry; adds the reasons and a
+/// release step to `d`.
+fn start_command(repo: &dyn RepoView, installed: &Installed, toml: &str, d: &mut Detection) -> Option<(String, bool)> {
     let has = |name: &str| installed.names.iter().any(|n| n == name);
     let module = |candidates: &[&'static str]| candidates.iter().copied().find(|m| repo.is_file(&format!("{m}.py")));
-    let start = if has("gunicorn") {
-        let module = module(&["app", "main"]).unwrap_or("wsgi");
-        Some(format!(".venv/bin/gunicorn --bind ${{HOST:-127.0.0.1}}:$PORT {module}:app"))
-    } else if let Some(module) = module(&["main", "app"]).filter(|_| has("uvicorn")) {
-        Some(format!(".venv/bin/uvicorn {module}:app --host ${{HOST:-127.0.0.1}} --port $PORT"))
-    } else {
-        module(&["app", "main"]).map(|m| format!(".venv/bin/python {m}.py"))
+
+    if repo.is_file("manage.py") {
+        if let Some(settings) = django_settings(repo) {
+            d.reasons.push(format!("manage.py: a Django project (settings {settings})"));
+            d.release = Some(".venv/bin/python manage.py migrate --noinput".to_string());
+            d.reasons.push("release step: Django's migrate, once per deploy before the switch".into());
+            let project = settings.rsplit_once('.').map_or(settings.as_str(), |(p, _)| p).to_string();
+            let (wsgi, asgi) = django_applications(repo, &settings, &project);
+            if has("gunicorn") {
+                d.reasons.push(format!("gunicorn serves the WSGI application {wsgi}"));
+                return Some((format!(".venv/bin/gunicorn --bind {BIND} {}", app_ref(&wsgi)), false));
+            }
+            if has("uvicorn") {
+                d.reasons.push(format!("uvicorn serves the ASGI application {asgi}"));
+                return Some((format!(".venv/bin/uvicorn {} --host ${{HOST:-127.0.0.1}} --port $PORT", app_ref(&asgi)), false));
+            }
+            d.reasons.push("neither gunicorn nor uvicorn is a dependency: Django's own server runs it (add gunicorn for production)".into());
+            return Some((format!(".venv/bin/python manage.py runserver {BIND} --noreload"), false));
+        }
+    }
+    if has("gunicorn") {
+        let module = module(&["app", "main", "wsgi"]).unwrap_or("wsgi");
+        d.reasons.push(format!("gunicorn is a dependency: it serves {module}:app"));
+        return Some((format!(".venv/bin/gunicorn --bind {BIND} {module}:app"), false));
+    }
+    if let Some(module) = module(&["main", "app"]).filter(|_| has("uvicorn")) {
+        d.reasons.push(format!("uvicorn is a dependency: it serves {module}:app"));
+        return Some((format!(".venv/bin/uvicorn {module}:app --host ${{HOST:-127.0.0.1}} --port $PORT"), false));
+    }
+    if let Some(module) = module(&["app", "main", "wsgi"]).filter(|_| has("flask")) {
+        d.reasons.push(format!("Flask is a dependency: `flask run` serves {module}.py (add gunicorn for production)"));
+        return Some((format!(".venv/bin/flask --app {module} run --host ${{HOST:-127.0.0.1}} --port $PORT"), false));
+    }
+    if let Some(script) = project_script(toml) {
+        d.reasons.push(format!("pyproject.toml [project.scripts]: the `{script}` entry starts it"));
+        return Some((format!(".venv/bin/{}", sh_quote(&script)), true));
+    }
+    let script = module(&["main", "app"])?;
+    d.reasons.push(format!("{script}.py is the entry point"));
+    Some((format!(".venv/bin/python {script}.py"), false))
+}
+
+/// `module:attribute` for a dotted path `pkg.wsgi.application`.
+fn app_ref(dotted: &str) -> String {
+    match dotted.rsplit_once('.') {
+        Some((module, attr)) => sh_quote(&format!("{module}:{attr}")).into_owned(),
+        None => sh_quote(dotted).into_owned(),
+    }
+}
+
+/// The settings module manage.py names (`DJANGO_SETTINGS_MODULE`, e.g. `mysite.settings`).
+fn django_settings(repo: &dyn RepoView) -> Option<String> {
+    let text = repo.read_to_string("manage.py")?;
+    let at = text.find("DJANGO_SETTINGS_MODULE")?;
+    let rest = &text[at + "DJANGO_SETTINGS_MODULE".len()..];
+    let quote_at = rest.find(['"', '\''])?;
+    // skip the key's closing quote: the value is the next quoted string
+    let rest = &rest[quote_at + 1..];
+    let open = rest.find(['"', '\''])?;
+    let quote = rest[open..].chars().next()?;
+    let value: String = rest[open + 1..].chars().take_while(|c| *c != quote).collect();
+    let valid = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    valid.then_some(value)
+}
+
+/// The WSGI and ASGI applications (dotted paths): `WSGI_APPLICATION` / `ASGI_APPLICATION` from the
+/// settings file, else `<project>.wsgi.application` / `<project>.asgi.application`.
+fn django_applications(repo: &dyn RepoView, settings: &str, project: &str) -> (String, String) {
+    let file = settings.replace('.', "/");
+    let text = repo
+        .read_to_string(&format!("{file}.py"))
+        .or_else(|| repo.read_to_string(&join(&file, "__init__.py")))
+        .or_else(|| repo.read_to_string(&join(&file, "base.py")))
+        .unwrap_or_default();
+    let setting = |key: &str| {
+        text.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+            let valid = !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            (k.trim() == key && valid).then(|| v.to_string())
+        })
     };
-    let start = match start {
-        Some(cmd) => Start::Command(cmd),
-        None => Start::Missing(DetectError::NoStartCommand { provider: Provider::Python.name().to_string() }),
-    };
-    Ok(Some(Detection { provider: Provider::Python, build, start }))
+    (
+        setting("WSGI_APPLICATION").unwrap_or_else(|| format!("{project}.wsgi.application")),
+        setting("ASGI_APPLICATION").unwrap_or_else(|| format!("{project}.asgi.application")),
+    )
+}
+
+/// The only `[project.scripts]` entry (or the one named like the project).
+fn project_script(toml: &str) -> Option<String> {
+    let (mut section, mut name, mut scripts) = (String::new(), None, Vec::new());
+    for line in toml.lines() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix('[') {
+            section = header.trim_start_matches('[').split(']').next().unwrap_or("").trim().to_string();
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else { continue };
+        let key = key.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+        match section.as_str() {
+            "project" if key == "name" => name = Some(value.trim().trim_matches(|c| c == '"' || c == '\'').to_string()),
+            "project.scripts" | "tool.poetry.scripts" => scripts.push(key),
+            _ => {}
+        }
+    }
+    let valid = |s: &String| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    match scripts.as_slice() {
+        [only] => Some(only.clone()),
+        several => name.and_then(|n| several.iter().find(|s| **s == n).cloned()),
+    }
+    .filter(valid)
 }
 
 /// What pip installs into the venv.
@@ -125,6 +375,54 @@ fn pyproject_dependencies(text: &str) -> Vec<String> {
                 ("tool.poetry.dependencies", _) if key != "python" => names.extend(requirement_name(key)),
                 _ => {}
             }
+        }
+    }
+    names
+}
+
+/// The requirement specifiers of `[project] dependencies`, as written (`flask>=3`).
+fn pyproject_specs(text: &str) -> Vec<String> {
+    let (mut specs, mut section, mut in_array) = (Vec::new(), String::new(), false);
+    let collect = |line: &str, specs: &mut Vec<String>| -> bool {
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                ']' => return false,
+                '#' => return true,
+                '"' | '\'' => specs.push(chars.by_ref().take_while(|d| *d != c).collect::<String>().trim().to_string()),
+                _ => {}
+            }
+        }
+        true
+    };
+    for line in text.lines() {
+        let line = line.trim();
+        if in_array {
+            in_array = collect(line, &mut specs);
+        } else if let Some(header) = line.strip_prefix('[') {
+            section = header.trim_start_matches('[').split(']').next().unwrap_or("").trim().to_string();
+        } else if let Some((key, value)) = line.split_once('=') {
+            if section == "project" && key.trim() == "dependencies" {
+                if let Some(array) = value.trim().strip_prefix('[') {
+                    in_array = collect(array, &mut specs);
+                }
+            }
+        }
+    }
+    specs.retain(|s| !s.is_empty());
+    specs
+}
+
+/// The package names of a Pipfile's `[packages]` (not `[dev-packages]`).
+fn pipfile_packages(text: &str) -> Vec<String> {
+    let mut section = String::new();
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix('[') {
+            section = header.split(']').next().unwrap_or("").trim().to_string();
+        } else if let Some((key, _)) = line.split_once('=').filter(|_| section == "packages") {
+            names.extend(requirement_name(key.trim().trim_matches(|c| c == '"' || c == '\'')));
         }
     }
     names

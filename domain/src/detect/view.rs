@@ -9,6 +9,13 @@ pub trait RepoView {
     fn is_file(&self, rel: &str) -> bool;
     /// Contents of a UTF-8 text file at this relative path; `None` if missing, unreadable or not UTF-8.
     fn read_to_string(&self, rel: &str) -> Option<String>;
+    /// The entries of a directory (`""` is the root), sorted by name, with `true` for subdirectories;
+    /// empty if it is missing or leads outside the root. Hidden entries (`.git`, …) are included.
+    fn list_dir(&self, rel: &str) -> Vec<(String, bool)>;
+    /// True if a directory exists at this relative path.
+    fn is_dir(&self, rel: &str) -> bool {
+        rel.rsplit_once('/').map_or_else(|| self.list_dir(""), |(parent, _)| self.list_dir(parent)).iter().any(|(name, dir)| *dir && name == rel.rsplit('/').next().unwrap_or(rel))
+    }
 }
 
 /// A [`RepoView`] over a directory on disk (the checkout, already joined with the app's root_dir).
@@ -49,6 +56,23 @@ impl RepoView for DirView {
         let path = self.resolve(rel).filter(|p| p.is_file())?;
         std::fs::read_to_string(path).ok()
     }
+
+    fn list_dir(&self, rel: &str) -> Vec<(String, bool)> {
+        let dir = if rel.is_empty() { self.root.canonicalize().ok() } else { self.resolve(rel) };
+        let Some(entries) = dir.and_then(|d| std::fs::read_dir(d).ok()) else { return Vec::new() };
+        let mut out: Vec<(String, bool)> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+                // a symlink counts as what it leads to, and only if that stays inside the root
+                let target = self.resolve(&path)?;
+                Some((name, target.is_dir()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
 }
 
 /// An in-memory [`RepoView`] for unit tests: a map from relative path to contents.
@@ -84,5 +108,57 @@ impl RepoView for MemView {
 
     fn read_to_string(&self, rel: &str) -> Option<String> {
         self.files.get(rel).cloned().flatten()
+    }
+
+    fn list_dir(&self, rel: &str) -> Vec<(String, bool)> {
+        let prefix = if rel.is_empty() { String::new() } else { format!("{rel}/") };
+        let mut out: Vec<(String, bool)> = self
+            .files
+            .keys()
+            .filter_map(|path| path.strip_prefix(&prefix))
+            .map(|rest| match rest.split_once('/') {
+                Some((dir, _)) => (dir.to_string(), true),
+                None => (rest.to_string(), false),
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// A view of a subdirectory of another view (`""` is the whole view).
+pub struct SubView<'a> {
+    inner: &'a dyn RepoView,
+    prefix: String,
+}
+
+impl<'a> SubView<'a> {
+    pub fn new(inner: &'a dyn RepoView, dir: &str) -> SubView<'a> {
+        SubView { inner, prefix: dir.trim_matches('/').to_string() }
+    }
+
+    fn full(&self, rel: &str) -> String {
+        if self.prefix.is_empty() {
+            rel.to_string()
+        } else if rel.is_empty() {
+            self.prefix.clone()
+        } else {
+            format!("{}/{rel}", self.prefix)
+        }
+    }
+}
+
+impl RepoView for SubView<'_> {
+    fn is_file(&self, rel: &str) -> bool {
+        self.inner.is_file(&self.full(rel))
+    }
+
+    fn read_to_string(&self, rel: &str) -> Option<String> {
+        self.inner.read_to_string(&self.full(rel))
+    }
+
+    fn list_dir(&self, rel: &str) -> Vec<(String, bool)> {
+        self.inner.list_dir(&self.full(rel))
     }
 }

@@ -10,6 +10,7 @@ pub mod queue;
 mod recover;
 mod release;
 mod run;
+pub mod toolchain;
 pub mod worker;
 
 use std::collections::HashMap;

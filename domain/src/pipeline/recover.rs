@@ -125,7 +125,6 @@ impl Services {
         let rel = self.store.release(id).await?;
         let Some(artifact) = rel.artifact_dir else { return Ok(None) };
         let env = self.env_plain(app.id).await?;
-        let sandbox = self.sandbox_for(&app, id, &env)?;
         let plan: crate::detect::BuildPlan = match rel.plan.as_deref().map(serde_json::from_str) {
             Some(Ok(p)) => p,
             _ => return Ok(None),
@@ -137,6 +136,8 @@ impl Services {
                 None => return Ok(None),
             },
         };
+        let sandbox = self.sandbox_for(&app, id, &env)?;
+        let sandbox = if image.is_none() { sandbox.with_path(&plan.path, &dir) } else { sandbox };
         let log = self.logs.open_release(&app_channel(app.id), env.iter().map(|(_, v)| v.clone()).collect(), dep.number).await;
         let spec = StartSpec {
             deployment_id: id,
@@ -175,12 +176,12 @@ impl Services {
             Artifact::Image(tag) => (std::path::PathBuf::new(), Some(tag)),
             Artifact::Dir(d) => (d.join(&app.root_dir), None),
         };
-        let run = match (&image, plan.start) {
+        let run = match (&image, plan.start.clone()) {
             (Some(_), _) => Some(("docker", app.start_command.clone())),
             (None, Some(start)) => Some(("process", Some(start))),
             (None, None) => None,
         };
-        let target = match (run, plan.static_root) {
+        let target = match (run, plan.static_root.clone()) {
             (Some((kind, command)), _) => {
                 let mut all = have;
                 let wanted = app.replicas.max(1).max(all.len() as u32);
@@ -191,6 +192,7 @@ impl Services {
                     log.info("Rhone restarted and the live version was not running: starting it again");
                     for replica in missing {
                         let sandbox = self.sandbox_for(&app, id, &env).map_err(err)?;
+                        let sandbox = if image.is_none() { sandbox.with_path(&plan.path, &workdir) } else { sandbox };
                         let port = super::release::free_port().map_err(|e| StepError::Failed(e.to_string()))?;
                         let output = OutputFiles::of_replica(&self.settings.run_dir(), id, replica);
                         output.remove();
@@ -219,7 +221,7 @@ impl Services {
                 all.sort_by_key(|(i, _)| i.replica);
                 target_of(&all, app.sticky_sessions)
             }
-            (None, Some(root)) => Target::Static(workdir.join(root)),
+            (None, Some(root)) => Target::Static { root: workdir.join(root), spa: plan.spa_fallback },
             (None, None) => return Err(StepError::Failed("no start command".into())),
         };
         self.routes.switch(Route::new(slug, id, target));

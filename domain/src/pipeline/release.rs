@@ -32,7 +32,7 @@ impl Services {
                 let replicas = ctx.app.replicas.max(1);
                 let mut started: Vec<(Arc<Instance>, u16)> = Vec::new();
                 for replica in 0..replicas {
-                    match self.start_replica(ctx, kind, workdir, &image, &command, replica, replicas).await {
+                    match self.start_replica(ctx, kind, workdir, &image, &command, &plan.path, replica, replicas).await {
                         Ok(inst) => started.push(inst),
                         Err(e) => {
                             self.stop_version(id).await;
@@ -51,7 +51,7 @@ impl Services {
                     return Err(StepError::Failed(format!("static site has no index.html in {root:?}")));
                 }
                 ctx.log.info("static site: served by Rhone");
-                Target::Static(dir)
+                Target::Static { root: dir, spa: plan.spa_fallback }
             }
             (None, None) => return Err(StepError::Failed("the build plan has no start command".into())),
         };
@@ -122,6 +122,7 @@ impl Services {
         workdir: &std::path::Path,
         image: &Option<String>,
         command: &Option<String>,
+        path: &[String],
         replica: u32,
         replicas: u32,
     ) -> StepResult<(Arc<Instance>, u16)> {
@@ -140,7 +141,8 @@ impl Services {
             dir: workdir.to_path_buf(),
             command: command.clone(),
             image: image.clone(),
-            sandbox: ctx.sandbox.clone(),
+            // the plan's own directories (`.venv/bin`, provisioned tools) first on the app's PATH
+            sandbox: if image.is_none() { ctx.sandbox.with_path(path, workdir) } else { ctx.sandbox.clone() },
             port,
             limits: limits_of(ctx.app),
             output: OutputFiles::of_replica(&self.settings.run_dir(), id, replica),

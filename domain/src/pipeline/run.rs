@@ -95,7 +95,7 @@ impl Services {
         let home = self.settings.app_home(&app.slug);
         own_dir(&home, uid)?;
         own_dir(&self.settings.app_dir(&app.slug).join("tmp"), uid)?;
-        Sandbox::new(uid, home, &app.slug, deployment_id, env).confined_to(&self.settings.app_dir(&app.slug))
+        Sandbox::new(uid, home, &app.slug, deployment_id, env).confined_to(&self.settings.app_dir(&app.slug), &[&self.settings.tools_dir()])
     }
 
     /// Records where the pipeline is (for the progress the dashboard shows).
@@ -176,13 +176,33 @@ impl Services {
         if app.runtime == RuntimeKind::Docker {
             return self.build_image(ctx, &checkout, &workdir, started).await;
         }
-        let overrides = Overrides { build_command: app.build_command.clone(), start_command: app.start_command.clone() };
-        let plan = detect::detect(&DirView::new(&workdir), &overrides).map_err(|e| StepError::Failed(e.to_string()))?;
-        log.info(&format!("detected {}", plan.provider.name()));
+        // an app whose root directory is a package of a Node workspace is detected from the workspace
+        // root (its lockfile, its build tool); the plan's commands still run in the package
+        let workspace = detect::workspace_of(&DirView::new(&checkout), &app.root_dir);
+        let view_root = match &workspace {
+            Some((root, _)) => checkout.join(root),
+            None => workdir.clone(),
+        };
+        let overrides = Overrides {
+            build_command: app.build_command.clone(),
+            start_command: app.start_command.clone(),
+            package: workspace.map(|(_, package)| package),
+        };
+        let mut plan = detect::detect(&DirView::new(&view_root), &overrides).map_err(|e| StepError::Failed(e.to_string()))?;
+        log_plan(log, &plan);
+        let tools = super::toolchain::prepare(&plan, &workdir, &ctx.sandbox, &self.settings.tools_dir(), log).await.map_err(StepError::Failed)?;
+        plan.path.extend(tools);
+        let sandbox = ctx.sandbox.with_path(&plan.path, &workdir);
         for step in &plan.build {
             log.info(&format!("$ {step}"));
-            let cmd = user_command(step, &workdir, &ctx.sandbox);
+            let cmd = user_command(step, &workdir, &sandbox);
             run(cmd, "build step", &mut ctx.step()).await?;
+        }
+        if let Some(release) = &plan.release {
+            // once per deploy, before anything of the new version starts: the old one keeps serving if it fails
+            log.info(&format!("release step: $ {release}"));
+            let cmd = user_command(release, &workdir, &sandbox);
+            run(cmd, "release step", &mut ctx.step()).await?;
         }
         let build_ms = started.elapsed().as_millis() as i64;
         let plan_json = serde_json::to_string(&plan).map_err(internal)?;
@@ -196,7 +216,7 @@ impl Services {
     /// generated from the detected plan. The checkout is deleted once the image exists.
     async fn build_image(&self, ctx: &mut Ctx<'_>, checkout: &Path, workdir: &Path, started: Instant) -> StepResult<Built> {
         let (app, id, log) = (ctx.app, ctx.dep.id, ctx.log);
-        let overrides = Overrides { build_command: app.build_command.clone(), start_command: app.start_command.clone() };
+        let overrides = Overrides { build_command: app.build_command.clone(), start_command: app.start_command.clone(), package: None };
         let (context, source, plan) = match &app.dockerfile_path {
             Some(path) => {
                 let file = checkout.join(path);
@@ -213,8 +233,8 @@ impl Services {
             None => {
                 let view = DirView::new(workdir);
                 let plan = detect::detect(&view, &overrides).map_err(|e| StepError::Failed(e.to_string()))?;
-                log.info(&format!("detected {}", plan.provider.name()));
-                if plan.start.is_none() && plan.static_root.is_some() {
+                log_plan(log, &plan);
+                if plan.start.is_none() && plan.static_root.is_some() && plan.build.is_empty() {
                     // a static site is served by Rhone itself on every runtime: no image needed
                     let plan_json = serde_json::to_string(&plan).map_err(internal)?;
                     let build_ms = started.elapsed().as_millis() as i64;
@@ -289,6 +309,14 @@ impl Services {
     }
 }
 
+/// The detected plan in the build log: who decided, and why.
+fn log_plan(log: &crate::logs::LogSink, plan: &BuildPlan) {
+    log.info(&format!("detected {}", plan.provider.name()));
+    for reason in &plan.reasons {
+        log.info(&format!("  {reason}"));
+    }
+}
+
 /// What a deployment's build produced, ready to start.
 pub(super) struct Built {
     pub plan: BuildPlan,
@@ -301,7 +329,7 @@ pub(super) struct Built {
 /// The plan recorded for an image built from the repository's own Dockerfile: the image's command
 /// starts it.
 fn dockerfile_plan() -> BuildPlan {
-    BuildPlan { provider: detect::Provider::Dockerfile, build: vec![], start: None, static_root: None }
+    BuildPlan::new(detect::Provider::Dockerfile, vec![], None, None)
 }
 
 /// A kept build as recorded in the store: a checkout directory, or an image (`docker-image:<tag>`).

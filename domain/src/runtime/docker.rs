@@ -606,11 +606,14 @@ impl Driver for DockerRuntime {
                 return Err(Error::invalid("runtime", "this version has no image (it was not built for the docker runtime)"));
             };
             let port = spec.port.to_string();
+            // the host's CA paths mean nothing inside an image
+            let host_trust = super::sandbox::host_trust_env();
             let mut env: Vec<String> = spec
                 .sandbox
                 .env
                 .iter()
                 .filter(|(k, _)| !matches!(k.as_str(), "PATH" | "HOME" | "TMPDIR"))
+                .filter(|kv| !host_trust.contains(kv))
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
             env.push(format!("PORT={port}"));

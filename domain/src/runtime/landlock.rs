@@ -57,7 +57,7 @@ pub struct Ruleset(Arc<OwnedFd>);
 impl Ruleset {
     /// Read-only system paths, plus read-write `own` directories and the shared writable paths.
     /// `None` when the kernel has no Landlock (the uid isolation still applies).
-    pub fn build(own: &[&Path]) -> std::io::Result<Option<Ruleset>> {
+    pub fn build(own: &[&Path], read_only: &[&Path]) -> std::io::Result<Option<Ruleset>> {
         let Some(abi) = abi() else { return Ok(None) };
         let mut all = ABI1_ALL;
         if abi >= 2 {
@@ -79,6 +79,9 @@ impl Ruleset {
         }
         for p in READ_WRITE_PATHS {
             add_rule(&ruleset, Path::new(p), all)?;
+        }
+        for p in read_only {
+            add_rule(&ruleset, p, READ_ONLY)?;
         }
         for p in own {
             add_rule(&ruleset, p, all)?;
@@ -148,7 +151,7 @@ mod tests {
         std::fs::create_dir_all(&own).unwrap();
         std::fs::create_dir_all(&other).unwrap();
         std::fs::write(other.join("secret"), "s").unwrap();
-        let rules = Ruleset::build(&[own.as_path()]).unwrap().expect("landlock available");
+        let rules = Ruleset::build(&[own.as_path()], &[]).unwrap().expect("landlock available");
         let script = format!(
             "cat /etc/hostname >/dev/null && echo sys-ok; echo x > {own}/w && echo own-ok; cat {other}/secret 2>/dev/null || echo other-denied; echo y > {other}/w 2>/dev/null || echo write-denied",
             own = own.display(),

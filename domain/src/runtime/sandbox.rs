@@ -105,10 +105,27 @@ pub fn base_env(slug: &str, deployment_id: i64, home: &Path, path: &str) -> Vec<
     ]
 }
 
+/// The host's certificate-authority settings that user code inherits (paths, never secrets), so
+/// installs and apps trust the same CAs as the host (a TLS-inspecting proxy, a private registry).
+pub const TRUST_ENV: &[&str] =
+    &["SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "PIP_CERT", "GIT_SSL_CAINFO"];
+
+/// The [`TRUST_ENV`] variables of Rhone's own environment whose value is an existing absolute path.
+pub fn host_trust_env() -> Vec<(String, String)> {
+    TRUST_ENV
+        .iter()
+        .filter_map(|k| {
+            let v = std::env::var(k).ok()?;
+            (v.starts_with('/') && Path::new(&v).exists()).then(|| (k.to_string(), v))
+        })
+        .collect()
+}
+
 impl Sandbox {
     /// Base facts, then the app's env vars (which may override `PATH` or `LANG`, never `HOME`/`RHONE_*`).
     pub fn new(uid: Option<u32>, home: PathBuf, slug: &str, deployment_id: i64, app_env: &[(String, String)]) -> Sandbox {
         let mut env = base_env(slug, deployment_id, &home, DEFAULT_PATH);
+        env.extend(host_trust_env());
         for (k, v) in app_env {
             if k == "HOME" || k == "TMPDIR" || k.starts_with("RHONE_") || k == "PORT" {
                 continue;
@@ -121,10 +138,35 @@ impl Sandbox {
         Sandbox { uid, home, env, landlock: None }
     }
 
-    /// Confines every command of this sandbox to `own` (read-write) and read-only system paths.
-    pub fn confined_to(mut self, own: &Path) -> crate::Result<Sandbox> {
-        self.landlock = super::landlock::Ruleset::build(&[own]).map_err(|e| Error::internal("landlock ruleset", e))?;
+    /// Confines every command of this sandbox to `own` (read-write), read-only system paths and
+    /// `shared` (read-only: the provisioned build tools).
+    pub fn confined_to(mut self, own: &Path, shared: &[&Path]) -> crate::Result<Sandbox> {
+        self.landlock = super::landlock::Ruleset::build(&[own], shared).map_err(|e| Error::internal("landlock ruleset", e))?;
         Ok(self)
+    }
+
+    /// The same sandbox with `dirs` first on `PATH`; relative ones are inside `workdir`
+    /// (a build plan's `.venv/bin`), absolute ones are taken as they are.
+    pub fn with_path(&self, dirs: &[String], workdir: &Path) -> Sandbox {
+        let mut sandbox = self.clone();
+        if dirs.is_empty() {
+            return sandbox;
+        }
+        let mut parts: Vec<String> = dirs
+            .iter()
+            .map(|d| if d.starts_with('/') { d.clone() } else { workdir.join(d).to_string_lossy().into_owned() })
+            .collect();
+        match sandbox.env.iter_mut().find(|(k, _)| k == "PATH") {
+            Some((_, path)) => {
+                parts.push(path.clone());
+                *path = parts.join(":");
+            }
+            None => {
+                parts.push(DEFAULT_PATH.to_string());
+                sandbox.env.push(("PATH".into(), parts.join(":")));
+            }
+        }
+        sandbox
     }
 
     /// Applies the sandbox to a command: cleared environment plus ours, and the app's uid/gid.

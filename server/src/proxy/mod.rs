@@ -254,7 +254,7 @@ async fn handle(
             }
             res
         }
-        Target::Static(dir) => static_files::serve(dir, req, guard).await,
+        Target::Static { root, spa } => static_files::serve(root, *spa, req, guard).await,
     };
     Ok(response)
 }

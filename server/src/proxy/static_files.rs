@@ -33,16 +33,23 @@ enum Resolved {
 
 /// Serves `req` from `dir` (`index.html` for directories). Anything outside `dir` or hidden is
 /// answered like a missing file, with a 404 page.
-pub(crate) async fn serve(dir: &Path, req: Request<Incoming>, guard: InFlight) -> Response<ProxyBody> {
+///
+/// With `spa` (a single-page app), a path that names no file and whose last segment has no file
+/// extension answers the root's `index.html` with 200, so client-side routes survive a reload; a
+/// missing `/app.js` is still a 404, and so is every hidden path.
+pub(crate) async fn serve(dir: &Path, spa: bool, req: Request<Incoming>, guard: InFlight) -> Response<ProxyBody> {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         let mut response = pages::method_not_allowed();
         response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
     let (root, path, query) = (dir.to_path_buf(), req.uri().path().to_owned(), req.uri().query().map(str::to_owned));
-    let resolved = tokio::task::spawn_blocking(move || resolve(&root, &path, query.as_deref()))
-        .await
-        .unwrap_or(Resolved::Missing);
+    let resolved = tokio::task::spawn_blocking(move || match resolve(&root, &path, query.as_deref()) {
+        Resolved::Missing if spa && is_route(&path) => resolve(&root, "/", None),
+        resolved => resolved,
+    })
+    .await
+    .unwrap_or(Resolved::Missing);
     match resolved {
         Resolved::Missing => pages::file_not_found(),
         Resolved::AddSlash(location) => match HeaderValue::from_str(&location) {
@@ -65,6 +72,13 @@ pub(crate) async fn serve(dir: &Path, req: Request<Incoming>, guard: InFlight) -
             response.map(|file| body::guarded(file, guard))
         }
     }
+}
+
+/// True for a path a single-page app routes itself: its segments are visible (no dot segment) and
+/// the last one names no file type (`/users/42`, not `/logo.png`).
+fn is_route(uri_path: &str) -> bool {
+    let Some(segments) = segments(uri_path) else { return false };
+    segments.last().is_none_or(|(_, last)| !last.as_bytes().contains(&b'.'))
 }
 
 /// Resolves a request path against `root` (blocking file system calls).

@@ -33,3 +33,4 @@ mod setup;
 mod story;
 mod teams;
 mod two_factor;
+mod zero_config;

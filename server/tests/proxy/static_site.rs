@@ -33,7 +33,7 @@ fn hostile_site() -> (tempfile::TempDir, std::path::PathBuf) {
 #[tokio::test]
 async fn a_static_site_serves_nothing_outside_its_root_and_no_dotfiles() {
     let (_root, site) = hostile_site();
-    let (_, proxy) = start(&[("site", Target::Static(site))]).await;
+    let (_, proxy) = start(&[("site", Target::Static { root: site, spa: false })]).await;
     let refused = [
         "/d/secret.key",
         "/abs/secret.key",
@@ -64,7 +64,7 @@ async fn a_static_site_serves_nothing_outside_its_root_and_no_dotfiles() {
 #[tokio::test]
 async fn a_static_site_serves_files_indexes_content_types_and_inner_links() {
     let (_root, site) = hostile_site();
-    let (_, proxy) = start(&[("site", Target::Static(site))]).await;
+    let (_, proxy) = start(&[("site", Target::Static { root: site, spa: false })]).await;
     let (status, headers, body) = get(proxy, "site.localhost", "/").await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "<h1>home</h1>"));
     assert_eq!(headers["content-type"], "text/html");

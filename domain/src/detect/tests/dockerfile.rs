@@ -44,7 +44,7 @@ fn generate(plan: &BuildPlan) -> String {
 }
 
 fn custom(build: &[&str], start: &str) -> BuildPlan {
-    BuildPlan { provider: Provider::Custom, build: cmds(build), start: Some(start.to_string()), static_root: None }
+    BuildPlan::new(Provider::Custom, cmds(build), Some(start.to_string()), None)
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn pnpm_yarn_and_bun_get_their_tool_before_the_user_switch() {
 
 #[test]
 fn a_plan_of_the_repositorys_own_dockerfile_is_not_generated() {
-    let plan = BuildPlan { provider: Provider::Dockerfile, build: vec![], start: None, static_root: None };
+    let plan = BuildPlan::new(Provider::Dockerfile, vec![], None, None);
     let err = dockerfile(&plan, &MemView::new(), &BaseImages::default()).expect_err("no Dockerfile");
     assert!(err.to_string().contains("own Dockerfile"), "{err}");
 }

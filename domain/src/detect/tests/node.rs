@@ -142,3 +142,50 @@ fn package_json_with_a_byte_order_mark_parses() {
     let repo = MemView::new().file("package.json", &format!("\u{feff}{}", package_json(DEPS)));
     assert_eq!(plan(&repo).start.as_deref(), Some("npm start"));
 }
+
+fn monorepo() -> MemView {
+    MemView::new()
+        .file("package.json", r#"{"name":"m","private":true,"workspaces":["apps/*","packages/*"]}"#)
+        .file("yarn.lock", "# yarn lockfile v1\n")
+        .file("apps/api/package.json", r#"{"name":"@m/api","scripts":{"build":"tsc","start":"node dist/main.js"},"dependencies":{"express":"4"}}"#)
+        .file("apps/web/package.json", r#"{"name":"@m/web","scripts":{"start":"node s.js"}}"#)
+        .file("packages/lib/package.json", r#"{"name":"@m/lib","scripts":{"build":"tsc"}}"#)
+        .file("tools/script.js", "")
+}
+
+#[test]
+fn a_root_directory_inside_a_workspace_is_found_only_when_the_workspace_lists_it() {
+    let repo = monorepo();
+    assert_eq!(workspace_of(&repo, "apps/api"), Some((String::new(), "apps/api".into())));
+    assert_eq!(workspace_of(&repo, "./apps/web/"), Some((String::new(), "apps/web".into())));
+    assert_eq!(workspace_of(&repo, "tools"), None, "not a package of the workspace");
+    assert_eq!(workspace_of(&repo, "."), None);
+    let nested = MemView::new()
+        .file("frontend/pnpm-workspace.yaml", "packages:\n  - 'apps/*'\n")
+        .file("frontend/apps/shop/package.json", r#"{"name":"shop","scripts":{"start":"node ."}}"#);
+    assert_eq!(workspace_of(&nested, "frontend/apps/shop"), Some(("frontend".into(), "apps/shop".into())));
+}
+
+#[test]
+fn a_workspace_package_installs_and_builds_from_the_root_and_runs_in_the_package() {
+    let repo = monorepo();
+    let plan = detect(&repo, &Overrides { package: Some("apps/api".into()), ..Overrides::default() }).expect("plan");
+    assert_eq!(plan.build, cmds(&["cd ../.. && yarn install --frozen-lockfile", "cd ../.. && yarn workspace @m/api run build"]));
+    assert_eq!(plan.start.as_deref(), Some("yarn start"));
+    assert_eq!(plan.path, cmds(&["node_modules/.bin", "../../node_modules/.bin"]));
+}
+
+#[test]
+fn a_workspace_root_deploys_its_app_package_and_says_which() {
+    let plan = plan(&monorepo());
+    // two apps: `web` is the usual name; the library is never chosen
+    assert_eq!(plan.start.as_deref(), Some("cd apps/web && yarn start"));
+    assert!(plan.reasons.iter().any(|r| r.contains("several apps (apps/web, apps/api)") && r.contains("root directory")), "{:?}", plan.reasons);
+    // a root with its own start script is the app itself
+    let root_app = monorepo().file("package.json", r#"{"name":"m","workspaces":["apps/*"],"scripts":{"start":"node root.js"}}"#);
+    assert_eq!(plan_of(&root_app).start.as_deref(), Some("yarn start"));
+}
+
+fn plan_of(repo: &MemView) -> BuildPlan {
+    super::plan(repo)
+}

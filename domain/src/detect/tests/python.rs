@@ -7,7 +7,7 @@ const PIP_R: &str = ".venv/bin/pip install -r requirements.txt";
 
 #[test]
 fn requirements_with_app_py_runs_python_app_py() {
-    let plan = plan(&MemView::new().file("requirements.txt", "# deps\nflask==3.0\n").file("app.py", ""));
+    let plan = plan(&MemView::new().file("requirements.txt", "# deps\nrequests==2.32\n").file("app.py", ""));
     assert_eq!(plan.provider, Provider::Python);
     assert_eq!(plan.build, cmds(&[VENV, PIP_R]));
     assert_eq!(plan.start.as_deref(), Some(".venv/bin/python app.py"));
@@ -15,7 +15,7 @@ fn requirements_with_app_py_runs_python_app_py() {
 
 #[test]
 fn main_py_is_the_fallback_script() {
-    let plan = plan(&MemView::new().file("requirements.txt", "flask").file("main.py", ""));
+    let plan = plan(&MemView::new().file("requirements.txt", "requests").file("main.py", ""));
     assert_eq!(plan.start.as_deref(), Some(".venv/bin/python main.py"));
 }
 
@@ -88,17 +88,17 @@ fn included_requirement_files_are_followed() {
 }
 
 #[test]
-fn pyproject_installs_the_project_and_its_dependencies() {
+fn pyproject_installs_its_dependencies_not_the_project_itself() {
     let toml =
         "[project]\nname = \"gunicorn-app\"\ndependencies = [\n  \"flask>=3\", # web\n  'Gunicorn[gevent]>=21',\n]\n";
     let plan = plan(&MemView::new().file("pyproject.toml", toml).file("app.py", ""));
-    assert_eq!(plan.build, cmds(&[VENV, ".venv/bin/pip install ."]));
+    assert_eq!(plan.build, cmds(&[VENV, ".venv/bin/pip install 'flask>=3' 'Gunicorn[gevent]>=21'"]));
     assert_eq!(plan.start.as_deref(), Some(".venv/bin/gunicorn --bind ${HOST:-127.0.0.1}:$PORT app:app"));
 }
 
 #[test]
 fn pyproject_project_name_and_optional_dependencies_do_not_count() {
-    let toml = "[project]\nname = \"gunicorn\"\ndependencies = [\"flask\"]\n[project.optional-dependencies]\nprod = [\"gunicorn\"]\n";
+    let toml = "[project]\nname = \"gunicorn\"\ndependencies = [\"requests\"]\n[project.optional-dependencies]\nprod = [\"gunicorn\"]\n";
     let plan = plan(&MemView::new().file("pyproject.toml", toml).file("main.py", ""));
     assert_eq!(plan.start.as_deref(), Some(".venv/bin/python main.py"));
 }
@@ -114,7 +114,7 @@ fn poetry_dependency_keys_count() {
 #[test]
 fn requirements_txt_wins_over_pyproject_unless_it_installs_the_project() {
     let toml = "[project]\ndependencies = [\"gunicorn\"]\n";
-    let repo = MemView::new().file("pyproject.toml", toml).file("requirements.txt", "flask\n").file("app.py", "");
+    let repo = MemView::new().file("pyproject.toml", toml).file("requirements.txt", "requests\n").file("app.py", "");
     let plan1 = plan(&repo);
     assert_eq!(plan1.build, cmds(&[VENV, PIP_R]));
     assert_eq!(plan1.start.as_deref(), Some(".venv/bin/python app.py"));

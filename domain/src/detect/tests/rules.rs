@@ -22,7 +22,7 @@ fn start_override_skips_the_dockerfile_and_keeps_detecting() {
     let repo = MemView::new().file("Dockerfile", "FROM scratch").file("go.mod", "module x");
     let plan = detect(&repo, &overrides(None, Some("./.rhone/app --serve"))).expect("plan");
     assert_eq!(plan.provider, Provider::Go);
-    assert_eq!(plan.build, cmds(&["go build -o .rhone/app ."]));
+    assert_eq!(plan.build, cmds(&["GOTOOLCHAIN=local go build -o .rhone/app ."]));
     assert_eq!(plan.start.as_deref(), Some("./.rhone/app --serve"));
 }
 
@@ -88,7 +88,7 @@ fn start_override_replaces_the_procfile() {
 fn go_mod_builds_into_the_rhone_directory() {
     let plan = plan(&MemView::new().file("go.mod", "module example.com/app\n"));
     assert_eq!(plan.provider, Provider::Go);
-    assert_eq!(plan.build, cmds(&["go build -o .rhone/app ."]));
+    assert_eq!(plan.build, cmds(&["GOTOOLCHAIN=local go build -o .rhone/app ."]));
     assert_eq!(plan.start.as_deref(), Some("./.rhone/app"));
 }
 
@@ -125,7 +125,10 @@ fn index_html_is_served_by_rhone() {
     let plan = plan(&MemView::new().file("index.html", "<h1>hi</h1>"));
     assert_eq!(
         plan,
-        BuildPlan { provider: Provider::Static, build: vec![], start: None, static_root: Some(".".into()) }
+        BuildPlan {
+            reasons: vec!["index.html at the top: a static site".into()],
+            ..BuildPlan::new(Provider::Static, vec![], None, Some(".".into()))
+        }
     );
 }
 
@@ -180,10 +183,8 @@ fn start_override_with_nothing_detected_is_custom() {
     assert_eq!(
         plan,
         BuildPlan {
-            provider: Provider::Custom,
-            build: cmds(&["make"]),
-            start: Some("./run.sh".into()),
-            static_root: None
+            reasons: vec!["the app's settings set the build command".into(), "the app's settings set the start command".into()],
+            ..BuildPlan::new(Provider::Custom, cmds(&["make"]), Some("./run.sh".into()), None)
         }
     );
     let plan = detect(&repo, &overrides(None, Some("./run.sh"))).expect("plan");
@@ -214,10 +215,16 @@ fn both_overrides_make_a_malformed_manifest_irrelevant() {
 #[test]
 fn plan_round_trips_through_json_with_a_kind_tag() {
     let plan = BuildPlan {
-        provider: Provider::Node { package_manager: PackageManager::Pnpm },
-        build: cmds(&["pnpm install --frozen-lockfile"]),
-        start: Some("pnpm start".into()),
-        static_root: None,
+        path: vec!["node_modules/.bin".into()],
+        tools: vec![ToolReq::version(Tool::Pnpm, "9.1.0", "package.json")],
+        release: Some("node migrate.js".into()),
+        reasons: vec!["because".into()],
+        ..BuildPlan::new(
+            Provider::Node { package_manager: PackageManager::Pnpm },
+            cmds(&["pnpm install --frozen-lockfile"]),
+            Some("pnpm start".into()),
+            None,
+        )
     };
     let json = serde_json::to_value(&plan).expect("serialize");
     assert_eq!(json["provider"], serde_json::json!({"kind": "node", "package_manager": "pnpm"}));
@@ -229,6 +236,8 @@ fn plan_round_trips_through_json_with_a_kind_tag() {
         Provider::Rust,
         Provider::Python,
         Provider::Static,
+        Provider::Deno,
+        Provider::Shell,
         Provider::Custom,
     ] {
         let json = serde_json::to_string(&provider).expect("serialize");

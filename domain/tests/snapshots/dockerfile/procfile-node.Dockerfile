@@ -6,6 +6,7 @@ RUN ["/bin/sh", "-c", "mkdir -p /home/rhone && chown 10001:10001 /app /home/rhon
 ENV HOME=/home/rhone HOST=0.0.0.0
 COPY --chown=10001:10001 . /app
 USER 10001:10001
+ENV PATH=/app/node_modules/.bin:$PATH
 RUN ["/bin/sh", "-c", "npm ci"]
 RUN ["/bin/sh", "-c", "npm run build"]
 CMD ["/bin/sh", "-c", "node dist/server.js"]

@@ -7,6 +7,7 @@ ENV HOME=/home/rhone HOST=0.0.0.0
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 COPY --chown=10001:10001 . /app
 USER 10001:10001
+ENV PATH=/app/.venv/bin:$PATH
 RUN ["/bin/sh", "-c", "python3 -m venv .venv"]
 RUN ["/bin/sh", "-c", ".venv/bin/pip install -r requirements.txt"]
 CMD ["/bin/sh", "-c", ".venv/bin/gunicorn --bind ${HOST:-127.0.0.1}:$PORT app:app"]

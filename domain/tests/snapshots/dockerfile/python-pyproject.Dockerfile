@@ -7,6 +7,7 @@ ENV HOME=/home/rhone HOST=0.0.0.0
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 COPY --chown=10001:10001 . /app
 USER 10001:10001
+ENV PATH=/app/.venv/bin:$PATH
 RUN ["/bin/sh", "-c", "python3 -m venv .venv"]
-RUN ["/bin/sh", "-c", ".venv/bin/pip install ."]
+RUN ["/bin/sh", "-c", ".venv/bin/pip install 'fastapi>=0.110' 'uvicorn[standard]>=0.29'"]
 CMD ["/bin/sh", "-c", ".venv/bin/uvicorn main:app --host ${HOST:-127.0.0.1} --port $PORT"]

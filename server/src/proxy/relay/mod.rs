@@ -326,7 +326,7 @@ fn live_http(table: &RouteTable, host: &str, cookie: Option<&str>) -> Option<(Ar
         let pick = match &route.target {
             Target::Http(addr) => Pick { addr: *addr, set_cookie: None },
             Target::Pool(pool) => pool.pick(cookie)?,
-            Target::Static(_) => return None,
+            Target::Static { .. } => return None,
         };
         if let Some(guard) = route.try_begin() {
             return Some((route, guard, pick));

@@ -13,9 +13,9 @@ pub enum DetectError {
     /// No rule matched.
     #[error(
         "Rhone could not tell how to build this app. It looks for a Procfile with a `web:` line, go.mod, \
-         Cargo.toml, package.json, requirements.txt, pyproject.toml or index.html at the top of the app's \
-         root directory. Add one of these, check the root directory setting, or set a build and start \
-         command in the app settings."
+         go.work, Cargo.toml, deno.json, package.json, requirements.txt, pyproject.toml, Pipfile, index.html, \
+         a Staticfile or start.sh at the top of the app's root directory. Add one of these, check the root \
+         directory setting, or set a build and start command in the app settings."
     )]
     NothingDetected,
     /// A provider matched but could not find how to start the app.

@@ -119,6 +119,19 @@ pub(super) fn workspace_members(repo: &dyn RepoView) -> Vec<String> {
     dirs
 }
 
+/// True for a start script that runs the `start` of every workspace package (`pnpm -r run start`,
+/// `npm start --workspaces`, `turbo start`, `lerna run start`): all of them would bind `$PORT`.
+fn starts_every_package(script: &str) -> bool {
+    let words: Vec<&str> = script.split_whitespace().collect();
+    let has = |w: &str| words.contains(&w);
+    (words.first() == Some(&"pnpm") && (has("-r") || has("--recursive") || has("-w") && has("-r")))
+        || has("--workspaces")
+        || has("--ws")
+        || (has("workspaces") && has("foreach"))
+        || matches!(words.first(), Some(&"turbo") | Some(&"lerna"))
+        || (words.first() == Some(&"nx") && has("run-many"))
+}
+
 /// Frameworks whose presence makes a workspace package an app (with a `build` script).
 const APP_FRAMEWORKS: &[&str] =
     &["next", "nuxt", "astro", "@sveltejs/kit", "vite", "react-scripts", "@angular/core", "@vue/cli-service", "@tanstack/react-start"];
@@ -127,7 +140,9 @@ const APP_FRAMEWORKS: &[&str] =
 /// looks like an app (a `start` script, or a framework and a `build` script), preferring `apps/`
 /// and the usual names. `None` when this is not a workspace or the root itself is the app.
 fn workspace(repo: &dyn RepoView, root: &Map<String, Value>, pm: PackageManager, package: Option<&str>, pm_why: &str) -> Result<Option<Detection>, DetectError> {
-    if !is_workspace_root(repo) || (package.is_none() && has_script(root, "start")) {
+    // a root start script that starts every package at once (`pnpm -r start`) is no app of its own
+    let root_app = script(root, "start").is_some_and(|s| !starts_every_package(s));
+    if !is_workspace_root(repo) || (package.is_none() && root_app) {
         return Ok(None);
     }
     let members = workspace_members(repo);
@@ -141,7 +156,9 @@ fn workspace(repo: &dyn RepoView, root: &Map<String, Value>, pm: PackageManager,
             }
         })
         .collect();
-    let is_app = |m: &Map<String, Value>| has_script(m, "start") || (has_script(m, "build") && Deps(m).has_any(APP_FRAMEWORKS));
+    // a `start` that only recompiles on change (`tsc --watch`) is a library's, not an app's
+    let serves = |m: &Map<String, Value>| script(m, "start").is_some_and(|s| !s.contains("--watch") && !s.starts_with("tsc"));
+    let is_app = |m: &Map<String, Value>| serves(m) || (has_script(m, "build") && Deps(m).has_any(APP_FRAMEWORKS));
     let (chosen, why) = match package {
         Some(p) => match manifests.iter().find(|(dir, _)| dir == p) {
             Some(found) => (found, format!("the app's root directory is the workspace package {p}")),
@@ -402,6 +419,11 @@ fn start(repo: &dyn RepoView, manifest: &Map<String, Value>, deps: &Deps, pm: Pa
         }
     }
     if let Some(script) = start_script {
+        // NestJS: `nest start` compiles again with the dev CLI; the scaffold's start:prod runs the build
+        if script.starts_with("nest start") && has_build && has_script(manifest, "start:prod") {
+            let cmd = format!("{} run start:prod", pm.program());
+            return Some((Start::Command(cmd), "NestJS: its start:prod script runs the build (start recompiles)".into()));
+        }
         let cmd = match pm {
             PackageManager::Bun => "bun run start".to_string(),
             pm => format!("{} start", pm.program()),

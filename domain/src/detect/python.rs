@@ -72,7 +72,10 @@ pub(super) fn detect(repo: &dyn RepoView) -> Result<Option<Detection>, DetectErr
     let start = start_command(repo, &installed, toml, &mut d);
     // a `[project.scripts]` entry exists only once the project itself is installed
     let install_project = installed.project || start.as_ref().is_some_and(|(_, script)| *script);
-    d.build = install_steps(repo, installer, install_project, &mut d.tools, toml);
+    // the install first, then what the start rules added (Django's collectstatic)
+    let mut steps = install_steps(repo, installer, install_project, &mut d.tools, toml);
+    steps.append(&mut d.build);
+    d.build = steps;
     if let Some((cmd, _)) = start {
         d.start = Start::Command(cmd);
     }
@@ -192,6 +195,10 @@ fn start_command(repo: &dyn RepoView, installed: &Installed, toml: &str, d: &mut
             d.reasons.push("release step: Django's migrate, once per deploy before the switch".into());
             let project = settings.rsplit_once('.').map_or(settings.as_str(), |(p, _)| p).to_string();
             let (wsgi, asgi) = django_applications(repo, &settings, &project);
+            if django_sets_static_root(repo, &settings) {
+                d.build.push(".venv/bin/python manage.py collectstatic --noinput".to_string());
+                d.reasons.push("the settings set STATIC_ROOT: collectstatic runs in the build".into());
+            }
             if has("gunicorn") {
                 d.reasons.push(format!("gunicorn serves the WSGI application {wsgi}"));
                 return Some((format!(".venv/bin/gunicorn --bind {BIND} {}", app_ref(&wsgi)), false));
@@ -204,18 +211,21 @@ fn start_command(repo: &dyn RepoView, installed: &Installed, toml: &str, d: &mut
             return Some((format!(".venv/bin/python manage.py runserver {BIND} --noreload"), false));
         }
     }
-    if has("gunicorn") {
-        let module = module(&["app", "main", "wsgi"]).unwrap_or("wsgi");
-        d.reasons.push(format!("gunicorn is a dependency: it serves {module}:app"));
-        return Some((format!(".venv/bin/gunicorn --bind {BIND} {module}:app"), false));
+    if let Some(m) = find_module(repo, &["app", "main", "wsgi"]).filter(|_| has("gunicorn")) {
+        d.reasons.push(format!("gunicorn is a dependency: it serves {}", m.target));
+        let path = m.src.map(|s| format!(" --pythonpath {s}")).unwrap_or_default();
+        return Some((format!(".venv/bin/gunicorn --bind {BIND}{path} {}", sh_quote(&m.target)), false));
     }
-    if let Some(module) = module(&["main", "app"]).filter(|_| has("uvicorn")) {
-        d.reasons.push(format!("uvicorn is a dependency: it serves {module}:app"));
-        return Some((format!(".venv/bin/uvicorn {module}:app --host ${{HOST:-127.0.0.1}} --port $PORT"), false));
+    if let Some(m) = find_module(repo, &["main", "app", "asgi"]).filter(|_| has("uvicorn")) {
+        let why = if has("fastapi") { "FastAPI with uvicorn" } else { "uvicorn is a dependency" };
+        d.reasons.push(format!("{why}: uvicorn serves {}", m.target));
+        let path = m.src.map(|s| format!(" --app-dir {s}")).unwrap_or_default();
+        return Some((format!(".venv/bin/uvicorn {}{path} --host ${{HOST:-127.0.0.1}} --port $PORT", sh_quote(&m.target)), false));
     }
-    if let Some(module) = module(&["app", "main", "wsgi"]).filter(|_| has("flask")) {
-        d.reasons.push(format!("Flask is a dependency: `flask run` serves {module}.py (add gunicorn for production)"));
-        return Some((format!(".venv/bin/flask --app {module} run --host ${{HOST:-127.0.0.1}} --port $PORT"), false));
+    if let Some(m) = find_module(repo, &["app", "main", "wsgi"]).filter(|_| has("flask")) {
+        d.reasons.push(format!("Flask is a dependency: `flask run` serves {} (add gunicorn for production)", m.target));
+        let env = m.src.map(|s| format!("PYTHONPATH={s} ")).unwrap_or_default();
+        return Some((format!("{env}.venv/bin/flask --app {} run --host ${{HOST:-127.0.0.1}} --port $PORT", sh_quote(&m.target)), false));
     }
     if let Some(script) = project_script(toml) {
         d.reasons.push(format!("pyproject.toml [project.scripts]: the `{script}` entry starts it"));
@@ -224,6 +234,52 @@ fn start_command(repo: &dyn RepoView, installed: &Installed, toml: &str, d: &mut
     let script = module(&["main", "app"])?;
     d.reasons.push(format!("{script}.py is the entry point"));
     Some((format!(".venv/bin/python {script}.py"), false))
+}
+
+/// A Python module that holds the app object: `target` is `module:attribute`; `src` the directory to
+/// put on the import path (a `src/` layout).
+struct Module {
+    target: String,
+    src: Option<&'static str>,
+}
+
+/// The first of `names` found as a module at the top (`app.py`), in a top-level package
+/// (`app/main.py`, `mysite/wsgi.py`) or in a `src/` package; the attribute is `app`, or
+/// `application` when the file defines that and no `app`.
+fn find_module(repo: &dyn RepoView, names: &[&str]) -> Option<Module> {
+    // the module-level `app` or `application` the file defines (an `app` inside a factory does not count)
+    let defined = |file: &str| {
+        let text = repo.read_to_string(file).unwrap_or_default();
+        let defines = |name: &str| text.lines().any(|l| l.starts_with(name) && l[name.len()..].trim_start().starts_with(['=', ':']));
+        ["app", "application"].into_iter().find(|n| defines(n))
+    };
+    // at the top the name alone decides (`app.py` serves `app`), in a package the file must define it
+    let attribute = |file: &str| defined(file).unwrap_or("app");
+    for name in names {
+        let file = format!("{name}.py");
+        if repo.is_file(&file) {
+            return Some(Module { target: format!("{name}:{}", attribute(&file)), src: None });
+        }
+    }
+    let packages = |base: &str| -> Vec<String> {
+        repo.list_dir(base)
+            .into_iter()
+            .filter(|(n, dir)| *dir && !n.starts_with('.') && !n.starts_with('_') && !matches!(n.as_str(), "tests" | "test" | "docs" | "venv" | "node_modules" | "src"))
+            .map(|(n, _)| n)
+            .collect()
+    };
+    for (base, src) in [("", None), ("src", Some("src"))] {
+        for name in names {
+            for package in packages(base) {
+                let file = join(&join(base, &package), &format!("{name}.py"));
+                let valid = package.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if let Some(attr) = defined(&file).filter(|_| valid && repo.is_file(&file)) {
+                    return Some(Module { target: format!("{package}.{name}:{attr}"), src });
+                }
+            }
+        }
+    }
+    None
 }
 
 /// `module:attribute` for a dotted path `pkg.wsgi.application`.
@@ -270,6 +326,16 @@ fn django_applications(repo: &dyn RepoView, settings: &str, project: &str) -> (S
         setting("WSGI_APPLICATION").unwrap_or_else(|| format!("{project}.wsgi.application")),
         setting("ASGI_APPLICATION").unwrap_or_else(|| format!("{project}.asgi.application")),
     )
+}
+
+/// True if the settings module assigns `STATIC_ROOT` at its top level (not only inside an `if`, where
+/// collectstatic could fail for want of it).
+fn django_sets_static_root(repo: &dyn RepoView, settings: &str) -> bool {
+    let file = settings.replace('.', "/");
+    [format!("{file}.py"), join(&file, "__init__.py"), join(&file, "base.py")]
+        .iter()
+        .filter_map(|f| repo.read_to_string(f))
+        .any(|text| text.lines().any(|l| l.starts_with("STATIC_ROOT") && l["STATIC_ROOT".len()..].trim_start().starts_with('=')))
 }
 
 /// The only `[project.scripts]` entry (or the one named like the project).
@@ -323,7 +389,7 @@ impl Installed {
             } else if is_project_itself(line) {
                 self.project = true;
             } else if !line.starts_with('-') {
-                self.names.extend(requirement_name(line));
+                self.names.extend(requirement_names(line));
             }
         }
     }
@@ -349,6 +415,19 @@ fn is_project_itself(line: &str) -> bool {
     rest.is_some_and(|rest| rest.is_empty() || rest.starts_with('['))
 }
 
+/// The project a requirement names and what its extras are known to install: `fastapi[standard]`
+/// and `fastapi[all]` bring uvicorn.
+fn requirement_names(spec: &str) -> Vec<String> {
+    let Some(name) = requirement_name(spec) else { return Vec::new() };
+    let extras = spec.split_once('[').and_then(|(_, rest)| rest.split_once(']')).map(|(e, _)| e.to_ascii_lowercase()).unwrap_or_default();
+    let has_extra = |x: &str| extras.split(',').any(|e| e.trim().trim_matches(|c| c == '"' || c == '\'') == x);
+    let mut names = vec![name.clone()];
+    if name == "fastapi" && (has_extra("standard") || has_extra("all")) {
+        names.push("uvicorn".into());
+    }
+    names
+}
+
 /// The normalized (PEP 503: lowercase, `_`/`.` → `-`) project name a requirement specifier starts with,
 /// e.g. `gunicorn` for `Gunicorn[gevent]>=20; python_version > "3"`.
 fn requirement_name(spec: &str) -> Option<String> {
@@ -372,7 +451,11 @@ fn pyproject_dependencies(text: &str) -> Vec<String> {
             let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
             match (section.as_str(), value.trim().strip_prefix('[')) {
                 ("project", Some(array)) if key == "dependencies" => in_array = collect_strings(array, &mut names),
-                ("tool.poetry.dependencies", _) if key != "python" => names.extend(requirement_name(key)),
+                ("tool.poetry.dependencies", _) if key != "python" => {
+                    // `fastapi = { extras = ["standard"], ... }`
+                    let extras = value.split("extras").nth(1).unwrap_or("");
+                    names.extend(requirement_names(&format!("{key}[{}]", extras.replace(['[', ']', '=', '{', '}'], ""))));
+                }
                 _ => {}
             }
         }
@@ -438,7 +521,7 @@ fn collect_strings(line: &str, names: &mut Vec<String>) -> bool {
             '#' => return true,
             '"' | '\'' => {
                 let string: String = chars.by_ref().take_while(|d| *d != c).collect();
-                names.extend(requirement_name(&string));
+                names.extend(requirement_names(&string));
             }
             _ => {}
         }

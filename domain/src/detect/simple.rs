@@ -88,6 +88,15 @@ pub(super) fn go(repo: &dyn RepoView) -> Result<Option<Detection>, DetectError> 
     detection = detection.because(format!("the main package is {target}"));
     // GOTOOLCHAIN=local: never download another Go (a newer `go` line is reported before the build)
     detection.build = vec![format!("GOTOOLCHAIN=local go build -o .rhone/app {}", sh_quote(&target))];
+    if repo.is_file("Procfile") {
+        // a Procfile names the binary as Heroku's Go buildpack installs it: `bin/<name>`, on PATH
+        let name = if package.is_empty() { module.as_deref().and_then(|m| m.rsplit('/').next()) } else { package.rsplit('/').next() };
+        if let Some(name) = name.filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))) {
+            detection.build.push(format!("mkdir -p bin && cp .rhone/app bin/{name}"));
+            detection.path = vec!["bin".to_string()];
+            detection = detection.because(format!("with a Procfile: the binary is also bin/{name}, on PATH"));
+        }
+    }
     Ok(Some(detection))
 }
 
@@ -156,7 +165,10 @@ pub(super) fn rust(repo: &dyn RepoView) -> Result<Option<Detection>, DetectError
     let bin = match binary_name(&manifest) {
         Some(bin) => {
             detection = detection.because(format!("the release binary {bin}"));
-            detection.start = Start::Command(format!("./target/release/{}", sh_quote(&bin)));
+            if uses_rocket(&manifest) {
+                detection = detection.because("Rocket reads its port from ROCKET_PORT, not PORT: the start sets it");
+            }
+            detection.start = Start::Command(rocket_env(&manifest, format!("./target/release/{}", sh_quote(&bin))));
             return Ok(Some(detection));
         }
         None => {
@@ -185,9 +197,26 @@ pub(super) fn rust(repo: &dyn RepoView) -> Result<Option<Detection>, DetectError
     };
     if let Some(bin) = bin {
         detection.build = vec![format!("cargo build --release --bin {}", sh_quote(&bin))];
-        detection.start = Start::Command(format!("./target/release/{}", sh_quote(&bin)));
+        detection.start = Start::Command(rocket_env(&manifest, format!("./target/release/{}", sh_quote(&bin))));
     }
     Ok(Some(detection))
+}
+
+/// True if the manifest depends on Rocket (which ignores `$PORT`).
+fn uses_rocket(manifest: &str) -> bool {
+    manifest.lines().any(|l| {
+        let l = l.trim();
+        (l.starts_with("rocket") && l["rocket".len()..].trim_start().starts_with(['=', '.'])) || l == "[dependencies.rocket]"
+    })
+}
+
+/// `command` with Rocket's address and port taken from Rhone's when the app uses Rocket.
+fn rocket_env(manifest: &str, command: String) -> String {
+    if uses_rocket(manifest) {
+        format!("ROCKET_PORT=$PORT ROCKET_ADDRESS=${{HOST:-127.0.0.1}} {command}")
+    } else {
+        command
+    }
 }
 
 /// The Rust toolchain `rust-toolchain.toml` (or the older `rust-toolchain`) asks for.

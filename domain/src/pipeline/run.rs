@@ -254,6 +254,19 @@ impl Services {
             Err(BuildError::Cancelled) => return Err(StepError::Cancelled),
             Err(BuildError::Failed(msg)) => return Err(StepError::Failed(msg)),
         }
+        if let Some(release) = &plan.release {
+            // once per deploy, in a container of the new image, before any instance of it starts
+            log.info(&format!("release step: $ {release}"));
+            let run = self.runtime.docker().run_once(&tag, release, &ctx.sandbox.env, (&app.slug, id), log, &mut ctx.cancel).await;
+            match run {
+                Ok(()) => {}
+                Err(BuildError::Cancelled) => return Err(StepError::Cancelled),
+                Err(BuildError::Failed(msg)) => {
+                    self.runtime.docker().remove_image(&tag).await;
+                    return Err(StepError::Failed(msg));
+                }
+            }
+        }
         let build_ms = started.elapsed().as_millis() as i64;
         let plan_json = serde_json::to_string(&plan).map_err(internal)?;
         self.store.set_build(id, &plan_json, &Artifact::Image(tag.clone()).to_string(), build_ms).await.map_err(internal)?;

@@ -201,6 +201,72 @@ impl DockerRuntime {
         Ok(())
     }
 
+    /// Runs `command` once in a container of `image` with `env` (the release step): its output goes
+    /// to `log`, an exit status other than 0 or a cancel is an error, and the container (labelled like
+    /// the version's, so a crash leaves nothing that start-up does not remove) goes either way.
+    pub async fn run_once(
+        &self,
+        image: &str,
+        command: &str,
+        env: &[(String, String)],
+        (app_slug, deployment_id): (&str, i64),
+        log: &LogSink,
+        cancel: &mut watch::Receiver<bool>,
+    ) -> std::result::Result<(), BuildError> {
+        let docker = self.client().await.map_err(|e| BuildError::Failed(e.to_string()))?;
+        let host_trust = super::sandbox::host_trust_env();
+        let env: Vec<String> = env
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "PATH" | "HOME" | "TMPDIR"))
+            .filter(|kv| !host_trust.contains(kv))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let host = HostConfig {
+            network_mode: Some(self.settings.network.as_str().to_string()),
+            security_opt: Some(vec!["no-new-privileges".to_string()]),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            env: Some(env),
+            cmd: Some(vec!["/bin/sh".to_string(), "-c".to_string(), command.to_string()]),
+            labels: Some(self.labels(app_slug, deployment_id)),
+            host_config: Some(host),
+            ..Default::default()
+        };
+        let name = format!("rhone-{app_slug}-{deployment_id}-release-{}", unique());
+        let failed = |what: &str, e: bollard::errors::Error| BuildError::Failed(format!("the release step {what}: {}", describe_build_error(&e)));
+        let id = docker
+            .create_container(Some(q::CreateContainerOptionsBuilder::default().name(&name).build()), body)
+            .await
+            .map_err(|e| failed("could not be created", e))?
+            .id;
+        let remove = |docker: Docker, id: String| async move {
+            let _ = docker.remove_container(&id, Some(q::RemoveContainerOptionsBuilder::default().force(true).build())).await;
+        };
+        if let Err(e) = docker.start_container(&id, None).await {
+            remove(docker.clone(), id).await;
+            return Err(failed("could not start", e));
+        }
+        // its output belongs to the deployment's log only
+        let sinks = Sinks { log: log.clone(), deploy_log: None, live: watch::channel(true).1 };
+        let output = tokio::spawn(follow_logs(docker.clone(), id.clone(), sinks, 0));
+        let mut wait = docker.wait_container(&id, None::<q::WaitContainerOptions>);
+        let outcome = tokio::select! {
+            r = wait.next() => match r {
+                Some(Ok(_)) | None => Ok(()),
+                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => {
+                    Err(BuildError::Failed(format!("the release step failed with exit code {code}")))
+                }
+                Some(Err(e)) => Err(failed("could not be followed", e)),
+            },
+            _ = crate::pipeline::cancelled(cancel) => Err(BuildError::Cancelled),
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), output).await;
+        remove(docker.clone(), id).await;
+        outcome
+    }
+
     /// True when the image exists.
     pub async fn image_exists(&self, tag: &str) -> bool {
         match self.client().await {

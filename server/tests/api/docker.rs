@@ -279,3 +279,28 @@ async fn old_images_beyond_retention_are_removed_and_foreign_ones_kept() {
     docker(&["rmi", "foreign/other:2"]);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_release_step_runs_once_in_a_container_of_the_new_image_and_its_failure_keeps_the_old_version() {
+    let app = spawn_docker(&[("RHONE_DOCKER_BASE_RUNTIME", BASE)]).await;
+    let inst = Installation::of(&app);
+    let procfile = |release: &str| format!("web: exec httpd -f -p 127.0.0.1:$PORT -h /app/www\nrelease: {release}\n");
+    // no language: the generated Dockerfile is built on the runtime image
+    let repo = Repo::new(&[("Procfile", &procfile("echo migrating $RHONE_APP as $(id -u)")), ("www/index.html", "v1")]);
+    app.create_app("releaser", &repo.path(), json!({})).await;
+    let d = app.deploy_and_wait("releaser").await;
+    assert_eq!(d["status"], "live", "{d}");
+    let log = app.build_log(d["id"].as_i64().unwrap()).await;
+    assert!(log.contains("release step: $ echo migrating") && log.contains("migrating releaser as 10001"), "{log}");
+    assert_eq!(app.via_proxy("releaser", "/").await, (StatusCode::OK, "v1".to_string()));
+
+    repo.commit(&[("Procfile", &procfile("echo the migration breaks; exit 3")), ("www/index.html", "v2")], "broken release");
+    let d = app.deploy_and_wait("releaser").await;
+    assert_eq!(d["status"], "failed", "{d}");
+    assert!(d["error"].as_str().unwrap_or_default().contains("release step failed with exit code 3"), "{d}");
+    assert_eq!(app.via_proxy("releaser", "/").await, (StatusCode::OK, "v1".to_string()), "the old version keeps serving");
+    assert!(eventually(|| inst.containers("releaser", true).len() == 1).await, "no release container is left behind");
+    let tag = format!("rhone/releaser:{}", d["id"]);
+    assert!(eventually(|| !docker_ok(&["image", "inspect", &tag])).await, "the failed version's image is removed");
+    app.stop().await;
+}

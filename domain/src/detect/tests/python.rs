@@ -34,11 +34,36 @@ fn gunicorn_in_requirements_starts_gunicorn() {
 }
 
 #[test]
-fn gunicorn_module_falls_back_to_main_then_wsgi() {
+fn gunicorn_module_falls_back_to_main_then_wsgi_and_is_never_guessed() {
     let plan1 = plan(&MemView::new().file("requirements.txt", "Gunicorn>=20").file("main.py", ""));
     assert_eq!(plan1.start.as_deref(), Some(".venv/bin/gunicorn --bind ${HOST:-127.0.0.1}:$PORT main:app"));
-    let plan2 = plan(&MemView::new().file("requirements.txt", "gunicorn"));
-    assert_eq!(plan2.start.as_deref(), Some(".venv/bin/gunicorn --bind ${HOST:-127.0.0.1}:$PORT wsgi:app"));
+    let plan2 = plan(&MemView::new().file("requirements.txt", "gunicorn").file("wsgi.py", "application = make()\n"));
+    assert_eq!(plan2.start.as_deref(), Some(".venv/bin/gunicorn --bind ${HOST:-127.0.0.1}:$PORT wsgi:application"));
+    // no module at all: a clear error, not a start command that cannot work
+    assert!(matches!(error(&MemView::new().file("requirements.txt", "gunicorn")), DetectError::NoStartCommand { .. }));
+}
+
+#[test]
+fn fastapi_extras_bring_uvicorn_and_packages_and_src_layouts_are_found() {
+    let plan1 = plan(&MemView::new().file("requirements.txt", "fastapi[standard]>=0.112\n").file("app/main.py", "app = FastAPI()\n"));
+    assert_eq!(plan1.start.as_deref(), Some(".venv/bin/uvicorn app.main:app --host ${HOST:-127.0.0.1} --port $PORT"));
+    let toml = "[tool.poetry.dependencies]\npython = \"^3.11\"\nfastapi = { version = \"^0.115\", extras = [\"all\"] }\n";
+    let plan2 = plan(&MemView::new().file("pyproject.toml", toml).file("main.py", ""));
+    assert!(plan2.start.as_deref().is_some_and(|s| s.starts_with(".venv/bin/uvicorn main:app")), "{:?}", plan2.start);
+    let plan3 = plan(&MemView::new().file("requirements.txt", "fastapi\n").file("main.py", ""));
+    assert_eq!(plan3.start.as_deref(), Some(".venv/bin/python main.py"), "plain fastapi brings no server");
+    let src = MemView::new().file("requirements.txt", "gunicorn\nflask\n").file("src/shop/wsgi.py", "app = create_app()\n");
+    assert_eq!(plan(&src).start.as_deref(), Some(".venv/bin/gunicorn --bind ${HOST:-127.0.0.1}:$PORT --pythonpath src shop.wsgi:app"));
+}
+
+#[test]
+fn django_collects_static_files_only_when_static_root_is_always_set() {
+    let manage = "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site1.settings')\n";
+    let always = MemView::new().file("manage.py", manage).file("requirements.txt", "django\ngunicorn\n").file("site1/settings.py", "STATIC_ROOT = BASE_DIR / 'static'\n");
+    assert!(plan(&always).build.iter().any(|s| s.contains("collectstatic --noinput")));
+    let sometimes = always.clone().file("site1/settings.py", "if not DEBUG:\n    STATIC_ROOT = BASE_DIR / 'static'\n");
+    assert!(!plan(&sometimes).build.iter().any(|s| s.contains("collectstatic")));
+    assert_eq!(plan(&always).release.as_deref(), Some(".venv/bin/python manage.py migrate --noinput"));
 }
 
 #[test]

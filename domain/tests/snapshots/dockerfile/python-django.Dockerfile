@@ -10,4 +10,5 @@ USER 10001:10001
 ENV PATH=/app/.venv/bin:$PATH
 RUN ["/bin/sh", "-c", "python3 -m venv .venv"]
 RUN ["/bin/sh", "-c", ".venv/bin/pip install -r requirements.txt"]
+RUN ["/bin/sh", "-c", ".venv/bin/python manage.py collectstatic --noinput"]
 CMD ["/bin/sh", "-c", ".venv/bin/gunicorn --bind ${HOST:-127.0.0.1}:$PORT mysite.wsgi:application"]

@@ -10,4 +10,4 @@ USER 10001:10001
 ENV PATH=/app/.venv/bin:$PATH
 RUN ["/bin/sh", "-c", "python3 -m venv .venv"]
 RUN ["/bin/sh", "-c", ".venv/bin/pip install -r requirements.txt"]
-CMD ["/bin/sh", "-c", ".venv/bin/flask --app app run --host ${HOST:-127.0.0.1} --port $PORT"]
+CMD ["/bin/sh", "-c", ".venv/bin/flask --app app:app run --host ${HOST:-127.0.0.1} --port $PORT"]

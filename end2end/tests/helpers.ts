@@ -12,6 +12,15 @@ export const test = base.extend({
       if (m.type() === 'error' && /panicked|hydration error|Content Security Policy/i.test(m.text())) errors.push(m.text());
     });
     await watchCsp(page, (v) => errors.push(`CSP violation: ${v}`));
+    // a dashboard page must carry its own policy (with the nonce of its scripts); name the one that
+    // does not, with its status and headers (a rare case once served the fallback policy instead)
+    page.on('response', (r) => {
+      const h = r.headers();
+      const page_html = r.request().resourceType() === 'document' && r.status() === 200 && (h['content-type'] ?? '').startsWith('text/html');
+      if (page_html && !(h['content-security-policy'] ?? '').includes("'nonce-")) {
+        errors.push(`page ${r.url()} was served without its nonce policy: ${JSON.stringify(h)}`);
+      }
+    });
     await use(page);
     expect(errors, 'errors in the browser').toEqual([]);
   },

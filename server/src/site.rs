@@ -64,8 +64,9 @@ impl SiteSettings {
         let text = std::fs::read_to_string(&hash)
             .map_err(|e| format!("LEPTOS_HASH_FILES is on but {} cannot be read ({e}): build with `make build-release`", hash.display()))?;
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let Some((ext, h)) = line.split_once(':') else { continue };
-            let file = std::path::Path::new(&self.site_root).join(&self.site_pkg_dir).join(format!("{}.{}.{}", self.output_name, h.trim(), ext.trim()));
+            let Some((kind, h)) = line.split_once(':') else { continue };
+            let Some(name) = hashed_name(&self.output_name, kind.trim(), h.trim()) else { continue };
+            let file = std::path::Path::new(&self.site_root).join(&self.site_pkg_dir).join(name);
             if !file.is_file() {
                 return Err(format!("{} names {}, which does not exist: build again with `make build-release`", hash.display(), file.display()));
             }
@@ -82,6 +83,17 @@ impl SiteSettings {
             .hash_files(self.hash_files)
             .site_addr(addr)
             .build()
+    }
+}
+
+/// The file a `hash.txt` line names: `js`/`wasm`/`css` are `<output>.<hash>.<kind>`; a split build's
+/// `manifest` and `split` loader have names of their own. Unknown kinds: `None`.
+fn hashed_name(output: &str, kind: &str, hash: &str) -> Option<String> {
+    match kind {
+        "js" | "wasm" | "css" => Some(format!("{output}.{hash}.{kind}")),
+        "manifest" => Some(format!("__wasm_split_manifest.{hash}.json")),
+        "split" => Some(format!("__wasm_split.{hash}.js")),
+        _ => None,
     }
 }
 
@@ -115,5 +127,15 @@ mod tests {
         // no hash.txt next to the test binary: refused with the reason, not a panic on every page
         let err = on.check().unwrap_err();
         assert!(err.contains("hash.txt") && err.contains("make build-release"), "{err}");
+    }
+
+    #[test]
+    fn every_kind_of_hash_line_names_the_file_cargo_leptos_writes() {
+        // the names of a `cargo leptos build --release --split` with hashed files
+        assert_eq!(hashed_name("rhone", "wasm", "abc").as_deref(), Some("rhone.abc.wasm"));
+        assert_eq!(hashed_name("rhone", "css", "abc").as_deref(), Some("rhone.abc.css"));
+        assert_eq!(hashed_name("rhone", "manifest", "abc").as_deref(), Some("__wasm_split_manifest.abc.json"));
+        assert_eq!(hashed_name("rhone", "split", "abc").as_deref(), Some("__wasm_split.abc.js"));
+        assert_eq!(hashed_name("rhone", "something-new", "abc"), None);
     }
 }

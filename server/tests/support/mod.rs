@@ -31,6 +31,11 @@ pub struct Start<'a> {
     pub uid: Option<u32>,
 }
 
+/// `ETXTBSY` on Linux.
+fn libc_etxtbsy() -> i32 {
+    26
+}
+
 impl Rhone {
     /// Starts `rhone serve` with `<root>/data` and `<root>/apps`, waits for its address, logs in.
     pub async fn start(opts: Start<'_>) -> Rhone {
@@ -62,7 +67,14 @@ impl Rhone {
         if let Some(uid) = opts.uid {
             std::os::unix::process::CommandExt::uid(std::os::unix::process::CommandExt::gid(&mut cmd, uid), uid);
         }
-        let mut child = cmd.spawn().expect("rhone starts");
+        // a copy just written can be "text file busy" for a moment: another test's fork may still
+        // hold the writing descriptor until its child execs
+        let mut child = loop {
+            match cmd.spawn() {
+                Err(e) if e.raw_os_error() == Some(libc_etxtbsy()) => std::thread::sleep(std::time::Duration::from_millis(50)),
+                other => break other.expect("rhone starts"),
+            }
+        };
         // "Rhone dashboard: http://127.0.0.1:PORT  (apps: port PROXY)"; the rest of stdout is drained
         // (a closed pipe would make Rhone's own logging fail)
         let mut out = BufReader::new(child.stdout.take().unwrap());

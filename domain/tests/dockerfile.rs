@@ -35,7 +35,7 @@ fn cases() -> Vec<(String, PathBuf, Overrides)> {
         .filter(|dir| detect(&DirView::new(dir), &Overrides::default()).is_ok())
         .map(|dir| (dir.file_name().unwrap_or_default().to_string_lossy().into_owned(), dir, Overrides::default()))
         .collect();
-    let custom = Overrides { build_command: Some("make release".into()), start_command: Some("./serve --port $PORT".into()), package: None };
+    let custom = Overrides { build_command: Some("make release".into()), start_command: Some("./serve --port $PORT".into()), package: None, commands_at_root: false };
     cases.push(("custom".into(), root.join("empty"), custom));
     cases
 }
@@ -205,7 +205,7 @@ fn a_generated_static_site_image_builds_runs_unprivileged_and_serves_on_port() {
     std::fs::write(repo.path().join("index.html"), "<h1>hello from a generated image</h1>\n").expect("index.html");
     // a build step with quotes, a backslash and a newline: it must run exactly as written
     let step = "printf '%s\\n' \"it's \\\"quoted\\\" \\\\ back\" > quoted.txt\nid -u > uid.txt";
-    let overrides = Overrides { build_command: Some(step.into()), start_command: None, package: None };
+    let overrides = Overrides { build_command: Some(step.into()), start_command: None, package: None, commands_at_root: false };
     let plan = detect(&DirView::new(repo.path()), &overrides).expect("plan");
     assert_eq!((&plan.provider, plan.static_root.as_deref()), (&Provider::Static, Some(".")));
     let text = dockerfile(&plan, &DirView::new(repo.path()), &test_bases()).expect("Dockerfile");

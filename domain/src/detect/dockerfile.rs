@@ -152,7 +152,7 @@ pub fn dockerfile(plan: &BuildPlan, repo: &dyn RepoView, bases: &BaseImages) -> 
         Provider::Deno => Kind::Deno,
         Provider::Static if plan.start.is_none() => Kind::Static,
         Provider::Static | Provider::Shell => Kind::Other,
-        Provider::Procfile | Provider::Custom => match detect_language(repo, None) {
+        Provider::Procfile | Provider::Custom => match detect_language(repo, None, false) {
             Ok(Some(d)) => match d.provider {
                 Provider::Go => Kind::Go,
                 Provider::Rust => Kind::Rust,
@@ -183,10 +183,10 @@ pub fn dockerfile(plan: &BuildPlan, repo: &dyn RepoView, bases: &BaseImages) -> 
     // a site built by a language's tools (a Vite SPA) is copied into the static image
     let static_output = plan.start.is_none() && plan.static_root.is_some() && kind != Kind::Static;
     let multi_stage = matches!(kind, Kind::Go | Kind::Rust) || static_output;
-    let [go, node, python, ..] = BaseImages::DEFAULTS.map(|(_, d)| d);
+    let [go, node, python, rust, ..] = BaseImages::DEFAULTS.map(|(_, d)| d);
     let base = match kind {
         Kind::Go => versioned(&bases.go, go, plan, Tool::Go, 2),
-        Kind::Rust => bases.rust.clone(),
+        Kind::Rust => versioned(&bases.rust, rust, plan, Tool::Cargo, 2),
         Kind::Node(_) => versioned(&bases.node, node, plan, Tool::Node, 1),
         Kind::Python => versioned(&bases.python, python, plan, Tool::Python, 2),
         Kind::Deno => bases.deno.clone(),

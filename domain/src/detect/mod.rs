@@ -36,8 +36,10 @@ pub struct Overrides {
     /// Replaces the detected start command (and skips the Dockerfile and Procfile). Blank counts as unset.
     pub start_command: Option<String>,
     /// The app is this package (a directory relative to the view's root) of the Node workspace at the
-    /// view's root, and the plan's commands run in that package (see [`workspace_of`]).
+    /// view's root (see [`workspace_of`]); the plan's commands run in that package, or at the
+    /// workspace root with `commands_at_root` (an image's build context is the workspace root).
     pub package: Option<String>,
+    pub commands_at_root: bool,
 }
 
 /// If the app's root directory `root_dir` (relative to the checkout `repo`) is a package of an
@@ -324,7 +326,7 @@ pub fn detect(repo: &dyn RepoView, overrides: &Overrides) -> Result<BuildPlan, D
     if start_override.is_none() && repo.is_file("Dockerfile") {
         return Err(DetectError::Dockerfile);
     }
-    let language = match detect_language(repo, overrides.package.as_deref()) {
+    let language = match detect_language(repo, overrides.package.as_deref(), overrides.commands_at_root) {
         Ok(language) => language,
         // Both commands are given: a malformed manifest no longer matters.
         Err(_) if build_override.is_some() && start_override.is_some() => None,
@@ -387,7 +389,7 @@ pub fn detect(repo: &dyn RepoView, overrides: &Overrides) -> Result<BuildPlan, D
 }
 
 /// The language providers, in order: the first that matches decides.
-fn detect_language(repo: &dyn RepoView, package: Option<&str>) -> Result<Option<Detection>, DetectError> {
+fn detect_language(repo: &dyn RepoView, package: Option<&str>, at_root: bool) -> Result<Option<Detection>, DetectError> {
     if let Some(d) = simple::go(repo)? {
         return Ok(Some(d));
     }
@@ -397,7 +399,7 @@ fn detect_language(repo: &dyn RepoView, package: Option<&str>) -> Result<Option<
     if let Some(d) = simple::deno(repo)? {
         return Ok(Some(d));
     }
-    if let Some(d) = node::detect(repo, package)? {
+    if let Some(d) = node::detect(repo, package, at_root)? {
         return Ok(Some(d));
     }
     if let Some(d) = python::detect(repo)? {

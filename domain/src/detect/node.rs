@@ -9,7 +9,7 @@ use super::{invalid, read_text, sh_quote, DetectError, Detection, PackageManager
 
 /// Detects a Node.js app (see the module docs); `package`: the app is that package of the workspace
 /// at the view's root, and the plan's commands run in it.
-pub(super) fn detect(repo: &dyn RepoView, package: Option<&str>) -> Result<Option<Detection>, DetectError> {
+pub(super) fn detect(repo: &dyn RepoView, package: Option<&str>, at_root: bool) -> Result<Option<Detection>, DetectError> {
     if !repo.is_file("package.json") {
         return Ok(None);
     }
@@ -21,7 +21,7 @@ pub(super) fn detect(repo: &dyn RepoView, package: Option<&str>) -> Result<Optio
     };
 
     let (pm, pm_version, pm_why) = package_manager(repo, &manifest)?;
-    if let Some(d) = workspace(repo, &manifest, pm, package, &pm_why)? {
+    if let Some(d) = workspace(repo, &manifest, pm, package, at_root, &pm_why)? {
         return Ok(Some(with_tools(d, repo, &manifest, pm, pm_version, &pm_why)?));
     }
     let provider = Provider::Node { package_manager: pm };
@@ -41,7 +41,7 @@ pub(super) fn detect(repo: &dyn RepoView, package: Option<&str>) -> Result<Optio
     let deps = Deps(&manifest);
     match start(repo, &manifest, &deps, pm, has_build) {
         Some((start, why)) => {
-            d.start = start;
+            d.start = plug_n_play(repo, pm, start, &mut d.reasons);
             d.reasons.push(why);
         }
         None if deps.has_any(&["vite", "react-scripts", "@angular/core", "astro", "next"]) && !has_build => {
@@ -139,7 +139,14 @@ const APP_FRAMEWORKS: &[&str] =
 /// A workspace root: the app is `package` (the root directory points at it), else the package that
 /// looks like an app (a `start` script, or a framework and a `build` script), preferring `apps/`
 /// and the usual names. `None` when this is not a workspace or the root itself is the app.
-fn workspace(repo: &dyn RepoView, root: &Map<String, Value>, pm: PackageManager, package: Option<&str>, pm_why: &str) -> Result<Option<Detection>, DetectError> {
+fn workspace(
+    repo: &dyn RepoView,
+    root: &Map<String, Value>,
+    pm: PackageManager,
+    package: Option<&str>,
+    at_root: bool,
+    pm_why: &str,
+) -> Result<Option<Detection>, DetectError> {
     // a root start script that starts every package at once (`pnpm -r start`) is no app of its own
     let root_app = script(root, "start").is_some_and(|s| !starts_every_package(s));
     if !is_workspace_root(repo) || (package.is_none() && root_app) {
@@ -192,7 +199,7 @@ fn workspace(repo: &dyn RepoView, root: &Map<String, Value>, pm: PackageManager,
     let name = manifest.get("name").and_then(Value::as_str).map(str::to_string);
     // the commands run in the package when the root directory points at it, else at the workspace root
     let depth = dir.split('/').count();
-    let (up, down) = if package.is_some() { (vec![".."; depth].join("/"), String::new()) } else { (String::new(), dir.clone()) };
+    let (up, down) = if package.is_some() && !at_root { (vec![".."; depth].join("/"), String::new()) } else { (String::new(), dir.clone()) };
     let at = |place: &str, cmd: String| if place.is_empty() { cmd } else { format!("cd {} && {cmd}", sh_quote(place)) };
 
     let provider = Provider::Node { package_manager: pm };
@@ -221,6 +228,7 @@ fn workspace(repo: &dyn RepoView, root: &Map<String, Value>, pm: PackageManager,
     }
     let sub = SubView::new(repo, dir);
     if let Some((start, why)) = start(&sub, manifest, &Deps(manifest), pm, has_build) {
+        let start = plug_n_play(repo, pm, start, &mut d.reasons);
         d.start = match start {
             Start::Command(cmd) => Start::Command(at(&down, cmd)),
             Start::Static(root, spa) => Start::Static(super::simple::join(&down, &root), spa),
@@ -231,6 +239,28 @@ fn workspace(repo: &dyn RepoView, root: &Map<String, Value>, pm: PackageManager,
     d.path = vec![super::simple::join(&down, "node_modules/.bin"), super::simple::join(&up, "node_modules/.bin")];
     d.path.dedup();
     Ok(Some(d))
+}
+
+/// Yarn 2+ installs with Plug'n'Play unless `.yarnrc.yml` sets another `nodeLinker`: there is no
+/// `node_modules`, so a command that is not a Yarn script runs through `yarn` (which provides the
+/// resolution).
+fn plug_n_play(repo: &dyn RepoView, pm: PackageManager, start: Start, reasons: &mut Vec<String>) -> Start {
+    if pm != PackageManager::YarnBerry {
+        return start;
+    }
+    let linker = repo.read_to_string(".yarnrc.yml").and_then(|t| {
+        t.lines().find_map(|l| l.trim().strip_prefix("nodeLinker:").map(|v| v.trim().trim_matches(|c| c == '"' || c == '\'').to_string()))
+    });
+    if linker.as_deref().is_some_and(|l| l != "pnp") {
+        return start;
+    }
+    match start {
+        Start::Command(cmd) if !cmd.starts_with("yarn ") => {
+            reasons.push("Yarn Plug'n'Play (no node_modules): the start runs through yarn".into());
+            Start::Command(format!("yarn {cmd}"))
+        }
+        other => other,
+    }
 }
 
 fn pm_tool(pm: PackageManager) -> Tool {

@@ -187,6 +187,7 @@ impl Services {
             build_command: app.build_command.clone(),
             start_command: app.start_command.clone(),
             package: workspace.map(|(_, package)| package),
+            commands_at_root: false,
         };
         let mut plan = detect::detect(&DirView::new(&view_root), &overrides).map_err(|e| StepError::Failed(e.to_string()))?;
         log_plan(log, &plan);
@@ -216,7 +217,18 @@ impl Services {
     /// generated from the detected plan. The checkout is deleted once the image exists.
     async fn build_image(&self, ctx: &mut Ctx<'_>, checkout: &Path, workdir: &Path, started: Instant) -> StepResult<Built> {
         let (app, id, log) = (ctx.app, ctx.dep.id, ctx.log);
-        let overrides = Overrides { build_command: app.build_command.clone(), start_command: app.start_command.clone(), package: None };
+        // a package of a Node workspace: the image is built from the workspace root, its commands run there
+        let workspace = detect::workspace_of(&DirView::new(checkout), &app.root_dir);
+        let overrides = Overrides {
+            build_command: app.build_command.clone(),
+            start_command: app.start_command.clone(),
+            package: workspace.as_ref().map(|(_, package)| package.clone()),
+            commands_at_root: true,
+        };
+        let generated_context = match &workspace {
+            Some((root, _)) => checkout.join(root),
+            None => workdir.to_path_buf(),
+        };
         let (context, source, plan) = match &app.dockerfile_path {
             Some(path) => {
                 let file = checkout.join(path);
@@ -231,7 +243,7 @@ impl Services {
                 (workdir.to_path_buf(), DockerfileSource::Repo("Dockerfile".into()), dockerfile_plan())
             }
             None => {
-                let view = DirView::new(workdir);
+                let view = DirView::new(&generated_context);
                 let plan = detect::detect(&view, &overrides).map_err(|e| StepError::Failed(e.to_string()))?;
                 log_plan(log, &plan);
                 if plan.start.is_none() && plan.static_root.is_some() && plan.build.is_empty() {
@@ -239,12 +251,12 @@ impl Services {
                     let plan_json = serde_json::to_string(&plan).map_err(internal)?;
                     let build_ms = started.elapsed().as_millis() as i64;
                     self.store.set_build(id, &plan_json, &checkout.to_string_lossy(), build_ms).await.map_err(internal)?;
-                    return Ok(Built { plan, workdir: workdir.to_path_buf(), image: None });
+                    return Ok(Built { plan, workdir: generated_context.clone(), image: None });
                 }
                 let text = crate::detect::dockerfile::dockerfile(&plan, &view, &self.settings.docker_base_images)
                     .map_err(|e| StepError::Failed(e.to_string()))?;
                 log.info("building the image from a Dockerfile generated from the detected plan (`rhone plan --dockerfile` prints it)");
-                (workdir.to_path_buf(), DockerfileSource::Generated(text), plan)
+                (generated_context.clone(), DockerfileSource::Generated(text), plan)
             }
         };
         let tag = image_tag(&app.slug, id);

@@ -20,7 +20,7 @@ fn error(repo: &MemView) -> DetectError {
 
 /// Overrides with the given commands.
 fn overrides(build: Option<&str>, start: Option<&str>) -> Overrides {
-    Overrides { build_command: build.map(str::to_string), start_command: start.map(str::to_string), package: None }
+    Overrides { build_command: build.map(str::to_string), start_command: start.map(str::to_string), package: None, commands_at_root: false }
 }
 
 /// A package.json with these fields added to `{"name": "app"}`.

@@ -176,6 +176,14 @@ fn a_workspace_package_installs_and_builds_from_the_root_and_runs_in_the_package
 }
 
 #[test]
+fn a_workspace_package_built_into_an_image_runs_everything_from_the_root() {
+    let overrides = Overrides { package: Some("apps/api".into()), commands_at_root: true, ..Overrides::default() };
+    let plan = detect(&monorepo(), &overrides).expect("plan");
+    assert_eq!(plan.build, cmds(&["yarn install --frozen-lockfile", "yarn workspace @m/api run build"]));
+    assert_eq!(plan.start.as_deref(), Some("cd apps/api && yarn start"));
+}
+
+#[test]
 fn a_workspace_root_deploys_its_app_package_and_says_which() {
     let plan = plan(&monorepo());
     // two apps: `web` is the usual name; the library is never chosen

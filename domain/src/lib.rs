@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod crypto;
 pub mod detect;
 pub mod dirs;
+pub mod github;
 pub mod error;
 pub mod jobs;
 pub mod logs;
@@ -85,6 +86,8 @@ pub struct Settings {
     pub invitation_ttl: Duration,
     /// Outbound mail (invitations); no `url`: links are only shown, not sent.
     pub mail: mail::MailSettings,
+    /// The secret GitHub signs webhook deliveries with; `None` turns the webhook off.
+    pub github_webhook_secret: Option<github::WebhookSecret>,
 }
 
 /// The operator's setting for repositories on the local filesystem (`file://`, absolute paths).
@@ -124,6 +127,7 @@ impl Settings {
             docker_base_images: detect::dockerfile::BaseImages::default(),
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
             mail: mail::MailSettings { url: None, from: "Rhone <rhone@localhost>".into() },
+            github_webhook_secret: None,
             data_dir,
         }
     }

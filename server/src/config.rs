@@ -86,6 +86,8 @@ pub struct Config {
     /// The SMTP relay for invitation emails (`smtp://`, `smtp+starttls://` or `smtps://`, with
     /// `user:password@` if it wants a login); unset: links are shown, not emailed.
     pub smtp_url: Option<Secret>,
+    /// The secret of GitHub webhook deliveries (`X-Hub-Signature-256`); unset: the webhook is off.
+    pub github_webhook_secret: Option<Secret>,
     /// The sender of those emails.
     pub mail_from: String,
     /// The runtime of an app created without naming one: `auto` (docker when an engine answers at
@@ -119,6 +121,7 @@ const KEYS: &[&str] = &[
     "log_retention_days", "log_keep_lines", "keep_deployments", "default_runtime", "docker_host",
     "docker_network", "docker_build_cpus", "docker_build_memory_mb", "max_concurrent_builds", "crash_backoff_ms", "switch_watch_secs",
     "health_interval_secs", "health_failures", "audit_retention_days", "invitation_ttl_secs", "smtp_url", "mail_from",
+    "github_webhook_secret",
 ];
 
 /// A setting name of `KEYS` or one of the `docker_base_<name>` images.
@@ -286,6 +289,7 @@ impl Config {
             audit_retention: Duration::from_secs(count("audit_retention_days", kept.audit_max_age.as_secs() as usize / DAY)?.saturating_mul(DAY) as u64),
             invitation_ttl: secs("invitation_ttl_secs", 7 * 24 * 3600)?,
             smtp_url: get("smtp_url").filter(|u| !u.trim().is_empty()).map(Secret),
+            github_webhook_secret: get("github_webhook_secret").filter(|s| !s.is_empty()).map(Secret),
             mail_from: get("mail_from").unwrap_or_else(|| default_from.clone()),
             default_runtime,
             docker_host,

@@ -8,6 +8,7 @@ pub mod apps;
 mod audit;
 pub mod credentials;
 pub mod deployments;
+mod github;
 mod jobs;
 mod logs;
 pub mod instances;

@@ -119,7 +119,7 @@ impl Fixture {
 
 pub(crate) async fn fixture() -> Fixture {
     // several users: local repositories must be allowed explicitly
-    let app = spawn_app_with(&[("RHONE_ALLOW_LOCAL_REPOS", "true")]).await;
+    let app = spawn_app_with(&[("RHONE_ALLOW_LOCAL_REPOS", "true"), ("RHONE_GITHUB_WEBHOOK_SECRET", "authz-webhook-secret")]).await;
     let repo = Repo::new(&[("app.py", "print('hi')\n")]);
     let (status, team) = app.json(Method::POST, "/teams", json!({"name": "Acme", "slug": TEAM})).await;
     assert_eq!(status, StatusCode::CREATED, "{team}");
@@ -224,6 +224,8 @@ async fn cases(fx: &Fixture) -> Vec<Case> {
         // a cancelled deployment has no build to roll back to: allowed callers are told so (409)
         case(M::POST, "/deployments/{id}/rollback", format!("/deployments/{cancelled}/rollback"), None, MEMBER(409)),
         case(M::GET, "/deployments/{id}/logs", format!("/deployments/{dep}/logs?before=1"), None, VIEWER(200)),
+        // authenticated by GitHub's signature alone: no session or token stands in for it
+        case(M::POST, "/webhooks/github", "/webhooks/github", Some(r#"{"zen": "unsigned"}"#), [401; 8]),
     ]
 }
 

@@ -19,6 +19,7 @@ mod csrf;
 mod deploy;
 mod docker;
 mod docker_status;
+mod github;
 mod drain;
 mod logs;
 mod mail;

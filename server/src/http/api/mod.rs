@@ -15,6 +15,7 @@ mod invitations;
 mod logs;
 mod teams;
 mod tokens;
+mod webhooks;
 
 use axum::routing::MethodRouter;
 use axum::Router;
@@ -67,4 +68,5 @@ routes! {
     "/deployments/{id}/cancel" => post deployments::cancel;
     "/deployments/{id}/rollback" => post deployments::rollback;
     "/deployments/{id}/logs" => get logs::build;
+    "/webhooks/github" => post webhooks::github;
 }

@@ -1,0 +1,327 @@
+//! GitHub push webhooks: a push to an app's branch deploys exactly the pushed commit.
+//!
+//! A delivery is authenticated before anything is parsed: `X-Hub-Signature-256` must be the
+//! HMAC-SHA256 of the raw body under the webhook secret (compared in constant time). Each delivery
+//! (`X-GitHub-Delivery`) is handled once: its row is written before any deployment, and a redelivery
+//! of a finished one changes nothing. An app takes the pushes of the repository whose URL it was
+//! created with, and only of that repository's id: the id is recorded at the first push that matches,
+//! so a repository deleted and re-created under the same name (another id) deploys nothing.
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::error::Result;
+use crate::model::{App, DeploymentKind};
+use crate::store::deployments::NewDeployment;
+use crate::store::now_ms;
+use crate::Services;
+
+/// The webhook secret (never printed).
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookSecret(pub String);
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(…)")
+    }
+}
+
+/// The `X-Hub-Signature-256` value GitHub sends for `body` under `secret`.
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// True if `header` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under `secret`; constant time.
+pub fn signature_valid(secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
+    let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else { return false };
+    let Ok(sig) = hex::decode(hex_sig) else { return false };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else { return false };
+    mac.update(body);
+    mac.verify_slice(&sig).is_ok()
+}
+
+/// Why a delivery was refused (the handler answers with the status each names).
+#[derive(Debug, PartialEq, Eq)]
+pub enum WebhookError {
+    /// No webhook secret is configured: webhooks are off (404).
+    NotConfigured,
+    /// A missing or wrong signature (401); nothing was read.
+    BadSignature,
+    /// A signed body that is not what the event should carry (400).
+    Malformed(String),
+    /// The same delivery is being handled right now (409; GitHub may retry).
+    InProgress,
+}
+
+/// What Rhone did with a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum WebhookReply {
+    /// `ping`: the webhook works.
+    Pong,
+    /// A delivery handled before (a redelivery): nothing new happens.
+    Duplicate,
+    /// An event Rhone does not act on.
+    Ignored { event: String },
+    /// A push: what happened for each app of that repository (none if no app uses it).
+    Push { reason: Option<String>, apps: Vec<PushOutcome> },
+}
+
+/// A push's effect on one app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PushOutcome {
+    pub app: String,
+    /// The deployment of the pushed commit, if one was queued.
+    pub deployment_id: Option<i64>,
+    /// Why not, otherwise.
+    pub skipped: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Push {
+    #[serde(rename = "ref")]
+    git_ref: String,
+    after: String,
+    #[serde(default)]
+    deleted: bool,
+    repository: Repository,
+    /// The pushed commits (GitHub lists at most 20), with the paths each touched.
+    #[serde(default)]
+    commits: Vec<Commit>,
+}
+
+#[derive(Deserialize)]
+struct Commit {
+    #[serde(default)]
+    added: Vec<String>,
+    #[serde(default)]
+    removed: Vec<String>,
+    #[serde(default)]
+    modified: Vec<String>,
+}
+
+/// GitHub lists at most this many commits of a push; a longer push may touch any path.
+const LISTED_COMMITS: usize = 20;
+
+/// Why a push changes nothing under the app's root directory (a monorepo's other apps), if so.
+fn outside_root(root_dir: &str, push: &Push) -> Option<String> {
+    let root = root_dir.trim_matches('/').trim_start_matches("./");
+    if root.is_empty() || root == "." || push.commits.is_empty() || push.commits.len() >= LISTED_COMMITS {
+        return None;
+    }
+    let prefix = format!("{root}/");
+    let touched = push.commits.iter().flat_map(|c| c.added.iter().chain(&c.removed).chain(&c.modified)).any(|p| p.starts_with(&prefix));
+    (!touched).then(|| format!("no file under the app's root directory {root} changed"))
+}
+
+#[derive(Deserialize)]
+struct Repository {
+    id: i64,
+    #[serde(default)]
+    default_branch: Option<String>,
+    #[serde(default)]
+    clone_url: Option<String>,
+    #[serde(default)]
+    ssh_url: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+    #[serde(default)]
+    git_url: Option<String>,
+}
+
+impl Repository {
+    fn urls(&self) -> Vec<String> {
+        [&self.clone_url, &self.ssh_url, &self.html_url, &self.git_url].into_iter().flatten().filter_map(|u| normalize_url(u)).collect()
+    }
+}
+
+/// A repository URL reduced to `host/path` (lowercase host, no scheme, user, `.git` or trailing `/`),
+/// so `https://github.com/O/r.git`, `git@github.com:O/r` and `ssh://git@github.com/O/r` compare
+/// equal; a local path stays a path.
+pub fn normalize_url(url: &str) -> Option<String> {
+    let url = url.trim();
+    if url.is_empty() {
+        return None;
+    }
+    if url.starts_with('/') {
+        return Some(url.trim_end_matches('/').trim_end_matches(".git").to_string());
+    }
+    let rest = match url.split_once("://") {
+        Some((_, rest)) => rest.to_string(),
+        // scp-like `user@host:path`
+        None => match url.split_once(':') {
+            Some((host, path)) if !host.contains('/') => format!("{host}/{}", path.trim_start_matches('/')),
+            _ => return None,
+        },
+    };
+    let rest = rest.rsplit_once('@').filter(|(user, _)| !user.contains('/')).map_or(rest.as_str(), |(_, r)| r);
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+    let path = path.trim_end_matches('/').trim_end_matches(".git").trim_end_matches('/');
+    (!host.is_empty() && !path.is_empty()).then(|| format!("{host}/{path}"))
+}
+
+/// How long a delivery may stay "being handled" before a redelivery takes it over (Rhone stopped
+/// while handling it).
+const STALE_MS: i64 = 5 * 60 * 1000;
+
+impl Services {
+    /// Handles one webhook delivery: `event` (`X-GitHub-Event`), `delivery` (`X-GitHub-Delivery`),
+    /// `signature` (`X-Hub-Signature-256`) and the raw body.
+    pub async fn github_webhook(
+        &self,
+        event: &str,
+        delivery: &str,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> std::result::Result<WebhookReply, WebhookError> {
+        let Some(secret) = &self.settings.github_webhook_secret else { return Err(WebhookError::NotConfigured) };
+        if !signature_valid(secret.0.as_bytes(), body, signature) {
+            return Err(WebhookError::BadSignature);
+        }
+        if event == "ping" {
+            return Ok(WebhookReply::Pong);
+        }
+        let delivery = delivery.trim();
+        let delivery_ok = !delivery.is_empty() && delivery.len() <= 100 && delivery.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !delivery_ok {
+            return Err(WebhookError::Malformed("X-GitHub-Delivery is missing or not a delivery id".into()));
+        }
+        if event != "push" {
+            return Ok(WebhookReply::Ignored { event: event.chars().take(64).collect() });
+        }
+        let push: Push = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(format!("the push payload is not valid: {e}")))?;
+        let internal = |e: crate::Error| {
+            tracing::error!(error = %e, "handling a GitHub delivery failed");
+            WebhookError::InProgress
+        };
+        match self.store.claim_delivery(delivery, event, now_ms(), STALE_MS).await.map_err(internal)? {
+            Claim::New => {}
+            Claim::Done => return Ok(WebhookReply::Duplicate),
+            Claim::Busy => return Err(WebhookError::InProgress),
+        }
+        let reply = self.handle_push(&push).await.map_err(internal)?;
+        let outcome = serde_json::to_string(&reply).unwrap_or_default();
+        self.store.finish_delivery(delivery, &outcome).await.map_err(internal)?;
+        Ok(reply)
+    }
+
+    async fn handle_push(&self, push: &Push) -> Result<WebhookReply> {
+        let refuse = |reason: &str| Ok(WebhookReply::Push { reason: Some(reason.to_string()), apps: Vec::new() });
+        let Some(branch) = push.git_ref.strip_prefix("refs/heads/") else {
+            return refuse("not a branch push (a tag or another ref): nothing to deploy");
+        };
+        if push.deleted || push.after.chars().all(|c| c == '0') {
+            return refuse("the branch was deleted: nothing to deploy");
+        }
+        let sha_ok = push.after.len() == 40 && push.after.chars().all(|c| c.is_ascii_hexdigit());
+        if !sha_ok {
+            return refuse("the push names no commit");
+        }
+        let urls = push.repository.urls();
+        let mut apps = Vec::new();
+        for app in self.store.list_apps().await? {
+            let Some(url) = normalize_url(&app.repo_url) else { continue };
+            if !urls.contains(&url) {
+                continue;
+            }
+            apps.push(self.push_to_app(&app, push, branch).await?);
+        }
+        let reason = apps.is_empty().then(|| "no app deploys this repository".to_string());
+        Ok(WebhookReply::Push { reason, apps })
+    }
+
+    async fn push_to_app(&self, app: &App, push: &Push, branch: &str) -> Result<PushOutcome> {
+        let skip = |why: String| Ok(PushOutcome { app: app.slug.clone(), deployment_id: None, skipped: Some(why) });
+        match self.store.app_github_repo(app.id).await? {
+            Some(id) if id != push.repository.id => {
+                return skip(format!("the app takes pushes of repository id {id}, not {}", push.repository.id));
+            }
+            Some(_) => {}
+            None => self.store.link_app_github_repo(app.id, push.repository.id).await?,
+        }
+        let wanted = if app.branch.is_empty() { push.repository.default_branch.as_deref().unwrap_or("main") } else { app.branch.as_str() };
+        if branch != wanted {
+            return skip(format!("a push to {branch}; the app deploys {wanted}"));
+        }
+        if app.stopped_at.is_some() {
+            return skip("the app is stopped".into());
+        }
+        if let Some(why) = outside_root(&app.root_dir, push) {
+            return skip(why);
+        }
+        let dep = self
+            .enqueue_deployment(NewDeployment { app_id: app.id, git_ref: &push.after, kind: DeploymentKind::Deploy, rollback_of: None })
+            .await?;
+        tracing::info!(app.slug = %app.slug, deployment.id = dep.id, sha = %push.after, "deploying a GitHub push");
+        Ok(PushOutcome { app: app.slug.clone(), deployment_id: Some(dep.id), skipped: None })
+    }
+}
+
+/// Whether a delivery is Rhone's to handle.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// First time (or taken over from a handler that stopped): handle it.
+    New,
+    /// Handled before.
+    Done,
+    /// Being handled right now.
+    Busy,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn githubs_documented_signature_vector_verifies() {
+        let header = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        assert_eq!(sign(b"It's a Secret to Everybody", b"Hello, World!"), header);
+        assert!(signature_valid(b"It's a Secret to Everybody", b"Hello, World!", Some(header)));
+        assert!(!signature_valid(b"It's a Secret to Everybody", b"Hello, World?", Some(header)));
+        assert!(!signature_valid(b"another secret", b"Hello, World!", Some(header)));
+        assert!(!signature_valid(b"It's a Secret to Everybody", b"Hello, World!", None));
+        assert!(!signature_valid(b"It's a Secret to Everybody", b"Hello, World!", Some("sha1=757107ea")));
+        assert!(!signature_valid(b"It's a Secret to Everybody", b"Hello, World!", Some("sha256=zz")));
+    }
+
+    fn push_touching(paths: &[&str], commits: usize) -> Push {
+        let commit = || Commit { added: vec![], removed: vec![], modified: paths.iter().map(|p| p.to_string()).collect() };
+        Push {
+            git_ref: "refs/heads/main".into(),
+            after: "a".repeat(40),
+            deleted: false,
+            repository: Repository { id: 1, default_branch: None, clone_url: None, ssh_url: None, html_url: None, git_url: None },
+            commits: (0..commits).map(|_| commit()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_push_outside_the_root_directory_is_skipped_unless_the_list_may_be_incomplete() {
+        assert_eq!(outside_root(".", &push_touching(&["README.md"], 1)), None, "the whole repository is the app");
+        assert_eq!(outside_root("apps/web", &push_touching(&["apps/web/src/main.ts"], 1)), None);
+        assert!(outside_root("apps/web", &push_touching(&["apps/api/main.go", "apps/webby/x"], 1)).is_some());
+        assert_eq!(outside_root("apps/web", &push_touching(&["README.md"], 20)), None, "GitHub lists 20 commits at most");
+        assert_eq!(outside_root("apps/web", &push_touching(&[], 0)), None, "no list: deploy");
+    }
+
+    #[test]
+    fn repository_urls_compare_by_host_and_path() {
+        let all = [
+            "https://github.com/Codertocat/Hello-World.git",
+            "git@github.com:Codertocat/Hello-World.git",
+            "ssh://git@github.com/Codertocat/Hello-World",
+            "https://GitHub.com/Codertocat/Hello-World/",
+            "git://github.com/Codertocat/Hello-World.git",
+        ];
+        for url in all {
+            assert_eq!(normalize_url(url).as_deref(), Some("github.com/Codertocat/Hello-World"), "{url}");
+        }
+        assert_ne!(normalize_url("https://github.com/Codertocat/Hello-World2"), normalize_url(all[0]));
+        assert_eq!(normalize_url("/srv/repos/app.git").as_deref(), Some("/srv/repos/app"));
+        assert_eq!(normalize_url(""), None);
+    }
+}

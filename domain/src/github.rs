@@ -54,6 +54,9 @@ pub enum WebhookError {
     Malformed(String),
     /// The same delivery is being handled right now (409; GitHub may retry).
     InProgress,
+    /// Rhone failed (500; logged, details never sent). The delivery is not recorded as handled, so a
+    /// redelivery tries again.
+    Internal,
 }
 
 /// What Rhone did with a delivery.
@@ -196,14 +199,21 @@ impl Services {
         let push: Push = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(format!("the push payload is not valid: {e}")))?;
         let internal = |e: crate::Error| {
             tracing::error!(error = %e, "handling a GitHub delivery failed");
-            WebhookError::InProgress
+            WebhookError::Internal
         };
         match self.store.claim_delivery(delivery, event, now_ms(), STALE_MS).await.map_err(internal)? {
             Claim::New => {}
             Claim::Done => return Ok(WebhookReply::Duplicate),
             Claim::Busy => return Err(WebhookError::InProgress),
         }
-        let reply = self.handle_push(&push).await.map_err(internal)?;
+        let reply = match self.handle_push(&push).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                // not handled: a redelivery may try again at once
+                let _ = self.store.release_delivery(delivery).await;
+                return Err(internal(e));
+            }
+        };
         let outcome = serde_json::to_string(&reply).unwrap_or_default();
         self.store.finish_delivery(delivery, &outcome).await.map_err(internal)?;
         Ok(reply)

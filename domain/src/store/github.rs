@@ -48,6 +48,12 @@ impl Store {
         Ok(())
     }
 
+    /// Gives up an unfinished claim (handling failed), so a redelivery is handled anew.
+    pub async fn release_delivery(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM webhook_deliveries WHERE delivery_id = $1 AND outcome IS NULL").bind(id).execute(self.pool()).await?;
+        Ok(())
+    }
+
     /// The GitHub repository id app `app_id` takes pushes from, once recorded.
     pub async fn app_github_repo(&self, app_id: i64) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar("SELECT repo_id FROM app_github WHERE app_id = $1").bind(app_id).fetch_optional(self.pool()).await?)

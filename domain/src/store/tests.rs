@@ -100,6 +100,7 @@ async fn interrupted_jobs_are_failed_on_recovery() {
 
 mod apps;
 mod backends;
+mod github;
 mod jobs;
 mod live;
 mod retention;

@@ -31,5 +31,6 @@ pub async fn github(State(s): State<AppState>, headers: HeaderMap, body: Bytes) 
         Err(WebhookError::BadSignature) => error_response(StatusCode::UNAUTHORIZED, "the X-Hub-Signature-256 signature is missing or wrong"),
         Err(WebhookError::Malformed(why)) => error_response(StatusCode::BAD_REQUEST, why),
         Err(WebhookError::InProgress) => error_response(StatusCode::CONFLICT, "this delivery is being handled; try again later"),
+        Err(WebhookError::Internal) => error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
     }
 }

@@ -214,13 +214,7 @@ impl DockerRuntime {
         cancel: &mut watch::Receiver<bool>,
     ) -> std::result::Result<(), BuildError> {
         let docker = self.client().await.map_err(|e| BuildError::Failed(e.to_string()))?;
-        let host_trust = super::sandbox::host_trust_env();
-        let env: Vec<String> = env
-            .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "PATH" | "HOME" | "TMPDIR"))
-            .filter(|kv| !host_trust.contains(kv))
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
+        let env = container_env(env);
         let host = HostConfig {
             network_mode: Some(self.settings.network.as_str().to_string()),
             security_opt: Some(vec!["no-new-privileges".to_string()]),
@@ -573,6 +567,17 @@ async fn recheck(docker: &Docker, exits: &Exits) {
     }
 }
 
+/// A sandbox environment as a container's `KEY=value` list: without the host's `PATH`, `HOME` and
+/// `TMPDIR` (the image has its own) and without the host's CA paths, which mean nothing inside it.
+fn container_env(env: &[(String, String)]) -> Vec<String> {
+    let host_trust = super::sandbox::host_trust_env();
+    env.iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "PATH" | "HOME" | "TMPDIR"))
+        .filter(|kv| !host_trust.contains(kv))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
+}
+
 /// Sends a container's output, line by line, to the app's log (and the deploy log until live).
 async fn follow_logs(docker: Docker, id: String, sinks: Sinks, since: i32) {
     let opts = q::LogsOptionsBuilder::default().follow(true).stdout(true).stderr(true).since(since).build();
@@ -672,16 +677,7 @@ impl Driver for DockerRuntime {
                 return Err(Error::invalid("runtime", "this version has no image (it was not built for the docker runtime)"));
             };
             let port = spec.port.to_string();
-            // the host's CA paths mean nothing inside an image
-            let host_trust = super::sandbox::host_trust_env();
-            let mut env: Vec<String> = spec
-                .sandbox
-                .env
-                .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "PATH" | "HOME" | "TMPDIR"))
-                .filter(|kv| !host_trust.contains(kv))
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
+            let mut env = container_env(&spec.sandbox.env);
             env.push(format!("PORT={port}"));
             let mut host = HostConfig {
                 network_mode: Some(self.settings.network.as_str().to_string()),

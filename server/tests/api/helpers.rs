@@ -165,16 +165,22 @@ impl TestApp {
         dep["id"].as_i64().expect("deployment id")
     }
 
-    /// Polls until the deployment reaches a final state; returns it.
+    /// Polls until the deployment reaches a final state (at most 60 s); returns it.
     pub async fn wait_final(&self, id: i64) -> Value {
-        for _ in 0..600 {
+        self.wait_final_within(id, Duration::from_secs(60)).await
+    }
+
+    /// Polls (every 100 ms, `limit` / 100 ms times) until the deployment reaches a final state;
+    /// returns it.
+    pub async fn wait_final_within(&self, id: i64, limit: Duration) -> Value {
+        for _ in 0..limit.as_millis() / 100 {
             let (_, d) = self.get(&format!("/deployments/{id}")).await;
             if !matches!(d["status"].as_str(), Some("pending" | "building" | "deploying")) {
                 return d;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("deployment {id} did not finish");
+        panic!("deployment {id} did not finish in {} s", limit.as_secs());
     }
 
     pub async fn deploy_and_wait(&self, slug: &str) -> Value {

@@ -25,14 +25,7 @@ async fn rhone() -> TestApp {
 /// Deploys `slug` and waits (installs from the registries take a while) until it is final.
 async fn deploy(app: &TestApp, slug: &str) -> Value {
     let id = app.deploy(slug).await;
-    for _ in 0..1800 {
-        let (_, d) = app.get(&format!("/deployments/{id}")).await;
-        if !matches!(d["status"].as_str(), Some("pending" | "building" | "deploying")) {
-            return d;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("deployment {id} did not finish in 6 minutes");
+    app.wait_final_within(id, Duration::from_secs(360)).await
 }
 
 /// Creates the app from `files`, deploys it and expects it live; returns the deployment's build log.

@@ -71,6 +71,11 @@ pub struct AppFields {
     pub sticky_sessions: String,
     #[serde(default)]
     pub dockerfile_path: String,
+    /// Checkboxes (settings form only).
+    #[serde(default)]
+    pub auto_deploy: String,
+    #[serde(default)]
+    pub watch_root_dir: String,
 }
 
 /// A token just created: `secret` is shown once and never again.

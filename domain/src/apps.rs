@@ -45,6 +45,10 @@ pub struct NewApp {
     pub stop_timeout_secs: Option<i64>,
     pub sticky_sessions: Option<bool>,
     pub dockerfile_path: Option<String>,
+    /// Absent: on.
+    pub auto_deploy: Option<bool>,
+    /// Absent: on.
+    pub watch_root_dir: Option<bool>,
     /// Ask the repository first (`git ls-remote`, at most 10 s) whether it answers and has the
     /// branch; a wrong URL or branch is then refused with git's reason (the dashboard asks, unless
     /// "create anyway" is ticked).
@@ -75,6 +79,8 @@ pub struct AppPatch {
     pub stop_timeout_secs: Option<i64>,
     pub sticky_sessions: Option<bool>,
     pub dockerfile_path: Option<String>,
+    pub auto_deploy: Option<bool>,
+    pub watch_root_dir: Option<bool>,
 }
 
 fn parse_name(name: &str) -> Result<String> {
@@ -134,6 +140,8 @@ impl Services {
             stop_timeout_secs: App::DEFAULT_STOP_TIMEOUT_SECS,
             sticky_sessions: false,
             dockerfile_path: None,
+            auto_deploy: input.auto_deploy.unwrap_or(true),
+            watch_root_dir: input.watch_root_dir.unwrap_or(true),
             stopped_at: None,
             created_at: 0,
             updated_at: 0,
@@ -195,6 +203,12 @@ impl Services {
         }
         if let Some(p) = patch.health_check_path {
             app.health_check_path = parse_health_path(&p)?;
+        }
+        if let Some(on) = patch.auto_deploy {
+            app.auto_deploy = on;
+        }
+        if let Some(on) = patch.watch_root_dir {
+            app.watch_root_dir = on;
         }
         run::apply(&mut app, &run::RunInput {
             cpu_limit: patch.cpu_limit,

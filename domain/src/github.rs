@@ -260,7 +260,10 @@ impl Services {
         if app.stopped_at.is_some() {
             return skip("the app is stopped".into());
         }
-        if let Some(why) = outside_root(&app.root_dir, push) {
+        if !app.auto_deploy {
+            return skip("auto-deploy is off for this app".into());
+        }
+        if let Some(why) = app.watch_root_dir.then(|| outside_root(&app.root_dir, push)).flatten() {
             return skip(why);
         }
         let dep = self

@@ -173,12 +173,22 @@ pub struct App {
     /// The Dockerfile, relative to the repository root (`None`: `Dockerfile` in `root_dir`, or one
     /// generated from the detected plan).
     pub dockerfile_path: Option<String>,
+    /// A push to the app's branch deploys it (GitHub, GitLab and Gitea webhooks).
+    #[serde(default = "yes")]
+    pub auto_deploy: bool,
+    /// A push deploys only when it changed files under `root_dir` (from the push's file lists).
+    #[serde(default = "yes")]
+    pub watch_root_dir: bool,
     /// Taken out of service by a user (`POST .../stop`) at this time: nothing serves or restarts it
     /// until it is started again.
     #[serde(default)]
     pub stopped_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl App {
@@ -401,6 +411,8 @@ mod tests {
             stop_timeout_secs: 10,
             sticky_sessions: false,
             dockerfile_path: None,
+            auto_deploy: true,
+            watch_root_dir: true,
             stopped_at: None,
             created_at: 0,
             updated_at: 0,

@@ -79,6 +79,8 @@ pub async fn create_app(team: String, fields: AppFields) -> Result<wire::App, Ap
         stop_timeout_secs: form::number("stop_timeout_secs", &fields.stop_timeout_secs)?,
         sticky_sessions: form::checked(&fields.sticky_sessions).then_some(true),
         dockerfile_path: opt(fields.dockerfile_path),
+        auto_deploy: None,
+        watch_root_dir: None,
         check_repo: !form::checked(&fields.anyway),
     };
     let app = services.create_app(&actor, input).await?;
@@ -111,6 +113,8 @@ pub async fn update_app(slug: String, fields: AppFields) -> Result<wire::App, Ap
         stop_timeout_secs: form::number("stop_timeout_secs", &fields.stop_timeout_secs)?,
         sticky_sessions: Some(form::checked(&fields.sticky_sessions)),
         dockerfile_path: Some(fields.dockerfile_path),
+        auto_deploy: Some(form::checked(&fields.auto_deploy)),
+        watch_root_dir: Some(form::checked(&fields.watch_root_dir)),
     };
     Ok(services.update_app(&actor, &slug, patch).await?)
 }

@@ -34,6 +34,8 @@ fn app_draft() -> App {
         stop_timeout_secs: 10,
         sticky_sessions: false,
         dockerfile_path: None,
+        auto_deploy: true,
+        watch_root_dir: true,
         stopped_at: None,
         created_at: 0,
         updated_at: 0,

@@ -179,5 +179,21 @@ async fn an_app_in_a_subdirectory_deploys_only_pushes_that_touch_it() {
     }
     let (_, reply) = signed(&app, "push", "watch-2", push.to_string().as_bytes()).await;
     assert!(reply["apps"][0]["deployment_id"].is_i64(), "{reply}");
+
+    // the watch turned off: a push elsewhere in the repository deploys too
+    let (status, body) = app.json(Method::PATCH, "/apps/web", json!({"watch_root_dir": false})).await;
+    assert_eq!((status, body["watch_root_dir"].as_bool(), body["auto_deploy"].as_bool()), (StatusCode::OK, Some(false), Some(true)), "{body}");
+    push["commits"] = json!([commit(&["README.md"])]);
+    let (_, reply) = signed(&app, "push", "watch-3", push.to_string().as_bytes()).await;
+    assert!(reply["apps"][0]["deployment_id"].is_i64(), "{reply}");
+    // auto-deploy off: a push deploys nothing and says so
+    let (status, body) = app.json(Method::PATCH, "/apps/web", json!({"auto_deploy": false})).await;
+    assert_eq!((status, body["auto_deploy"].as_bool()), (StatusCode::OK, Some(false)), "{body}");
+    let before = deployments(&app, "web").await.len();
+    let (_, reply) = signed(&app, "push", "watch-4", push.to_string().as_bytes()).await;
+    assert_eq!(reply["apps"][0]["skipped"].as_str(), Some("auto-deploy is off for this app"), "{reply}");
+    assert_eq!(deployments(&app, "web").await.len(), before);
+    let (status, body) = app.json(Method::PATCH, "/apps/web", json!({"auto_deploy": "yes"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a setting is a boolean: {body}");
     app.stop().await;
 }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::apps::{DeleteApp, UpdateApp};
-use crate::components::form::{unplaced, Field};
+use crate::components::form::{unplaced, CheckField, Field};
 use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_DANGER, CARD, INPUT};
 
 
@@ -40,6 +40,13 @@ pub fn Settings(info: RwSignal<wire::App>) -> impl IntoView {
                     <Field name="build_command" label="Build command" error value=a.build_command.unwrap_or_default() placeholder="detected"/>
                     <Field name="start_command" label="Start command" error value=a.start_command.unwrap_or_default() placeholder="detected"/>
                     <Field name="health_check_path" label="Health check path" error value=a.health_check_path/>
+                </div>
+                <h3 class="pt-2 text-sm font-semibold text-gray-800">"Deploys on push"</h3>
+                <div class="grid gap-4 sm:grid-cols-2" data-testid="git-settings">
+                    <CheckField name="auto_deploy" label="Deploy on push" checked=a.auto_deploy
+                        help="A push to the branch deploys the pushed commit (repository webhook)."/>
+                    <CheckField name="watch_root_dir" label="Only when the root directory changed" checked=a.watch_root_dir
+                        help="Skip pushes that change no file under the root directory (monorepos)."/>
                 </div>
                 <super::run_settings::RunFields a=run error/>
                 <div class="flex items-center gap-3">

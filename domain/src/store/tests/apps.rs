@@ -42,7 +42,10 @@ async fn runtime_settings_round_trip_through_insert_update_and_reads(db: Db) {
     changed.replicas = 2;
     changed.sticky_sessions = false;
     changed.dockerfile_path = None;
+    changed.auto_deploy = false;
+    changed.watch_root_dir = false;
     let updated = s.update_app(&changed).await.unwrap();
+    assert_eq!((updated.auto_deploy, updated.watch_root_dir), (false, false));
     assert_eq!((updated.runtime, updated.cpu_limit, updated.memory_limit_mb, updated.replicas), (RuntimeKind::Process, None, Some(16), 2));
     assert_eq!((updated.sticky_sessions, updated.dockerfile_path.as_deref(), updated.drain_timeout_secs), (false, None, 3600));
     assert_eq!(s.app_by_id(boxed.id).await.unwrap(), updated);

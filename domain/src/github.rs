@@ -7,6 +7,10 @@
 //! created with, and only of that repository's id: the id is recorded at the first push that matches,
 //! so a repository deleted and re-created under the same name (another id) deploys nothing.
 
+pub mod api;
+pub mod installations;
+pub mod status;
+
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -71,6 +75,8 @@ pub enum WebhookReply {
     Ignored { event: String },
     /// A push: what happened for each app of that repository (none if no app uses it).
     Push { reason: Option<String>, apps: Vec<PushOutcome> },
+    /// An App installation changed (created, deleted, suspended, its repositories).
+    Installation { installation: i64, action: String, repositories: usize },
 }
 
 /// A push's effect on one app.
@@ -91,6 +97,9 @@ struct Push {
     #[serde(default)]
     deleted: bool,
     repository: Repository,
+    /// Present when the push came through the GitHub App.
+    #[serde(default)]
+    installation: Option<Installation>,
     /// The pushed commits (GitHub lists at most 20), with the paths each touched.
     #[serde(default)]
     commits: Vec<Commit>,
@@ -121,8 +130,15 @@ fn outside_root(root_dir: &str, push: &Push) -> Option<String> {
 }
 
 #[derive(Deserialize)]
+struct Installation {
+    id: i64,
+}
+
+#[derive(Deserialize)]
 struct Repository {
     id: i64,
+    #[serde(default)]
+    full_name: Option<String>,
     #[serde(default)]
     default_branch: Option<String>,
     #[serde(default)]
@@ -193,14 +209,35 @@ impl Services {
         if !delivery_ok {
             return Err(WebhookError::Malformed("X-GitHub-Delivery is missing or not a delivery id".into()));
         }
-        if event != "push" {
-            return Ok(WebhookReply::Ignored { event: event.chars().take(64).collect() });
-        }
-        let push: Push = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(format!("the push payload is not valid: {e}")))?;
         let internal = |e: crate::Error| {
             tracing::error!(error = %e, "handling a GitHub delivery failed");
             WebhookError::Internal
         };
+        if matches!(event, "installation" | "installation_repositories") {
+            return match self.store.claim_delivery(delivery, event, now_ms(), STALE_MS).await.map_err(internal)? {
+                Claim::Done => Ok(WebhookReply::Duplicate),
+                Claim::Busy => Err(WebhookError::InProgress),
+                Claim::New => match self.installation_event(event, body).await {
+                    Ok(Ok(reply)) => {
+                        let outcome = serde_json::to_string(&reply).unwrap_or_default();
+                        self.store.finish_delivery(delivery, &outcome).await.map_err(internal)?;
+                        Ok(reply)
+                    }
+                    Ok(Err(bad)) => {
+                        let _ = self.store.release_delivery(delivery).await;
+                        Err(WebhookError::Malformed(bad))
+                    }
+                    Err(e) => {
+                        let _ = self.store.release_delivery(delivery).await;
+                        Err(internal(e))
+                    }
+                },
+            };
+        }
+        if event != "push" {
+            return Ok(WebhookReply::Ignored { event: event.chars().take(64).collect() });
+        }
+        let push: Push = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(format!("the push payload is not valid: {e}")))?;
         match self.store.claim_delivery(delivery, event, now_ms(), STALE_MS).await.map_err(internal)? {
             Claim::New => {}
             Claim::Done => return Ok(WebhookReply::Duplicate),
@@ -253,6 +290,8 @@ impl Services {
             Some(_) => {}
             None => self.store.link_app_github_repo(app.id, push.repository.id).await?,
         }
+        let full_name = push.repository.full_name.as_deref().filter(|n| n.len() <= 200 && n.split('/').count() == 2);
+        self.store.set_app_github_source(app.id, full_name, push.installation.as_ref().map(|i| i.id)).await?;
         let wanted = if app.branch.is_empty() { push.repository.default_branch.as_deref().unwrap_or("main") } else { app.branch.as_str() };
         if branch != wanted {
             return skip(format!("a push to {branch}; the app deploys {wanted}"));
@@ -307,7 +346,8 @@ mod tests {
             git_ref: "refs/heads/main".into(),
             after: "a".repeat(40),
             deleted: false,
-            repository: Repository { id: 1, default_branch: None, clone_url: None, ssh_url: None, html_url: None, git_url: None },
+            installation: None,
+            repository: Repository { id: 1, full_name: None, default_branch: None, clone_url: None, ssh_url: None, html_url: None, git_url: None },
             commits: (0..commits).map(|_| commit()).collect(),
         }
     }

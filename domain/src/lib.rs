@@ -88,6 +88,33 @@ pub struct Settings {
     pub mail: mail::MailSettings,
     /// The secret GitHub signs webhook deliveries with; `None` turns the webhook off.
     pub github_webhook_secret: Option<github::WebhookSecret>,
+    /// The GitHub App Rhone acts as (commit statuses, private clones); `None`: no App.
+    pub github_app: Option<github::api::GitHubAppSettings>,
+}
+
+/// The public addresses Rhone puts in links it sends elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    /// The dashboard's origin (`public_url`, else its listen address), no trailing `/`.
+    pub dashboard: String,
+    /// `http` or `https`: how visitors reach `{slug}.{base_domain}`.
+    pub app_scheme: String,
+    /// The proxy's public port (omitted from links when it is the scheme's default).
+    pub app_port: u16,
+}
+
+impl Links {
+    /// `http://{slug}.{base_domain}:{port}`.
+    pub fn app_url(&self, base_domain: &str, slug: &str) -> String {
+        let default_port = matches!((self.app_scheme.as_str(), self.app_port), ("http", 80) | ("https", 443));
+        let port = if default_port { String::new() } else { format!(":{}", self.app_port) };
+        format!("{}://{slug}.{base_domain}{port}", self.app_scheme)
+    }
+
+    /// The dashboard page with deployment `id`'s row and log.
+    pub fn deployment_url(&self, slug: &str, id: i64) -> String {
+        format!("{}/apps/{slug}/deployments?deployment={id}", self.dashboard)
+    }
 }
 
 /// The operator's setting for repositories on the local filesystem (`file://`, absolute paths).
@@ -128,6 +155,7 @@ impl Settings {
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
             mail: mail::MailSettings { url: None, from: "Rhone <rhone@localhost>".into() },
             github_webhook_secret: None,
+            github_app: None,
             data_dir,
         }
     }
@@ -194,9 +222,23 @@ pub struct Services {
     usage: apps::status::UsageCache,
     /// The SMTP relay, when one is configured.
     mailer: Option<mail::Mailer>,
+    /// The GitHub API, when a GitHub App is configured.
+    pub github: Option<Arc<dyn github::api::GitHubApi>>,
+    /// Where the dashboard and the apps are reached from outside (links Rhone sends elsewhere); set
+    /// by the server once its listeners are bound.
+    links: Arc<arc_swap::ArcSwap<Links>>,
 }
 
 impl Services {
+    /// Sets where the dashboard and the apps are reached from outside.
+    pub fn set_links(&self, links: Links) {
+        self.links.store(Arc::new(links));
+    }
+
+    pub fn links(&self) -> Arc<Links> {
+        self.links.load_full()
+    }
+
     /// A warning for every dashboard page while apps are not isolated under their own users.
     pub fn isolation_warning(&self) -> Option<&'static str> {
         self.settings.isolation.warning()
@@ -212,6 +254,10 @@ impl Services {
         let runtime = runtime::Runtimes::new(runtime::DockerRuntime::new(settings.docker_settings())).with_crash_backoff(settings.crash_backoff_base);
         let pipeline = pipeline::Control::new(settings.max_concurrent_builds);
         let mailer = mail::Mailer::new(&settings.mail)?;
+        let github = match &settings.github_app {
+            Some(app) => Some(Arc::new(github::api::OctocrabGitHub::new(app)?) as Arc<dyn github::api::GitHubApi>),
+            None => None,
+        };
         Ok(Services {
             logs: logs::LogHub::with_limits(store.clone(), settings.log_limits),
             settings: Arc::new(settings),
@@ -225,6 +271,8 @@ impl Services {
             pipeline,
             usage: apps::status::UsageCache::default(),
             mailer,
+            github,
+            links: Arc::new(arc_swap::ArcSwap::from_pointee(Links { dashboard: "http://localhost:3000".into(), app_scheme: "http".into(), app_port: 8080 })),
         })
     }
 }

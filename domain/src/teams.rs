@@ -38,6 +38,7 @@ pub enum AuditAction {
     TokenRevoke,
     TeamCreate,
     TeamUpdate,
+    GitHubConnect,
 }
 
 impl AuditAction {
@@ -66,6 +67,7 @@ impl AuditAction {
             TokenRevoke => "token.revoke",
             TeamCreate => "team.create",
             TeamUpdate => "team.update",
+            GitHubConnect => "github.connect",
         }
     }
 }

@@ -88,6 +88,10 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     /// The secret of GitHub webhook deliveries (`X-Hub-Signature-256`); unset: the webhook is off.
     pub github_webhook_secret: Option<Secret>,
+    /// The GitHub App (`github_app_id` and `github_app_private_key_file`, both or neither;
+    /// `github_api_url`, default `https://api.github.com`; `github_web_url`, default
+    /// `https://github.com`). The key is read at startup and never printed.
+    pub github_app: Option<domain::github::api::GitHubAppSettings>,
     /// The sender of those emails.
     pub mail_from: String,
     /// The runtime of an app created without naming one: `auto` (docker when an engine answers at
@@ -121,8 +125,40 @@ const KEYS: &[&str] = &[
     "log_retention_days", "log_keep_lines", "keep_deployments", "default_runtime", "docker_host",
     "docker_network", "docker_build_cpus", "docker_build_memory_mb", "max_concurrent_builds", "crash_backoff_ms", "switch_watch_secs",
     "health_interval_secs", "health_failures", "audit_retention_days", "invitation_ttl_secs", "smtp_url", "mail_from",
-    "github_webhook_secret",
+    "github_webhook_secret", "github_app_id", "github_app_private_key_file", "github_api_url", "github_web_url",
+    "github_client_id", "github_client_secret",
 ];
+
+/// The GitHub App settings, refused with the setting's name when incomplete or unusable.
+fn github_app(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<domain::github::api::GitHubAppSettings>, ConfigError> {
+    let url = |k: &str, default: &str| -> Result<String, ConfigError> {
+        let v = get(k).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.into());
+        let v = v.trim().trim_end_matches('/').to_string();
+        match url::Url::parse(&v) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() && u.username().is_empty() && u.password().is_none() && u.query().is_none() => Ok(v),
+            _ => Err(ConfigError(format!("{k} must be an http(s) URL without credentials or query, got {v:?}"))),
+        }
+    };
+    let api_url = url("github_api_url", "https://api.github.com")?;
+    let web_url = url("github_web_url", "https://github.com")?;
+    let id = get("github_app_id").filter(|v| !v.trim().is_empty());
+    let key_file = get("github_app_private_key_file").filter(|v| !v.trim().is_empty());
+    let (id, key_file) = match (id, key_file) {
+        (None, None) => return Ok(None),
+        (Some(id), Some(f)) => (id, f),
+        _ => return Err(ConfigError("github_app_id and github_app_private_key_file go together: set both or neither".into())),
+    };
+    let app_id: u64 = id.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError(format!("github_app_id must be the App's numeric id, got {id:?}")))?;
+    let pem = std::fs::read_to_string(key_file.trim()).map_err(|e| ConfigError(format!("github_app_private_key_file {key_file:?} cannot be read: {e}")))?;
+    let client_id = get("github_client_id").filter(|v| !v.trim().is_empty());
+    let client_secret = get("github_client_secret").filter(|v| !v.trim().is_empty());
+    if client_id.is_some() != client_secret.is_some() {
+        return Err(ConfigError("github_client_id and github_client_secret go together: set both or neither".into()));
+    }
+    let app = domain::github::api::GitHubAppSettings { app_id, private_key_pem: pem, api_url, web_url, client_id, client_secret };
+    app.check().map_err(ConfigError)?;
+    Ok(Some(app))
+}
 
 /// A setting name of `KEYS` or one of the `docker_base_<name>` images.
 fn known_key(k: &str) -> bool {
@@ -290,6 +326,7 @@ impl Config {
             invitation_ttl: secs("invitation_ttl_secs", 7 * 24 * 3600)?,
             smtp_url: get("smtp_url").filter(|u| !u.trim().is_empty()).map(Secret),
             github_webhook_secret: get("github_webhook_secret").filter(|s| !s.is_empty()).map(Secret),
+            github_app: github_app(&get)?,
             mail_from: get("mail_from").unwrap_or_else(|| default_from.clone()),
             default_runtime,
             docker_host,
@@ -367,6 +404,37 @@ mod tests {
         assert!(e.contains("public_url"), "{e}");
         let e = Config::from_sources(None, env(&[("RHONE_TRUSTED_PROXIES", "10.0.0.0/40")])).unwrap_err().to_string();
         assert!(e.contains("trusted_proxies") && e.contains("10.0.0.0/40"), "{e}");
+    }
+
+    #[test]
+    fn the_github_app_needs_its_id_and_a_real_key_and_never_prints_the_key() {
+        assert!(Config::from_sources(None, env(&[])).unwrap().github_app.is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("app.pem");
+        let out = std::process::Command::new("openssl").args(["genrsa", "-traditional", "-out"]).arg(&key).arg("2048").output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let key_s = key.to_str().unwrap();
+        let c = Config::from_sources(None, env(&[("RHONE_GITHUB_APP_ID", "4242"), ("RHONE_GITHUB_APP_PRIVATE_KEY_FILE", key_s)])).unwrap();
+        let app = c.github_app.clone().unwrap();
+        assert_eq!((app.app_id, app.api_url.as_str(), app.web_url.as_str()), (4242, "https://api.github.com", "https://github.com"));
+        assert!(!format!("{app:?}").contains("PRIVATE KEY"), "the key is never printed");
+        let file = format!("github_app_id = \"7\"\ngithub_app_private_key_file = \"{key_s}\"\ngithub_api_url = \"https://ghe.example.com/api/v3/\"\n");
+        let c = Config::from_sources(Some(&file), env(&[])).unwrap();
+        assert_eq!(c.github_app.unwrap().api_url, "https://ghe.example.com/api/v3");
+        let not_a_key = dir.path().join("not.pem");
+        std::fs::write(&not_a_key, "hello").unwrap();
+        let cases = [
+            (vec![("RHONE_GITHUB_APP_ID", "4242")], "go together"),
+            (vec![("RHONE_GITHUB_APP_ID", "abc"), ("RHONE_GITHUB_APP_PRIVATE_KEY_FILE", key_s)], "numeric id"),
+            (vec![("RHONE_GITHUB_APP_ID", "1"), ("RHONE_GITHUB_APP_PRIVATE_KEY_FILE", "/nonexistent/key.pem")], "cannot be read"),
+            (vec![("RHONE_GITHUB_APP_ID", "1"), ("RHONE_GITHUB_APP_PRIVATE_KEY_FILE", not_a_key.to_str().unwrap())], "not an RSA private key"),
+            (vec![("RHONE_GITHUB_API_URL", "ftp://x")], "github_api_url"),
+            (vec![("RHONE_GITHUB_WEB_URL", "https://user:pw@github.com")], "github_web_url"),
+        ];
+        for (vars, want) in cases {
+            let e = Config::from_sources(None, env(&vars)).unwrap_err().to_string();
+            assert!(e.contains(want), "{vars:?}: {e}");
+        }
     }
 
     #[test]

@@ -99,6 +99,7 @@ pub async fn open_services(config: &Config) -> Result<Services, StartError> {
     settings.retention.audit_max_age = config.audit_retention;
     settings.invitation_ttl = config.invitation_ttl;
     settings.github_webhook_secret = config.github_webhook_secret.as_ref().map(|s| domain::github::WebhookSecret(s.expose().to_string()));
+    settings.github_app = config.github_app.clone();
     settings.mail = domain::mail::MailSettings { url: config.smtp_url.as_ref().map(|u| u.expose().to_string()), from: config.mail_from.clone() };
     settings.default_runtime = config.default_runtime;
     settings.docker_host = config.docker_host.clone();
@@ -177,6 +178,11 @@ pub async fn start(config: Config, site: site::SiteSettings) -> Result<Running, 
     services.recover().await.map_err(domain_error)?;
     let addr = api_listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?;
     let proxy_addr = proxy_listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?;
+    services.set_links(domain::Links {
+        dashboard: config.public_url.as_ref().map_or_else(|| format!("http://{addr}"), |u| u.to_string().trim_end_matches('/').to_string()),
+        app_scheme: "http".into(),
+        app_port: proxy_addr.port(),
+    });
     let dup = |l: &TcpListener| l.as_fd().try_clone_to_owned().map_err(|e| StartError::Other(e.to_string()));
     let (api_fd, proxy_fd) = (dup(&api_listener)?, dup(&proxy_listener)?);
     let supervision = Arc::new(Supervision::start(services.clone(), config.workers, config.data_dir.clone(), lock));

@@ -341,6 +341,18 @@ pub struct Deployment {
     pub live_at: Option<i64>,
     /// Set while the build is kept on disk (the last 5 successful builds are kept for rollback).
     pub rollback_available: bool,
+    /// Its commit status on GitHub (repositories connected through the GitHub App only).
+    #[serde(default)]
+    pub github_status: Option<GitHubStatus>,
+}
+
+/// What became of a deployment's commit status on GitHub.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GitHubStatus {
+    /// The state posted last (`pending`, `success`, `failure`, `error`); `None`: none posted yet.
+    pub state: Option<String>,
+    /// Why the last attempt to post failed (it is retried with backoff); `None`: it worked.
+    pub error: Option<String>,
 }
 
 impl Deployment {

@@ -8,7 +8,7 @@ pub mod slug;
 mod status;
 mod teams;
 
-pub use apps::{ApiToken, App, CpuLimit, Deployment, DeploymentKind, Invalid, RuntimeKind, Stage, User};
+pub use apps::{ApiToken, App, CpuLimit, Deployment, DeploymentKind, GitHubStatus, Invalid, RuntimeKind, Stage, User};
 
 pub use overview::{AppListItem, AppOverview, AppState, DiskUsage, QueuedBuild, RuntimeStatus};
 pub use status::{DeploymentStatus, QueueState, RunState};

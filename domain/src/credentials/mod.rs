@@ -154,7 +154,19 @@ impl Services {
     pub(crate) async fn git_auth(&self, app: &App) -> Result<GitAuth> {
         let run_dir = self.settings.run_dir();
         match self.credential_plain(app.id).await? {
-            None => Ok(GitAuth::none()),
+            // a repository of a GitHub App installation connected to the app's team: a fresh
+            // installation token (the app's own credential, when it has one, wins)
+            None => match self.installation_token_for(app.team_id, &app.repo_url).await {
+                Ok(Some(token)) => GitAuth::token(&run_dir, DEFAULT_USERNAME, &token.0),
+                Ok(None) => Ok(GitAuth::none()),
+                Err(e) => {
+                    let why = match e {
+                        Error::Internal(m) => m,
+                        other => other.to_string(),
+                    };
+                    Err(Error::Forbidden(format!("GitHub gave no installation token to clone with: {why}")))
+                }
+            },
             Some((c, CredentialKind::Token, token)) => {
                 GitAuth::token(&run_dir, c.username.as_deref().unwrap_or(DEFAULT_USERNAME), &token)
             }

@@ -8,6 +8,7 @@ use futures::FutureExt;
 
 use super::{Job, PurgeSessions, Retention};
 use crate::error::{Error, Result};
+use crate::github::status::PostStatus;
 use crate::pipeline::DeployJob;
 use crate::store::{now_ms, ClaimedJob};
 use crate::Services;
@@ -20,6 +21,7 @@ impl Services {
             DeployJob::KIND => execute::<DeployJob>(self, &job).await?,
             Retention::KIND => execute::<Retention>(self, &job).await?,
             PurgeSessions::KIND => execute::<PurgeSessions>(self, &job).await?,
+            PostStatus::KIND => execute::<PostStatus>(self, &job).await?,
             #[cfg(test)]
             super::tests::FailsUntil::KIND => execute::<super::tests::FailsUntil>(self, &job).await?,
             other => {

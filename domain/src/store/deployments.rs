@@ -13,7 +13,9 @@ use wire::Stage;
 
 const DEP_COLS: &str = "d.id, d.number, d.kind, d.app_id, a.slug AS app_slug, d.status, d.git_ref, d.commit_sha, \
      d.commit_message, d.commit_author, d.stage, d.plan, d.rollback_of, d.error, d.build_ms, d.created_at, d.updated_at, \
-     d.finished_at, d.live_at, d.artifact_dir";
+     d.finished_at, d.live_at, d.artifact_dir, \
+     (SELECT g.state FROM github_statuses g WHERE g.deployment_id = d.id) AS github_state, \
+     (SELECT g.error FROM github_statuses g WHERE g.deployment_id = d.id) AS github_error";
 
 /// A stored status (an unknown one is a bug of ours, not of the caller).
 fn status(s: &str) -> Result<DeploymentStatus> {
@@ -45,6 +47,10 @@ fn deployment(row: &AnyRow) -> Result<Deployment> {
         finished_at: get(row, "finished_at")?,
         live_at: get(row, "live_at")?,
         rollback_available: artifact.is_some(),
+        github_status: {
+            let (state, error): (Option<String>, Option<String>) = (get(row, "github_state")?, get(row, "github_error")?);
+            (state.is_some() || error.is_some()).then_some(wire::GitHubStatus { state, error })
+        },
     })
 }
 
@@ -90,7 +96,7 @@ async fn insert_event(conn: &mut AnyConnection, id: i64, status: DeploymentStatu
         .bind(at)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    super::github::queue_github_status(conn, id, status.as_str(), at).await
 }
 
 /// The conditional status write plus its event row, on the caller's transaction.
@@ -310,15 +316,21 @@ impl Store {
         Ok(true)
     }
 
+    /// Records the commit a deployment builds (and, for a GitHub App repository, queues its
+    /// `pending` status now that the commit is known).
     pub async fn set_commit(&self, id: i64, sha: &str, author: &str, message: &str) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let now = now_ms();
         sqlx::query("UPDATE deployments SET commit_sha = $2, commit_message = $3, commit_author = $4, updated_at = $5 WHERE id = $1")
             .bind(id)
             .bind(sha)
             .bind(message)
             .bind(Some(author).filter(|a| !a.is_empty()))
-            .bind(now_ms())
-            .execute(self.pool())
+            .bind(now)
+            .execute(&mut *tx)
             .await?;
+        super::github::queue_github_status(&mut tx, id, "commit", now).await?;
+        tx.commit().await?;
         Ok(())
     }
 

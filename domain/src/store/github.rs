@@ -1,7 +1,7 @@
-//! GitHub webhook bookkeeping: deliveries handled (each once) and the repository id each app takes
-//! pushes from.
+//! GitHub bookkeeping: webhook deliveries handled (each once), the repository (id, owner/name) and
+//! App installation each app takes pushes from, and the commit status posted per deployment.
 
-use super::Store;
+use super::{get, now_ms, Store};
 use crate::error::Result;
 use crate::github::Claim;
 
@@ -69,4 +69,76 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// The repository an app takes pushes from, once a push recorded it.
+    pub async fn app_github(&self, app_id: i64) -> Result<Option<AppGitHub>> {
+        let row = sqlx::query("SELECT repo_id, full_name, installation_id FROM app_github WHERE app_id = $1")
+            .bind(app_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok(AppGitHub { repo_id: get(&r, "repo_id")?, full_name: get(&r, "full_name")?, installation_id: get(&r, "installation_id")? }))
+            .transpose()
+    }
+
+    /// Records the repository's current owner/name and the App installation a push came through
+    /// (repositories are renamed and Apps reinstalled; the id stays).
+    pub async fn set_app_github_source(&self, app_id: i64, full_name: Option<&str>, installation_id: Option<i64>) -> Result<()> {
+        sqlx::query(
+            "UPDATE app_github SET full_name = COALESCE($2, full_name), installation_id = COALESCE($3, installation_id) WHERE app_id = $1",
+        )
+        .bind(app_id)
+        .bind(full_name)
+        .bind(installation_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// What became of deployment `id`'s commit status: the state posted last (`state`), or why the
+    /// last attempt failed (`error`).
+    pub async fn record_github_status(&self, id: i64, state: Option<&str>, error: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO github_statuses (deployment_id, state, error, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (deployment_id) DO UPDATE SET state = COALESCE(excluded.state, github_statuses.state),
+             error = excluded.error, updated_at = excluded.updated_at",
+        )
+        .bind(id)
+        .bind(state)
+        .bind(error)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+/// Where an app's pushes come from on GitHub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppGitHub {
+    pub repo_id: i64,
+    /// `owner/name`, as of the last push.
+    pub full_name: Option<String>,
+    /// The App installation the last push came through (`None`: a plain repository webhook).
+    pub installation_id: Option<i64>,
+}
+
+/// Queues the commit-status job of deployment `id` having reached `status`, on the caller's
+/// transaction, when the deployment's app takes pushes through the GitHub App (once per status).
+pub(super) async fn queue_github_status(conn: &mut sqlx::AnyConnection, id: i64, status: &str, now: i64) -> Result<()> {
+    let payload = format!("{{\"deployment_id\":{id}}}");
+    sqlx::query(
+        "INSERT INTO jobs (kind, dedupe_key, payload, status, created_at, run_at, max_attempts)
+         SELECT $1, $2, $3, 'queued', $4, $4, $5 FROM deployments d JOIN app_github g ON g.app_id = d.app_id
+         WHERE d.id = $6 AND g.installation_id IS NOT NULL
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(crate::github::status::KIND)
+    .bind(format!("github-status:{id}:{status}"))
+    .bind(payload)
+    .bind(now)
+    .bind(crate::github::status::STATUS_ATTEMPTS)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -9,6 +9,7 @@ mod audit;
 pub mod credentials;
 pub mod deployments;
 mod github;
+pub mod github_installations;
 mod jobs;
 mod logs;
 pub mod instances;

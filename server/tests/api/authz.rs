@@ -188,6 +188,12 @@ async fn cases(fx: &Fixture) -> Vec<Case> {
         case(M::GET, "/teams/{team}/invitations/{id}", format!("/teams/{TEAM}/invitations/{inv}"), None, ADMIN(200)),
         fresh(M::DELETE, "/teams/{team}/invitations/{id}", format!("/teams/{TEAM}/invitations/{inv}"), Fresh::Invitation, ADMIN(204)),
         case(M::GET, "/teams/{team}/audit", format!("/teams/{TEAM}/audit"), None, ADMIN_READ(200)),
+        // no GitHub App on this installation: admins are told so (409)
+        case(M::GET, "/teams/{team}/github/install", format!("/teams/{TEAM}/github/install"), None, ADMIN(409)),
+        case(M::GET, "/teams/{team}/github/repositories", format!("/teams/{TEAM}/github/repositories"), None, ADMIN(200)),
+        case(M::GET, "/teams/{team}/github/branches", format!("/teams/{TEAM}/github/branches?repo=o/r"), None, ADMIN(404)),
+        // a browser coming back from GitHub: to the login page, or to the new-app page with the refusal
+        case(M::GET, "/github/callback", "/github/callback", None, [303, 401, 303, 303, 303, 303, 303, 303]),
         Case {
             method: M::POST,
             route: "/invitations/{token}/accept",

@@ -5,6 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::github_stub::GitHubStub;
 use crate::helpers::{files, python_app, spawn_app_with, Repo, TestApp};
 
 const SECRET: &str = "It's a Secret to Everybody";
@@ -195,5 +196,90 @@ async fn an_app_in_a_subdirectory_deploys_only_pushes_that_touch_it() {
     assert_eq!(deployments(&app, "web").await.len(), before);
     let (status, body) = app.json(Method::PATCH, "/apps/web", json!({"auto_deploy": "yes"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a setting is a boolean: {body}");
+    app.stop().await;
+}
+
+fn head(repo: &Repo) -> String {
+    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).current_dir(repo.path()).output().expect("git rev-parse");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// GitHub's example push, from the GitHub App's installation 77, of `sha` to main of the local `repo`
+/// (named `octo-org/statused` on GitHub).
+fn app_push(repo: &Repo, sha: &str) -> Vec<u8> {
+    let mut push: Value = serde_json::from_slice(&fixture("push.with-new-branch.json")).unwrap();
+    push["ref"] = json!("refs/heads/main");
+    push["after"] = json!(sha);
+    push["repository"]["clone_url"] = json!(repo.path().to_string_lossy());
+    push["repository"]["full_name"] = json!("octo-org/statused");
+    push["installation"] = json!({"id": 77, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc="});
+    push.to_string().into_bytes()
+}
+
+#[tokio::test]
+async fn deployments_of_a_github_app_repository_report_their_state_on_the_commit() {
+    let gh = GitHubStub::start().await;
+    // GitHub is down for the first two posts: they are retried with backoff
+    gh.fail_statuses(2);
+    let env = gh.env();
+    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    extra.push(("RHONE_GITHUB_WEBHOOK_SECRET", SECRET));
+    let app = spawn_app_with(&extra).await;
+    let repo = Repo::new(&files(&python_app("v1")));
+    app.create_app("statused", &repo.path(), json!({"branch": "main"})).await;
+    let sha = head(&repo);
+
+    let (status, reply) = signed(&app, "push", "status-1", &app_push(&repo, &sha)).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let id = reply["apps"][0]["deployment_id"].as_i64().expect("a deployment");
+    assert_eq!(app.wait_final(id).await["status"], "live", "GitHub being down never holds a deploy back");
+    let posted = gh.wait_statuses("the success status", |s| s.last().is_some_and(|p| p.body["state"] == "success")).await;
+    for p in &posted {
+        assert_eq!((p.repo.as_str(), p.sha.as_str(), p.body["context"].as_str()), ("octo-org/statused", sha.as_str(), Some("rhone/statused")), "{p:?}");
+    }
+    assert_eq!(posted[0].body["state"], "pending", "pending first: {posted:#?}");
+    assert!(posted[0].body["target_url"].as_str().unwrap_or_default().contains(&format!("/apps/statused/deployments?deployment={id}")), "{posted:#?}");
+    let success = posted.last().unwrap();
+    assert_eq!(success.body["target_url"], json!(format!("http://statused.localhost:{}", app.proxy_port)), "the live app's URL");
+    {
+        let rec = gh.recorded.lock().unwrap();
+        assert!(rec.refused.is_empty(), "every JWT and token was good: {:?}", rec.refused);
+        assert_eq!(rec.minted.len(), 1, "one installation token, cached for every post: {:?}", rec.minted.iter().map(|m| m.0).collect::<Vec<_>>());
+        assert_eq!(rec.minted[0].0, 77, "the installation the push came through");
+    }
+    let dep = app.get(&format!("/deployments/{id}")).await.1;
+    assert_eq!(dep["github_status"], json!({"state": "success", "error": null}), "{dep}");
+
+    // a failing deploy: failure, with a link to its log
+    repo.commit(&[("requirements.txt", ""), ("app.py", "raise SystemExit(3)\n")], "broken");
+    let broken = head(&repo);
+    let (_, reply) = signed(&app, "push", "status-2", &app_push(&repo, &broken)).await;
+    let failed_id = reply["apps"][0]["deployment_id"].as_i64().expect("a deployment");
+    assert_eq!(app.wait_final(failed_id).await["status"], "failed");
+    let posted = gh.wait_statuses("the failure status", |s| s.iter().any(|p| p.sha == broken && p.body["state"] == "failure")).await;
+    let failure = posted.iter().rev().find(|p| p.sha == broken).unwrap();
+    assert_eq!(failure.body["state"], "failure", "the last word on the broken commit: {posted:#?}");
+    assert!(failure.body["target_url"].as_str().unwrap_or_default().contains(&format!("deployment={failed_id}")), "{failure:?}");
+    assert!(failure.body["description"].as_str().unwrap_or_default().starts_with("Deploy failed"), "{failure:?}");
+    assert_eq!(app.via_proxy("statused", "/").await.1, "v1", "the failed deploy changed nothing live");
+
+    // GitHub refusing every post: the deploy goes live all the same, and the deployment says why
+    gh.fail_statuses(u32::MAX);
+    repo.commit(&files(&python_app("v3")), "v3");
+    let v3 = head(&repo);
+    let (_, reply) = signed(&app, "push", "status-3", &app_push(&repo, &v3)).await;
+    let v3_id = reply["apps"][0]["deployment_id"].as_i64().expect("a deployment");
+    assert_eq!(app.wait_final(v3_id).await["status"], "live");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let dep = loop {
+        let dep = app.get(&format!("/deployments/{v3_id}")).await.1;
+        if dep["github_status"]["error"].is_string() || std::time::Instant::now() > deadline {
+            break dep;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let error = dep["github_status"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("GitHub answered 502"), "{dep}");
+    assert!(!error.contains("ghs_"), "no token in what users see: {error}");
     app.stop().await;
 }

@@ -20,6 +20,8 @@ mod deploy;
 mod docker;
 mod docker_status;
 mod github;
+mod github_stub;
+mod github_app;
 mod drain;
 mod logs;
 mod mail;

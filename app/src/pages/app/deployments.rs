@@ -42,7 +42,9 @@ impl Deployments {
     pub fn new(slug: Memo<String>) -> Deployments {
         let (deploy, cancel, rollback) = (ServerAction::new(), ServerAction::new(), ServerAction::new());
         let (restart, stop, start) = (ServerAction::new(), ServerAction::new(), ServerAction::new());
-        let (before, tick, selected) = (RwSignal::new(None), RwSignal::new(0u32), RwSignal::new(None));
+        // `?deployment=<id>` (the link in a GitHub commit status) opens that deployment's log
+        let linked = leptos_router::hooks::use_query_map().get_untracked().get("deployment").and_then(|v| v.parse::<i64>().ok());
+        let (before, tick, selected) = (RwSignal::new(None), RwSignal::new(0u32), RwSignal::new(linked));
         let list = Resource::new(
             move || {
                 let actions = [deploy.version().get(), cancel.version().get(), rollback.version().get(), restart.version().get(), stop.version().get(), start.version().get()];
@@ -228,6 +230,22 @@ fn progress(stage: Option<Stage>, created_at: i64) -> impl IntoView {
     }
 }
 
+/// What became of the deployment's commit status on GitHub (posting never holds a deploy back).
+fn github_status(g: wire::GitHubStatus) -> impl IntoView {
+    match g.error {
+        Some(e) => view! {
+            <div class="mt-1 text-xs text-amber-800" data-testid="github-status">
+                "GitHub commit status not posted: "{e}{g.state.map(|s| format!(" (last posted: {s})"))}
+            </div>
+        }
+        .into_any(),
+        None => view! {
+            <div class="text-xs text-gray-500" data-testid="github-status">"GitHub commit status: "{g.state.unwrap_or_default()}</div>
+        }
+        .into_any(),
+    }
+}
+
 fn row(d: Deployment, deps: Deployments, can_deploy: bool) -> impl IntoView {
     let id = d.id;
     let release = d.release();
@@ -266,6 +284,7 @@ fn row(d: Deployment, deps: Deployments, can_deploy: bool) -> impl IntoView {
                     }
                 })}
                 {d.error.clone().filter(|_| d.status != DeploymentStatus::Failed).map(|e| view! { <div class="text-xs text-gray-500">{e}</div> })}
+                {d.github_status.clone().map(github_status)}
             </td>
             <td class="hidden px-3 py-2 align-top whitespace-nowrap sm:table-cell">{d.duration_ms().map(duration)}</td>
             <td class="hidden px-3 py-2 align-top whitespace-nowrap text-gray-500 sm:table-cell">{datetime(d.created_at)}</td>

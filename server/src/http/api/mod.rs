@@ -11,6 +11,7 @@ mod builds;
 mod credentials;
 mod deployments;
 mod env;
+mod github;
 mod invitations;
 mod logs;
 mod teams;
@@ -51,6 +52,10 @@ routes! {
     "/teams/{team}/invitations" => get invitations::list, post invitations::create;
     "/teams/{team}/invitations/{id}" => get invitations::show, delete invitations::revoke;
     "/teams/{team}/audit" => get teams::audit;
+    "/teams/{team}/github/install" => get github::install;
+    "/teams/{team}/github/repositories" => get github::repositories;
+    "/teams/{team}/github/branches" => get github::branches;
+    "/github/callback" => get github::callback;
     "/invitations/{token}/accept" => post invitations::accept;
     "/apps" => get apps::list, post apps::create;
     "/apps/{slug}" => get apps::show, patch apps::update, delete apps::delete;

@@ -11,9 +11,13 @@ chmod 711 "$TMP" # app users must reach their own directories under $TMP/data-ap
 ADMIN_EMAIL=admin@example.com
 ADMIN_PASSWORD=e2e-secret-password
 RHONE_PID=""
+GITHUB_PID=""
 
 cleanup() {
   local status=$?
+  if [ -n "$GITHUB_PID" ]; then
+    kill "$GITHUB_PID" 2>/dev/null || true
+  fi
   if [ -n "$RHONE_PID" ]; then
     kill "$RHONE_PID" 2>/dev/null || true
     wait "$RHONE_PID" 2>/dev/null || true
@@ -21,14 +25,16 @@ cleanup() {
   if [ "$status" -ne 0 ] && [ -f "$TMP/rhone.log" ]; then
     echo "---- rhone log ----"
     cat "$TMP/rhone.log"
+    echo "---- github stand-in log ----"
+    cat "$TMP/github.log" 2>/dev/null || true
   fi
   rm -rf "$TMP"
   exit "$status"
 }
 trap cleanup EXIT
 
-read -r P1 P2 < <(python3 -c 'import socket
-ss=[socket.socket() for _ in range(2)]
+read -r P1 P2 P3 < <(python3 -c 'import socket
+ss=[socket.socket() for _ in range(3)]
 [s.bind(("127.0.0.1", 0)) for s in ss]
 print(*[s.getsockname()[1] for s in ss]); [s.close() for s in ss]')
 
@@ -65,7 +71,21 @@ git -C "$REPO" init -q -b main
 git -C "$REPO" add -A
 git -C "$REPO" -c user.email=e2e@example.com -c user.name=e2e commit -q -m "Say hello from e2e"
 
+# A local GitHub (end2end/github_standin.py) holding the same app as the private repository
+# octo-org/private of the App's installation 77, and the App's key.
+mkdir -p "$TMP/github/octo-org"
+git clone -q --bare "$REPO" "$TMP/github/octo-org/private.git"
+openssl genrsa -traditional -out "$TMP/github-app.pem" 2048 2> /dev/null
+python3 "$ROOT/end2end/github_standin.py" "$P3" "http://127.0.0.1:$P1" "$TMP/github" > "$TMP/github.log" 2>&1 &
+GITHUB_PID=$!
+
 cd "$ROOT"
+RHONE_GITHUB_APP_ID=4242 \
+RHONE_GITHUB_APP_PRIVATE_KEY_FILE="$TMP/github-app.pem" \
+RHONE_GITHUB_CLIENT_ID=Iv1.e2e \
+RHONE_GITHUB_CLIENT_SECRET=e2e-client-secret \
+RHONE_GITHUB_API_URL="http://127.0.0.1:$P3" \
+RHONE_GITHUB_WEB_URL="http://127.0.0.1:$P3" \
 RHONE_DATA_DIR="$TMP/data" \
 RHONE_STOP_APPS=true \
 RHONE_ADDR="127.0.0.1:$P1" \
@@ -97,7 +117,7 @@ if [ -z "$WASM" ] || [ ! -f "$ROOT/target/site/$WASM" ]; then
 fi
 
 set +e
-BASE_URL="$BASE_URL" PROXY_PORT="$P2" REPO_PATH="$REPO" ADMIN_EMAIL="$ADMIN_EMAIL" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+BASE_URL="$BASE_URL" PROXY_PORT="$P2" GITHUB_URL="http://127.0.0.1:$P3" REPO_PATH="$REPO" ADMIN_EMAIL="$ADMIN_EMAIL" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
   npx playwright test -c end2end/playwright.config.ts "${@:2}"
 status=$?
 set -e

@@ -157,7 +157,7 @@ impl Services {
         })?;
         self.check_repo_source(&draft.repo_url).await?;
         if input.check_repo {
-            self.probe_repo(&draft.repo_url, &draft.branch).await?;
+            self.probe_repo(team.id, &draft.repo_url, &draft.branch).await?;
         }
         draft.runtime = self.runtime_choice(input.runtime.as_deref()).await?;
         let app = self.store.insert_app(&draft).await?;

@@ -35,8 +35,9 @@ impl Services {
     /// Asks the repository (`git ls-remote`, as Rhone, without the app's credential: it has none
     /// yet) whether it answers and has `branch` (blank: a default branch). A wrong URL or branch is a
     /// field error naming what git said; a private repository fails too (create it anyway, then add
-    /// its credential).
-    pub async fn probe_repo(&self, url: &str, branch: &str) -> Result<()> {
+    /// its credential) — unless a GitHub App installation connected to team `team_id` covers it, whose
+    /// token is used then.
+    pub async fn probe_repo(&self, team_id: i64, url: &str, branch: &str) -> Result<()> {
         let url = url.trim();
         self.check_repo_source(url).await?;
         let home = self.settings.run_dir().join("probe-home");
@@ -45,6 +46,18 @@ impl Services {
         let mut cmd = crate::pipeline::command("git", &["-c", "protocol.file.allow=always", "ls-remote", "--exit-code", "--", url, &wanted], &home, &home);
         cmd.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/dev/null -o ConnectTimeout=8")
             .kill_on_drop(true);
+        // kept until git is done (a token reaches git through its environment, never argv)
+        let auth = match self.installation_token_for(team_id, url).await {
+            Ok(Some(token)) => Some(crate::credentials::GitAuth::token(&self.settings.run_dir(), crate::credentials::DEFAULT_USERNAME, &token.0)?),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "no installation token for checking a repository");
+                None
+            }
+        };
+        for (k, v) in auth.iter().flat_map(|a| a.env()) {
+            cmd.env(k, v);
+        }
         let out = match tokio::time::timeout(PROBE_TIMEOUT, cmd.output()).await {
             Err(_) => return Err(Error::invalid("repo_url", format!("did not answer within {} seconds", PROBE_TIMEOUT.as_secs()))),
             Ok(Err(e)) => return Err(Error::internal("git ls-remote", e)),

@@ -7,6 +7,7 @@ pub mod builds;
 pub mod credentials;
 pub mod deployments;
 pub mod env;
+pub mod github;
 pub mod session;
 pub mod teams;
 pub mod tokens;

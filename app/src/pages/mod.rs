@@ -11,6 +11,7 @@ pub mod login;
 pub mod login_code;
 pub mod members;
 pub mod new_app;
+pub mod new_app_github;
 pub mod setup;
 pub mod teams;
 pub mod tokens;

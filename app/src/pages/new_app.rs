@@ -25,6 +25,7 @@ pub fn NewAppPage() -> impl IntoView {
     let team = move || params.read().get("team").unwrap_or_default();
     let site = Resource::new(|| (), |_| get_site_info());
     let (name, slug, slug_edited) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(false));
+    let (repo_url, branch) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
     // the slug follows the name until the user types one
     Effect::new(move |prev: Option<String>| {
         let n = name.get();
@@ -66,13 +67,14 @@ pub fn NewAppPage() -> impl IntoView {
                     </p>
                 </div>
             </div>
-            <Field name="repo_url" label="Repository URL" error required=true
+            <super::new_app_github::GitHubPickerPanel team=Signal::derive(team) repo_url branch/>
+            <Field name="repo_url" label="Repository URL" error required=true bind=repo_url
                 placeholder="https://github.com/you/app.git" help="https://, ssh://, git@host:path or an absolute path on this server."/>
             {move || repo_doubt().then(|| view! {
                 <CheckField name="anyway" label="Create anyway (the repository could not be checked; a private one needs its credential first)" checked=false/>
             })}
             <div class="grid gap-4 sm:grid-cols-2">
-                <Field name="branch" label="Branch" error placeholder="default branch"/>
+                <Field name="branch" label="Branch" error placeholder="default branch" bind=branch/>
                 <Field name="root_dir" label="Root directory" error placeholder="." help="Where the app lives inside the repository."/>
                 <Field name="build_command" label="Build command" error placeholder="detected"/>
                 <Field name="start_command" label="Start command" error placeholder="detected"/>

@@ -125,7 +125,11 @@ async fn a_connected_installation_lets_its_team_deploy_a_private_repository_and_
 
     // deploy the private repository: cloned with an installation token that never shows
     let url = format!("{}/octo-org/private.git", gh.url);
-    app.create_app("private", std::path::Path::new("/nonexistent"), json!({"repo_url": url, "branch": "main"})).await;
+    // the repository is checked at creation with the installation's token (a wrong branch is named)
+    let (status, body) = app.json(Method::POST, "/apps", json!({"name": "p2", "repo_url": url, "branch": "nope", "check_repo": true})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["error"].as_str().unwrap_or_default().starts_with("branch: is not in the repository"), "read with the token, the branch is what is missing: {body}");
+    app.create_app("private", std::path::Path::new("/nonexistent"), json!({"repo_url": url, "branch": "main", "check_repo": true})).await;
     let dep = app.deploy_and_wait("private").await;
     assert_eq!(dep["status"], "live", "{dep}");
     assert_eq!(dep["commit_sha"], json!(head(&source)));

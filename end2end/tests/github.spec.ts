@@ -1,0 +1,39 @@
+import { env, expect, hydrated, login, sfx, test, waitInteractive } from './helpers';
+
+/**
+ * The GitHub App from the browser, against the local GitHub of end2end/github_standin.py: connect a
+ * GitHub account (GitHub's install page sends the browser back with a code Rhone checks), pick the
+ * private repository and its branch, create the app and deploy it (cloned with an installation token).
+ */
+test('a team admin connects GitHub, picks a private repository and deploys it', async ({ page, context }) => {
+  const slug = `e2e-private${sfx()}`;
+  await login(page);
+  await page.goto('/apps/new');
+  await expect(page.getByTestId('new-app-form')).toHaveAttribute('data-interactive', 'true');
+  const picker = page.getByTestId('github-picker');
+  await expect(picker).toBeVisible();
+  await page.getByTestId('github-connect').click();
+  // to GitHub and back: the team's new-app page says it worked and lists the repository
+  await expect(page).toHaveURL(/\/t\/[^/]+\/apps\/new\?github=connected$/);
+  await hydrated(page);
+  await expect(page.getByTestId('new-app-form')).toHaveAttribute('data-interactive', 'true');
+  await expect(page.getByTestId('github-connected')).toBeVisible();
+  await page.getByTestId('github-filter').fill('priv');
+  await page.getByTestId('github-repo-octo-org/private').click();
+  await expect(page.getByTestId('input-repo_url')).toHaveValue(`${process.env.GITHUB_URL}/octo-org/private.git`);
+  await expect(page.getByTestId('github-branch')).toHaveValue('main');
+  await expect(page.getByTestId('input-branch')).toHaveValue('main');
+  await page.getByTestId('input-name').fill(`E2E Private${sfx()}`);
+  await expect(page.getByTestId('input-slug')).toHaveValue(slug);
+  // the repository is private: Rhone checks it with the installation's token
+  await page.getByTestId('create-app').click();
+  await expect(page).toHaveURL(new RegExp(`/apps/${slug}$`));
+  await waitInteractive(page);
+  await page.getByTestId('deploy-button').click();
+  const row = page.locator('[data-testid^="deployment-row-"]').first();
+  await expect(row).toHaveAttribute('data-status', 'live', { timeout: 90_000 });
+  // the browser resolves *.localhost itself (Node's resolver does not)
+  const visitor = await context.newPage();
+  await visitor.goto(`http://${slug}.localhost:${env.proxyPort}/`);
+  await expect(visitor.locator('body')).toContainText('hello from e2e');
+});

@@ -6,7 +6,9 @@ real `git http-backend` and only to an installation token this stand-in minted:
 
 - `GET /apps/{slug}/installations/new?state=S` plays GitHub's install page: the user "installs" and
   is sent back to Rhone's callback with the installation id, a one-use OAuth code and the state;
-- `POST /login/oauth/access_token`, `GET /user/installations` (that code's user token);
+- `GET /login/oauth/authorize` plays GitHub's sign-in page: the user `e2e-octo` approves and is sent
+  back with a code bound to the PKCE challenge;
+- `POST /login/oauth/access_token` (checks the PKCE verifier), `GET /user`, `GET /user/installations`;
 - `GET /app`, `GET /app/installations/77`, `POST /app/installations/77/access_tokens` (the App JWT is
   checked for shape here; `server/tests/api/github_stub.rs` verifies its signature);
 - `GET /installation/repositories`, `GET /repos/octo-org/private/branches`,
@@ -16,6 +18,7 @@ usage: github_standin.py <port> <rhone base url> <git root>
 """
 
 import base64
+import hashlib
 import json
 import os
 import secrets
@@ -28,6 +31,8 @@ PORT, RHONE, GIT_ROOT = int(sys.argv[1]), sys.argv[2].rstrip("/"), sys.argv[3]
 SLUG, INSTALLATION, REPO = "rhone-e2e", 77, "octo-org/private"
 CLIENT_ID, CLIENT_SECRET = "Iv1.e2e", "e2e-client-secret"
 codes = {}  # code -> user token (one use)
+challenges = {}  # code -> PKCE challenge it was handed out against
+GITHUB_USER = {"id": 5150, "login": "e2e-octo", "email": None}
 user_tokens = set()
 installation_tokens = set()
 
@@ -85,6 +90,22 @@ class GitHub(BaseHTTPRequestHandler):
             self.send_header("Location", back)
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif path == "/login/oauth/authorize":
+            # GitHub's authorize page, approved at once by the user e2e-octo
+            if q.get("client_id") != CLIENT_ID or q.get("code_challenge_method") != "S256":
+                return self.reply(400, {"message": "bad authorize request"})
+            code = secrets.token_hex(8)
+            codes[code] = "ghu_" + secrets.token_hex(8)
+            challenges[code] = q.get("code_challenge", "")
+            back = q["redirect_uri"] + "?" + urllib.parse.urlencode({"code": code, "state": q.get("state", "")})
+            self.send_response(302)
+            self.send_header("Location", back)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path == "/user":
+            if self.bearer() not in user_tokens:
+                return self.reply(401, {"message": "Bad credentials"})
+            self.reply(200, GITHUB_USER)
         elif path == "/app":
             if not self.app_jwt_ok():
                 return self.reply(401, {"message": "A JSON web token could not be decoded"})
@@ -116,7 +137,14 @@ class GitHub(BaseHTTPRequestHandler):
         self.read_body()
         if path == "/login/oauth/access_token":
             form = json.loads(self.body() or b"{}")
-            token = codes.pop(form.get("code", ""), None)
+            code = form.get("code", "")
+            token = codes.pop(code, None)
+            challenge = challenges.pop(code, None)
+            if challenge is not None:
+                verifier = form.get("code_verifier", "")
+                got = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+                if got != challenge:
+                    return self.reply(200, {"error": "invalid_grant", "error_description": "The code_verifier does not match the code_challenge."})
             if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET or token is None:
                 return self.reply(200, {"error": "bad_verification_code", "error_description": "The code passed is incorrect or expired."})
             user_tokens.add(token)

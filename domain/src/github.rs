@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod installations;
+pub mod login;
 pub mod status;
 
 use hmac::{Hmac, Mac};

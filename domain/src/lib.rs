@@ -90,6 +90,8 @@ pub struct Settings {
     pub github_webhook_secret: Option<github::WebhookSecret>,
     /// The GitHub App Rhone acts as (commit statuses, private clones); `None`: no App.
     pub github_app: Option<github::api::GitHubAppSettings>,
+    /// A GitHub account linked to no Rhone account may sign in, getting a new account.
+    pub github_signup: bool,
 }
 
 /// The public addresses Rhone puts in links it sends elsewhere.
@@ -156,6 +158,7 @@ impl Settings {
             mail: mail::MailSettings { url: None, from: "Rhone <rhone@localhost>".into() },
             github_webhook_secret: None,
             github_app: None,
+            github_signup: false,
             data_dir,
         }
     }

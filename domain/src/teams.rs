@@ -39,6 +39,7 @@ pub enum AuditAction {
     TeamCreate,
     TeamUpdate,
     GitHubConnect,
+    GitHubLink,
 }
 
 impl AuditAction {
@@ -68,6 +69,7 @@ impl AuditAction {
             TeamCreate => "team.create",
             TeamUpdate => "team.update",
             GitHubConnect => "github.connect",
+            GitHubLink => "github.link",
         }
     }
 }

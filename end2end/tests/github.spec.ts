@@ -37,3 +37,21 @@ test('a team admin connects GitHub, picks a private repository and deploys it', 
   await visitor.goto(`http://${slug}.localhost:${env.proxyPort}/`);
   await expect(visitor.locator('body')).toContainText('hello from e2e');
 });
+
+test('GitHub is linked on the account page, and then signs the owner in', async ({ page, context }) => {
+  await login(page);
+  await page.goto('/account');
+  await hydrated(page);
+  await page.getByTestId('github-link').click();
+  // to GitHub's authorize page and back
+  await expect(page).toHaveURL(/\/account\?github=linked$/);
+  await expect(page.getByTestId('github-linked')).toContainText('e2e-octo');
+  // signed out, GitHub signs the owner back in, to the page asked for
+  await context.clearCookies();
+  await page.goto('/builds');
+  await expect(page).toHaveURL(/\/login\?next=\/builds$/);
+  await hydrated(page);
+  await page.getByTestId('github-sign-in').click();
+  await expect(page).toHaveURL(/\/builds$/);
+  await expect(page.getByTestId('nav-apps')).toBeVisible();
+});

@@ -26,5 +26,6 @@ CREATE TABLE oauth_states (
     user_id BIGINT REFERENCES users(id) ON DELETE CASCADE,
     team_id BIGINT REFERENCES teams(id) ON DELETE CASCADE,
     verifier TEXT,
+    next TEXT,
     created_at BIGINT NOT NULL
 );

@@ -92,6 +92,9 @@ pub struct Config {
     /// `github_api_url`, default `https://api.github.com`; `github_web_url`, default
     /// `https://github.com`). The key is read at startup and never printed.
     pub github_app: Option<domain::github::api::GitHubAppSettings>,
+    /// A GitHub account linked to no Rhone account may sign in and gets a new account (default
+    /// false: only linked accounts sign in with GitHub).
+    pub github_signup: bool,
     /// The sender of those emails.
     pub mail_from: String,
     /// The runtime of an app created without naming one: `auto` (docker when an engine answers at
@@ -126,7 +129,7 @@ const KEYS: &[&str] = &[
     "docker_network", "docker_build_cpus", "docker_build_memory_mb", "max_concurrent_builds", "crash_backoff_ms", "switch_watch_secs",
     "health_interval_secs", "health_failures", "audit_retention_days", "invitation_ttl_secs", "smtp_url", "mail_from",
     "github_webhook_secret", "github_app_id", "github_app_private_key_file", "github_api_url", "github_web_url",
-    "github_client_id", "github_client_secret",
+    "github_client_id", "github_client_secret", "github_signup",
 ];
 
 /// The GitHub App settings, refused with the setting's name when incomplete or unusable.
@@ -327,6 +330,7 @@ impl Config {
             smtp_url: get("smtp_url").filter(|u| !u.trim().is_empty()).map(Secret),
             github_webhook_secret: get("github_webhook_secret").filter(|s| !s.is_empty()).map(Secret),
             github_app: github_app(&get)?,
+            github_signup: flag("github_signup")?,
             mail_from: get("mail_from").unwrap_or_else(|| default_from.clone()),
             default_runtime,
             docker_host,

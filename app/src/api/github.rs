@@ -51,10 +51,11 @@ async fn team_slug(services: &domain::Services, actor: &domain::access::Actor, t
 pub async fn github_picker(team: String) -> Result<GitHubPicker, AppError> {
     let (services, actor) = super::ctx::authorize().await?;
     let team = team_slug(&services, &actor, team).await?;
+    // the caller's right on the team first, configured or not
+    let repos = services.github_repositories(&actor, &team).await?;
     let Some(app) = services.settings.github_app.as_ref() else {
         return Ok(GitHubPicker { enabled: false, team, ..Default::default() });
     };
-    let repos = services.github_repositories(&actor, &team).await?;
     Ok(GitHubPicker {
         enabled: true,
         web_url: app.web_url.clone(),
@@ -69,4 +70,24 @@ pub async fn github_branches(team: String, repo: String) -> Result<Vec<String>, 
     let (services, actor) = super::ctx::authorize().await?;
     let team = team_slug(&services, &actor, team).await?;
     Ok(services.github_branches(&actor, &team, &repo).await?)
+}
+
+/// Whether the login page offers "Sign in with GitHub" (anyone may ask).
+#[server]
+pub async fn github_sign_in_enabled() -> Result<bool, AppError> {
+    let services = super::ctx::services()?;
+    Ok(services.github_sign_in_enabled())
+}
+
+/// The account page's GitHub line: whether GitHub sign-in is on, and the GitHub account linked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitHubAccount {
+    pub enabled: bool,
+    pub linked: Option<String>,
+}
+
+#[server]
+pub async fn github_account() -> Result<GitHubAccount, AppError> {
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(GitHubAccount { enabled: services.github_sign_in_enabled(), linked: services.linked_github(&actor).await? })
 }

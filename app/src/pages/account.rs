@@ -50,5 +50,38 @@ pub fn AccountPage() -> impl IntoView {
         <div class="mt-4">
             <super::two_factor::TwoFactorSection/>
         </div>
+        <GitHubSection/>
+    }
+}
+
+/// GitHub sign-in for this account: the linked GitHub account, or the link that links one.
+#[component]
+fn GitHubSection() -> impl IntoView {
+    let account = Resource::new(|| (), |_| crate::api::github::github_account());
+    let query = leptos_router::hooks::use_query_map();
+    let linked_now = move || query.read().get("github").is_some_and(|v| v == "linked");
+    let refused = move || query.read().get("github_error");
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                let a = account.await.ok().filter(|a| a.enabled)?;
+                Some(view! {
+                    <section class=format!("{CARD} mt-4 max-w-md space-y-2") data-testid="github-account">
+                        <h2 class="font-semibold">"Sign in with GitHub"</h2>
+                        {move || linked_now().then(|| view! { <p class="text-sm text-green-700" role="status">"GitHub is linked."</p> })}
+                        {move || refused().map(|e| view! { <p class="text-sm text-red-700" role="alert" data-testid="github-error">{e}</p> })}
+                        {match a.linked {
+                            Some(login) => view! {
+                                <p class="text-sm text-gray-700" data-testid="github-linked">"Linked to the GitHub account "<span class="font-mono">{login}</span>"."</p>
+                            }.into_any(),
+                            None => view! {
+                                <p class="text-sm text-gray-600">"Link your GitHub account to sign in with it."</p>
+                                <a href="/api/v1/account/github/link" rel="external" class=BUTTON data-testid="github-link">"Link GitHub"</a>
+                            }.into_any(),
+                        }}
+                    </section>
+                })
+            })}
+        </Suspense>
     }
 }

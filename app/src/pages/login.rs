@@ -10,6 +10,7 @@ use crate::api::session::needs_setup;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let setup = Resource::new_blocking(|| (), |_| needs_setup());
+    let github = Resource::new(|| (), |_| crate::api::github::github_sign_in_enabled());
     let query = leptos_router::hooks::use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     // signed in already: on to the page asked for (a local path only), else the dashboard
@@ -35,6 +36,32 @@ pub fn LoginPage() -> impl IntoView {
                 <input type="hidden" name="next" value=next/>
                 <Credentials submit="Log in" new_password=false/>
             </form>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    matches!(github.await, Ok(true)).then(|| {
+                        let n = next();
+                        let href = if n.is_empty() { "/api/v1/auth/github".to_string() } else {
+                            format!("/api/v1/auth/github?next={}", url_escape(&n))
+                        };
+                        view! {
+                            <a href=href rel="external" data-testid="github-sign-in"
+                                class="mt-3 block rounded border border-gray-300 px-3 py-2 text-center text-sm font-medium text-gray-800 hover:bg-gray-50">
+                                "Sign in with GitHub"
+                            </a>
+                        }
+                    })
+                })}
+            </Suspense>
         </AuthCard>
     }
+}
+
+/// A query value, percent-encoded.
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -86,6 +86,14 @@ impl Services {
         Ok(LoginStep::Done(self.open_session(user, client, "password").await?))
     }
 
+    /// A login proven elsewhere (`how`: `github`): a session, or the two-factor step first.
+    pub async fn begin_external_login(&self, user: User, client: IpAddr, how: &str) -> Result<LoginStep> {
+        if user.two_factor {
+            return Ok(LoginStep::NeedsCode { challenge: self.challenges.issue(user.id) });
+        }
+        Ok(LoginStep::Done(self.open_session(user, client, how).await?))
+    }
+
     /// The second step: a TOTP code or a recovery code for the challenge's account.
     pub async fn finish_login(&self, challenge: &str, code: &str, client: IpAddr) -> Result<Issued<User>> {
         let expired = || Error::invalid("challenge", "this sign-in has expired: enter your email and password again");

@@ -125,6 +125,19 @@ pub trait GitHubApi: Send + Sync + 'static {
 
     /// The installation ids of this App the user can access (`GET /user/installations`).
     fn user_installations<'a>(&'a self, user_token: &'a str) -> BoxFuture<'a, Result<Vec<i64>>>;
+
+    /// Who the user token belongs to (`GET /user`).
+    fn user<'a>(&'a self, user_token: &'a str) -> BoxFuture<'a, Result<GitHubUser>>;
+}
+
+/// A GitHub account, as `GET /user` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct GitHubUser {
+    /// GitHub's numeric id: what Rhone matches on (logins and emails change hands).
+    pub id: i64,
+    pub login: String,
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// The real client: one App client (JWT) and one client per installation, each caching its token.
@@ -326,6 +339,13 @@ impl GitHubApi for OctocrabGitHub {
 
     fn user_installations<'a>(&'a self, user_token: &'a str) -> BoxFuture<'a, Result<Vec<i64>>> {
         Box::pin(self.installations_of_user(user_token))
+    }
+
+    fn user<'a>(&'a self, user_token: &'a str) -> BoxFuture<'a, Result<GitHubUser>> {
+        Box::pin(async move {
+            let client = self.plain(&self.settings.api_url, Some(user_token))?;
+            client.get("/user", None::<&()>).await.map_err(explain)
+        })
     }
 }
 

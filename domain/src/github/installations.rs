@@ -113,18 +113,18 @@ impl Services {
             user_id: Some(actor.user.id),
             team_id: Some(team.id),
             verifier: None,
+            next: None,
             created_at: crate::store::now_ms(),
         };
         self.store.put_oauth_state(&state, &row).await?;
         Ok(format!("{}/apps/{slug}/installations/new?state={state}", app.web_url))
     }
 
-    /// The browser came back from installing the App: `state` must be the one this user's install
-    /// link carried (once, within ten minutes); GitHub's `code` proves who installed. Returns the
-    /// team's slug and the connected installation.
-    pub async fn github_install_callback(&self, actor: &Actor, state: &str, code: &str, installation_id: i64) -> Result<(String, Installation)> {
+    /// The browser came back from installing the App (its state taken back by
+    /// `Services::github_return`): the state must be the one this user's install link carried;
+    /// GitHub's `code` proves who installed. Returns the team's slug and the connected installation.
+    pub async fn finish_install(&self, actor: &Actor, st: crate::store::github_installations::OAuthState, code: &str, installation_id: i64) -> Result<(String, Installation)> {
         let expired = || Error::Forbidden("this GitHub link has expired or was used already: connect GitHub again from Rhone".into());
-        let st = self.store.take_oauth_state(state, STATE_TTL_MS).await?.filter(|s| s.purpose == "install").ok_or_else(expired)?;
         if st.user_id != Some(actor.user.id) {
             return Err(Error::Forbidden("this GitHub link was started by another user".into()));
         }

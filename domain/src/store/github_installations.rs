@@ -24,6 +24,8 @@ pub struct OAuthState {
     pub user_id: Option<i64>,
     pub team_id: Option<i64>,
     pub verifier: Option<String>,
+    /// Where the browser goes afterwards (a dashboard path).
+    pub next: Option<String>,
     pub created_at: i64,
 }
 
@@ -139,12 +141,13 @@ impl Store {
 
     /// Stores a browser flow's state (random, single use).
     pub async fn put_oauth_state(&self, state: &str, s: &OAuthState) -> Result<()> {
-        sqlx::query("INSERT INTO oauth_states (state, purpose, user_id, team_id, verifier, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query("INSERT INTO oauth_states (state, purpose, user_id, team_id, verifier, next, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(state)
             .bind(&s.purpose)
             .bind(s.user_id)
             .bind(s.team_id)
             .bind(s.verifier.as_deref())
+            .bind(s.next.as_deref())
             .bind(s.created_at)
             .execute(self.pool())
             .await?;
@@ -156,14 +159,65 @@ impl Store {
     pub async fn take_oauth_state(&self, state: &str, max_age_ms: i64) -> Result<Option<OAuthState>> {
         let now = now_ms();
         sqlx::query("DELETE FROM oauth_states WHERE created_at < $1").bind(now - max_age_ms).execute(self.pool()).await?;
-        let row = sqlx::query("DELETE FROM oauth_states WHERE state = $1 RETURNING purpose, user_id, team_id, verifier, created_at")
+        let row = sqlx::query("DELETE FROM oauth_states WHERE state = $1 RETURNING purpose, user_id, team_id, verifier, next, created_at")
             .bind(state)
             .fetch_optional(self.pool())
             .await?;
         row.map(|r| {
-            Ok(OAuthState { purpose: get(&r, "purpose")?, user_id: get(&r, "user_id")?, team_id: get(&r, "team_id")?, verifier: get(&r, "verifier")?, created_at: get(&r, "created_at")? })
+            Ok(OAuthState { purpose: get(&r, "purpose")?, user_id: get(&r, "user_id")?, team_id: get(&r, "team_id")?, verifier: get(&r, "verifier")?, next: get(&r, "next")?, created_at: get(&r, "created_at")? })
         })
         .transpose()
+    }
+}
+
+/// A Rhone user's account at another identity provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub provider: String,
+    pub subject: String,
+    pub user_id: i64,
+    pub login: String,
+}
+
+impl Store {
+    pub async fn identity(&self, provider: &str, subject: &str) -> Result<Option<Identity>> {
+        let row = sqlx::query("SELECT provider, subject, user_id, login FROM user_identities WHERE provider = $1 AND subject = $2")
+            .bind(provider)
+            .bind(subject)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok(Identity { provider: get(&r, "provider")?, subject: get(&r, "subject")?, user_id: get(&r, "user_id")?, login: get(&r, "login")? })).transpose()
+    }
+
+    pub async fn identity_of_user(&self, user_id: i64, provider: &str) -> Result<Option<Identity>> {
+        let row = sqlx::query("SELECT provider, subject, user_id, login FROM user_identities WHERE user_id = $1 AND provider = $2")
+            .bind(user_id)
+            .bind(provider)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok(Identity { provider: get(&r, "provider")?, subject: get(&r, "subject")?, user_id: get(&r, "user_id")?, login: get(&r, "login")? })).transpose()
+    }
+
+    /// Links an identity to a user; false if that identity (or a second one of the same provider
+    /// for this user) is linked already.
+    pub async fn link_identity(&self, i: &Identity) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO user_identities (provider, subject, user_id, login, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(&i.provider)
+        .bind(&i.subject)
+        .bind(i.user_id)
+        .bind(&i.login)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Keeps the login shown for an identity current (GitHub logins can be renamed).
+    pub async fn rename_identity(&self, provider: &str, subject: &str, login: &str) -> Result<()> {
+        sqlx::query("UPDATE user_identities SET login = $3 WHERE provider = $1 AND subject = $2").bind(provider).bind(subject).bind(login).execute(self.pool()).await?;
+        Ok(())
     }
 }
 

@@ -84,13 +84,23 @@ fn challenge_cookie(value: &str, max_age_secs: i64, secure: bool) -> String {
 }
 
 async fn start_session(s: &AppState, email: &str, password: &str, client: ClientIp, next: &str) -> Result<Response, Error> {
-    match s.services.begin_login(email, password, client.0).await? {
-        LoginStep::Done(issued) => Ok(redirect(local_path(next), Some(session_cookie(&issued.secret, SESSION_TTL_MS / 1000, s.secure_cookies)))),
+    Ok(signed_in(s, s.services.begin_login(email, password, client.0).await?, next))
+}
+
+/// A first login step done (password, GitHub): the session cookie and `next`, or the two-factor page.
+pub(crate) fn signed_in(s: &AppState, step: LoginStep, next: &str) -> Response {
+    match step {
+        LoginStep::Done(issued) => redirect(local_path(next), Some(session_cookie(&issued.secret, SESSION_TTL_MS / 1000, s.secure_cookies))),
         LoginStep::NeedsCode { challenge } => {
             let to = format!("/login/code?next={}", url_encode(local_path(next)));
-            Ok(redirect(&to, Some(challenge_cookie(&challenge, 300, s.secure_cookies))))
+            redirect(&to, Some(challenge_cookie(&challenge, 300, s.secure_cookies)))
         }
     }
+}
+
+/// Back to the login page with `e`'s message.
+pub(crate) fn login_error(e: &Error) -> Response {
+    back_with_error("/login", e)
 }
 
 #[derive(Deserialize)]

@@ -194,6 +194,9 @@ async fn cases(fx: &Fixture) -> Vec<Case> {
         case(M::GET, "/teams/{team}/github/branches", format!("/teams/{TEAM}/github/branches?repo=o/r"), None, ADMIN(404)),
         // a browser coming back from GitHub: to the login page, or to the new-app page with the refusal
         case(M::GET, "/github/callback", "/github/callback", None, [303, 401, 303, 303, 303, 303, 303, 303]),
+        // sign in with GitHub (not configured here: back to the login page, saying so) and linking it
+        case(M::GET, "/auth/github", "/auth/github", None, [303; 8]),
+        case(M::GET, "/account/github/link", "/account/github/link", None, [401, 401, 303, 303, 303, 303, 303, 303]),
         Case {
             method: M::POST,
             route: "/invitations/{token}/accept",

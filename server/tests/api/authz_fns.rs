@@ -61,7 +61,7 @@ fn path<T: ServerFn>() -> &'static str {
 }
 
 fn cases() -> Vec<Case> {
-    use app::api::{admin, apps, builds, credentials, deployments, env, session, teams, tokens, two_factor};
+    use app::api::{admin, apps, builds, credentials, deployments, env, github, session, teams, tokens, two_factor};
     use Args::{Form, Json};
     use Target::*;
     let c = |path, args, target, expect| Case { path, args, target, expect };
@@ -96,6 +96,8 @@ fn cases() -> Vec<Case> {
         c(path::<env::SaveEnv>(), Json(r#"{"slug": "{slug}", "vars": {"K": "{n}"}}"#), App, ADMIN),
         c(path::<session::CurrentUser>(), Form(&[]), App, ANYONE),
         c(path::<session::NeedsSetup>(), Form(&[]), App, ANYONE),
+        c(path::<github::GithubSignInEnabled>(), Form(&[]), App, ANYONE),
+        c(path::<github::GithubAccount>(), Form(&[]), App, ANY_USER),
         c(path::<session::GetSiteInfo>(), Form(&[]), App, ANY_USER),
         c(path::<teams::ListMyTeams>(), Form(&[]), App, ANY_USER),
         c(path::<teams::CreateTeam>(), Form(&[("name", "Team {n}")]), App, ANY_USER),
@@ -109,6 +111,9 @@ fn cases() -> Vec<Case> {
         // the link's token is the secret: anyone holding it may see what it offers
         c(path::<teams::GetInvitation>(), Form(&[("token", "{invtoken}")]), ClubInvitation, ANYONE),
         c(path::<teams::AuditLog>(), Form(&[("team", "acme"), ("action", "")]), App, ADMIN),
+        c(path::<github::GithubPicker>(), Form(&[("team", "acme")]), App, ADMIN),
+        // no GitHub App here: no repository has branches to list
+        c(path::<github::GithubBranches>(), Form(&[("team", "acme"), ("repo", "o/r")]), App, [401, 401, 404, 403, 403, 404, 404]),
         c(path::<admin::ListAccounts>(), Form(&[]), App, INSTANCE_ADMIN),
         c(path::<admin::SetAccountDisabled>(), Form(&[("id", "{user}"), ("disabled", "false")]), App, INSTANCE_ADMIN),
         c(path::<admin::ResetAccountSessions>(), Form(&[("id", "{user}")]), App, INSTANCE_ADMIN),

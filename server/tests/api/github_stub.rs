@@ -59,6 +59,10 @@ pub struct Recorded {
     pub codes: Vec<(String, String, Vec<i64>)>,
     /// Git requests served (`owner/name`, authenticated with a token of this installation).
     pub git_fetches: Vec<(String, i64)>,
+    /// The GitHub user behind each user token: token → (id, login).
+    pub users: Vec<(String, i64, String)>,
+    /// PKCE challenges GitHub took at its authorize page: code → challenge.
+    pub challenges: Vec<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -107,6 +111,7 @@ impl GitHubStub {
             .route("/repos/{owner}/{repo}/branches", get(branches))
             .route("/login/oauth/access_token", post(oauth_token))
             .route("/user/installations", get(user_installations))
+            .route("/user", get(user))
             .route("/{owner}/{repo}/info/refs", get(git))
             .route("/{owner}/{repo}/git-upload-pack", post(git))
             .with_state(shared.clone());
@@ -132,6 +137,16 @@ impl GitHubStub {
     pub fn code_for(&self, code: &str, installations: &[i64]) {
         let token = format!("ghu_user{}", self.recorded.lock().unwrap().codes.len() + 1);
         self.recorded.lock().unwrap().codes.push((code.into(), token, installations.to_vec()));
+    }
+
+    /// What GitHub's authorize page does for GitHub user `id`/`login` who approves: hands out `code`,
+    /// bound to the PKCE `challenge` of the authorize URL.
+    pub fn authorize(&self, code: &str, id: i64, login: &str, challenge: &str) {
+        self.code_for(code, &[]);
+        let mut rec = self.recorded.lock().unwrap();
+        let token = rec.codes.last().unwrap().1.clone();
+        rec.users.push((token, id, login.to_string()));
+        rec.challenges.push((code.to_string(), challenge.to_string()));
     }
 
     pub fn git_fetches(&self) -> Vec<(String, i64)> {
@@ -299,6 +314,16 @@ async fn oauth_token(State(shared): State<Shared>, Json(body): Json<Value>) -> (
     let Some(pos) = rec.codes.iter().position(|(c, _, _)| body["code"] == json!(c)) else {
         return bad("bad_verification_code", "The code passed is incorrect or expired.");
     };
+    // PKCE: a code handed out against a challenge needs the verifier that hashes to it
+    if let Some((_, challenge)) = rec.challenges.iter().find(|(c, _)| body["code"] == json!(c)) {
+        use base64::Engine;
+        use sha2::Digest;
+        let verifier = body["code_verifier"].as_str().unwrap_or_default();
+        let got = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+        if got != *challenge {
+            return bad("invalid_grant", "The code_verifier does not match the code_challenge.");
+        }
+    }
     // a code works once
     let (_, token, installations) = rec.codes.remove(pos);
     rec.codes.push((format!("used-{token}"), token.clone(), installations));
@@ -367,4 +392,14 @@ async fn git(State(shared): State<Shared>, method: Method, Path((owner, repo)): 
         }
     }
     res.body(axum::body::Body::from(out.stdout[at + sep..].to_vec())).expect("response")
+}
+
+async fn user(State(shared): State<Shared>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("token ")).unwrap_or_default();
+    let found = shared.recorded.lock().unwrap().users.iter().find(|(t, _, _)| t == token).cloned();
+    match found {
+        Some((_, id, login)) => (StatusCode::OK, Json(json!({"id": id, "login": login, "type": "User", "email": null}))),
+        None => refuse(&shared, StatusCode::UNAUTHORIZED, "Bad credentials"),
+    }
 }

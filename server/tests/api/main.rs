@@ -22,6 +22,7 @@ mod docker_status;
 mod github;
 mod github_stub;
 mod github_app;
+mod github_login;
 mod drain;
 mod logs;
 mod mail;

@@ -36,6 +36,13 @@ pub async fn browser_login(app: &TestApp, password: &str) -> String {
     session_from(&res).expect("a session cookie")
 }
 
+/// Logs in as `email` through the login form; returns the `Cookie` value.
+pub async fn browser_login_as(app: &TestApp, email: &str, password: &str) -> String {
+    let res = own(app, Method::POST, "/auth/login").form(&[("email", email), ("password", password)]).send().await.expect("login");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    session_from(&res).expect("a session cookie")
+}
+
 pub async fn owner_login(app: &TestApp) -> String {
     browser_login(app, PASSWORD).await
 }

@@ -113,7 +113,7 @@ async fn a_browser_flow_state_is_taken_once_and_expires(db: Db) {
     use crate::store::github_installations::OAuthState;
     let s = &db.store;
     let now = crate::store::now_ms();
-    let st = |at: i64| OAuthState { purpose: "install".into(), user_id: None, team_id: None, verifier: Some("v".into()), created_at: at };
+    let st = |at: i64| OAuthState { purpose: "install".into(), user_id: None, team_id: None, verifier: Some("v".into()), next: None, created_at: at };
     s.put_oauth_state("fresh", &st(now)).await.unwrap();
     s.put_oauth_state("old", &st(now - 20 * 60 * 1000)).await.unwrap();
     let ttl = 10 * 60 * 1000;

@@ -5,7 +5,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::LOCATION;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
+use domain::github::login::GitHubReturn;
+use domain::net::ClientIp;
 use domain::github::installations::TeamRepo;
 use serde::Deserialize;
 
@@ -47,28 +49,60 @@ pub struct Callback {
     installation_id: Option<String>,
 }
 
-/// `GET /github/callback`: GitHub sends the browser back here after the App was installed (with
-/// `installation_id`, `code` and the install link's `state`). The signed-in user lands on the
-/// team's new-app page, which offers the repositories; a refusal lands there too, saying why.
-pub async fn callback(State(s): State<AppState>, caller: Option<Caller>, Query(q): Query<Callback>) -> Response {
-    let Some(Caller(a)) = caller else { return see_other("/login") };
+fn encoded(msg: &str) -> String {
+    url::form_urlencoded::byte_serialize(msg.as_bytes()).collect()
+}
+
+fn public(e: domain::Error) -> String {
+    match e {
+        domain::Error::Internal(detail) => {
+            tracing::error!(error = %detail, "a GitHub sign-in or connection failed");
+            "Rhone could not finish with GitHub (see the server log)".to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Next {
+    #[serde(default)]
+    next: String,
+}
+
+/// `GET /auth/github?next=`: to GitHub's authorize page (sign in with GitHub).
+pub async fn sign_in(State(s): State<AppState>, Query(q): Query<Next>) -> Response {
+    match s.services.github_authorize_url(None, &q.next).await {
+        Ok(to) => see_other(&to),
+        Err(e) => crate::http::session::login_error(&domain::Error::Forbidden(public(e))),
+    }
+}
+
+/// `GET /account/github/link`: to GitHub's authorize page, to link GitHub to this account.
+pub async fn link(State(s): State<AppState>, Caller(a): Caller) -> Response {
+    match s.services.github_authorize_url(Some(&a), "/account").await {
+        Ok(to) => see_other(&to),
+        Err(e) => see_other(&format!("/account?github_error={}", encoded(&public(e)))),
+    }
+}
+
+/// `GET /github/callback`: GitHub sends the browser back here — after signing in (a session, then
+/// the page asked for), after linking (the account page), or after installing the App (with
+/// `installation_id`; the team's new-app page, which offers the repositories). A refusal lands on
+/// the same page, saying why.
+pub async fn callback(State(s): State<AppState>, caller: Option<Caller>, Extension(client): Extension<ClientIp>, Query(q): Query<Callback>) -> Response {
+    let actor = caller.map(|Caller(a)| a);
     let installation = q.installation_id.as_deref().and_then(|i| i.trim().parse::<i64>().ok()).filter(|i| *i > 0);
-    let result = match installation {
-        Some(id) if !q.code.is_empty() && !q.state.is_empty() => s.services.github_install_callback(&a, &q.state, &q.code, id).await,
-        _ => Err(domain::Error::invalid("callback", "GitHub's answer names no installation, code or state")),
-    };
-    match result {
-        Ok((team, _)) => see_other(&format!("/t/{team}/apps/new?github=connected")),
+    match s.services.github_return(actor.as_ref(), &q.state, &q.code, installation, client.0).await {
+        Ok(GitHubReturn::SignedIn { step, next }) => crate::http::session::signed_in(&s, step, &next),
+        Ok(GitHubReturn::Linked { .. }) => see_other("/account?github=linked"),
+        Ok(GitHubReturn::Installed { team }) => see_other(&format!("/t/{team}/apps/new?github=connected")),
         Err(e) => {
-            let msg = match e {
-                domain::Error::Internal(detail) => {
-                    tracing::error!(error = %detail, "connecting a GitHub installation failed");
-                    "Rhone could not connect GitHub (see the server log)".to_string()
-                }
-                other => other.to_string(),
-            };
-            let q: String = url::form_urlencoded::byte_serialize(msg.as_bytes()).collect();
-            see_other(&format!("/apps/new?github_error={q}"))
+            let msg = public(e);
+            match (installation, &actor) {
+                (Some(_), Some(_)) => see_other(&format!("/apps/new?github_error={}", encoded(&msg))),
+                (None, Some(_)) => see_other(&format!("/account?github_error={}", encoded(&msg))),
+                (_, None) => crate::http::session::login_error(&domain::Error::Forbidden(msg)),
+            }
         }
     }
 }

@@ -56,6 +56,8 @@ routes! {
     "/teams/{team}/github/repositories" => get github::repositories;
     "/teams/{team}/github/branches" => get github::branches;
     "/github/callback" => get github::callback;
+    "/auth/github" => get github::sign_in;
+    "/account/github/link" => get github::link;
     "/invitations/{token}/accept" => post invitations::accept;
     "/apps" => get apps::list, post apps::create;
     "/apps/{slug}" => get apps::show, patch apps::update, delete apps::delete;

@@ -76,6 +76,8 @@ pub struct AppFields {
     pub auto_deploy: String,
     #[serde(default)]
     pub watch_root_dir: String,
+    #[serde(default)]
+    pub previews: String,
 }
 
 /// A token just created: `secret` is shown once and never again.

@@ -49,6 +49,8 @@ pub struct NewApp {
     pub auto_deploy: Option<bool>,
     /// Absent: on.
     pub watch_root_dir: Option<bool>,
+    /// Absent: off.
+    pub previews: Option<bool>,
     /// Ask the repository first (`git ls-remote`, at most 10 s) whether it answers and has the
     /// branch; a wrong URL or branch is then refused with git's reason (the dashboard asks, unless
     /// "create anyway" is ticked).
@@ -81,6 +83,7 @@ pub struct AppPatch {
     pub dockerfile_path: Option<String>,
     pub auto_deploy: Option<bool>,
     pub watch_root_dir: Option<bool>,
+    pub previews: Option<bool>,
 }
 
 fn parse_name(name: &str) -> Result<String> {
@@ -142,6 +145,9 @@ impl Services {
             dockerfile_path: None,
             auto_deploy: input.auto_deploy.unwrap_or(true),
             watch_root_dir: input.watch_root_dir.unwrap_or(true),
+            previews: input.previews.unwrap_or(false),
+            preview_of: None,
+            pr_number: None,
             stopped_at: None,
             created_at: 0,
             updated_at: 0,
@@ -210,6 +216,12 @@ impl Services {
         if let Some(on) = patch.watch_root_dir {
             app.watch_root_dir = on;
         }
+        if let Some(on) = patch.previews {
+            if on && app.preview_of.is_some() {
+                return Err(Error::invalid("previews", "a preview has no previews of its own"));
+            }
+            app.previews = on;
+        }
         run::apply(&mut app, &run::RunInput {
             cpu_limit: patch.cpu_limit,
             memory_limit_mb: patch.memory_limit_mb,
@@ -230,6 +242,18 @@ impl Services {
     /// Stops the app's versions, cancels its deployments and deletes its builds, logs and records.
     pub async fn delete_app(&self, actor: &Actor, slug: &str) -> Result<()> {
         let app = self.app_for(actor, slug, Action::DeleteApp).await?;
+        // its pull request previews first
+        for preview in self.store.list_apps().await?.into_iter().filter(|a| a.preview_of == Some(app.id)) {
+            self.remove_app(&preview).await?;
+        }
+        self.remove_app(&app).await?;
+        self.record(&[app.team_id], actor.audit(AuditAction::AppDelete, &app.slug, "")).await;
+        Ok(())
+    }
+
+    /// Stops an app's versions, cancels its deployments and deletes its builds, logs and records
+    /// (`delete_app`, and a preview whose pull request closed).
+    pub(crate) async fn remove_app(&self, app: &App) -> Result<()> {
         self.cancel_app_deployments(app.id).await?;
         let route = self.routes.remove(&app.slug);
         if let Some(r) = route {
@@ -258,7 +282,6 @@ impl Services {
             }
         }
         tracing::info!(app.slug = %app.slug, "app deleted");
-        self.record(&[app.team_id], actor.audit(AuditAction::AppDelete, &app.slug, "")).await;
         Ok(())
     }
 
@@ -327,6 +350,11 @@ impl Services {
         let app = self.app_for(actor, slug, Action::ReadLogs).await?;
         Ok(crate::logs::app_channel(app.id))
     }
+}
+
+/// What an app's variable is sealed under (its app id and key).
+pub(crate) fn env_aad(app_id: i64, key: &str) -> String {
+    aad(app_id, key)
 }
 
 fn aad(app_id: i64, key: &str) -> String {

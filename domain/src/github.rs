@@ -10,6 +10,7 @@
 pub mod api;
 pub mod installations;
 pub mod login;
+pub mod previews;
 pub mod status;
 
 use hmac::{Hmac, Mac};
@@ -78,6 +79,8 @@ pub enum WebhookReply {
     Push { reason: Option<String>, apps: Vec<PushOutcome> },
     /// An App installation changed (created, deleted, suspended, its repositories).
     Installation { installation: i64, action: String, repositories: usize },
+    /// A pull request: what happened to each app's preview.
+    PullRequest { number: i64, action: String, reason: Option<String>, apps: Vec<PushOutcome> },
 }
 
 /// A push's effect on one app.
@@ -214,11 +217,11 @@ impl Services {
             tracing::error!(error = %e, "handling a GitHub delivery failed");
             WebhookError::Internal
         };
-        if matches!(event, "installation" | "installation_repositories") {
+        if matches!(event, "installation" | "installation_repositories" | "pull_request") {
             return match self.store.claim_delivery(delivery, event, now_ms(), STALE_MS).await.map_err(internal)? {
                 Claim::Done => Ok(WebhookReply::Duplicate),
                 Claim::Busy => Err(WebhookError::InProgress),
-                Claim::New => match self.installation_event(event, body).await {
+                Claim::New => match self.event_of_kind(event, body).await {
                     Ok(Ok(reply)) => {
                         let outcome = serde_json::to_string(&reply).unwrap_or_default();
                         self.store.finish_delivery(delivery, &outcome).await.map_err(internal)?;
@@ -257,6 +260,13 @@ impl Services {
         Ok(reply)
     }
 
+    async fn event_of_kind(&self, event: &str, body: &[u8]) -> Result<std::result::Result<WebhookReply, String>> {
+        match event {
+            "pull_request" => self.pull_request_event(body).await,
+            _ => self.installation_event(event, body).await,
+        }
+    }
+
     async fn handle_push(&self, push: &Push) -> Result<WebhookReply> {
         let refuse = |reason: &str| Ok(WebhookReply::Push { reason: Some(reason.to_string()), apps: Vec::new() });
         let Some(branch) = push.git_ref.strip_prefix("refs/heads/") else {
@@ -273,7 +283,8 @@ impl Services {
         let mut apps = Vec::new();
         for app in self.store.list_apps().await? {
             let Some(url) = normalize_url(&app.repo_url) else { continue };
-            if !urls.contains(&url) {
+            // a preview follows its pull request, not the branch
+            if !urls.contains(&url) || app.preview_of.is_some() {
                 continue;
             }
             apps.push(self.push_to_app(&app, push, branch).await?);

@@ -179,6 +179,14 @@ pub struct App {
     /// A push deploys only when it changed files under `root_dir` (from the push's file lists).
     #[serde(default = "yes")]
     pub watch_root_dir: bool,
+    /// Pull requests into the app's branch get preview apps (`pr-{number}-{slug}`).
+    #[serde(default)]
+    pub previews: bool,
+    /// For a preview: the app it previews, and its pull request's number.
+    #[serde(default)]
+    pub preview_of: Option<i64>,
+    #[serde(default)]
+    pub pr_number: Option<i64>,
     /// Taken out of service by a user (`POST .../stop`) at this time: nothing serves or restarts it
     /// until it is started again.
     #[serde(default)]
@@ -425,6 +433,9 @@ mod tests {
             dockerfile_path: None,
             auto_deploy: true,
             watch_root_dir: true,
+            previews: false,
+            preview_of: None,
+            pr_number: None,
             stopped_at: None,
             created_at: 0,
             updated_at: 0,

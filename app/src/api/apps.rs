@@ -81,6 +81,7 @@ pub async fn create_app(team: String, fields: AppFields) -> Result<wire::App, Ap
         dockerfile_path: opt(fields.dockerfile_path),
         auto_deploy: None,
         watch_root_dir: None,
+        previews: None,
         check_repo: !form::checked(&fields.anyway),
     };
     let app = services.create_app(&actor, input).await?;
@@ -115,6 +116,7 @@ pub async fn update_app(slug: String, fields: AppFields) -> Result<wire::App, Ap
         dockerfile_path: Some(fields.dockerfile_path),
         auto_deploy: Some(form::checked(&fields.auto_deploy)),
         watch_root_dir: Some(form::checked(&fields.watch_root_dir)),
+        previews: Some(form::checked(&fields.previews)),
     };
     Ok(services.update_app(&actor, &slug, patch).await?)
 }

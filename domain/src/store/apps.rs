@@ -12,7 +12,7 @@ use crate::types::{CpuLimit, RuntimeKind};
 const APP_COLS: &str = "id, COALESCE(team_id, 0) AS team_id, slug, name, repo_url, branch, root_dir, build_command, start_command, \
                         health_check_path, runtime, cpu_millicores, memory_limit_mb, replicas, \
                         drain_timeout_secs, stop_timeout_secs, sticky_sessions, dockerfile_path, \
-                        auto_deploy, watch_root_dir, stopped_at, created_at, updated_at";
+                        auto_deploy, watch_root_dir, previews, preview_of, pr_number, stopped_at, created_at, updated_at";
 
 fn app(row: &AnyRow) -> Result<App> {
     Ok(App {
@@ -39,6 +39,9 @@ fn app(row: &AnyRow) -> Result<App> {
         dockerfile_path: get(row, "dockerfile_path")?,
         auto_deploy: get::<i64>(row, "auto_deploy")? != 0,
         watch_root_dir: get::<i64>(row, "watch_root_dir")? != 0,
+        previews: get::<i64>(row, "previews")? != 0,
+        preview_of: get(row, "preview_of")?,
+        pr_number: get(row, "pr_number")?,
         stopped_at: get(row, "stopped_at")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
@@ -50,7 +53,7 @@ fn small(v: i64, col: &str) -> Result<u32> {
     u32::try_from(v).map_err(|_| Error::internal("decode row", format!("{col} out of range: {v}")))
 }
 
-/// Binds `$2` to `$19` of the insert and the update: every stored field of `a` after the slug or id
+/// Binds `$2` to `$20` of the insert and the update: every stored field of `a` after the slug or id
 /// (`now` is `$9`, the update time; the insert's `created_at` reuses it).
 fn bind_fields<'q>(query: Query<'q, Any, AnyArguments<'q>>, a: &'q App, now: i64) -> Query<'q, Any, AnyArguments<'q>> {
     query
@@ -72,6 +75,7 @@ fn bind_fields<'q>(query: Query<'q, Any, AnyArguments<'q>>, a: &'q App, now: i64
         .bind(&a.dockerfile_path)
         .bind(i64::from(a.auto_deploy))
         .bind(i64::from(a.watch_root_dir))
+        .bind(i64::from(a.previews))
 }
 
 /// An encrypted env var as stored.
@@ -88,13 +92,14 @@ impl Store {
         let sql = format!(
             "INSERT INTO apps (slug, name, repo_url, branch, root_dir, build_command, start_command,
              health_check_path, created_at, updated_at, runtime, cpu_millicores, memory_limit_mb, replicas,
-             drain_timeout_secs, stop_timeout_secs, sticky_sessions, dockerfile_path, auto_deploy, watch_root_dir, team_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+             drain_timeout_secs, stop_timeout_secs, sticky_sessions, dockerfile_path, auto_deploy, watch_root_dir, previews, team_id,
+             preview_of, pr_number)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
              RETURNING {APP_COLS}"
         );
         let query = sqlx::query(&sql).bind(&a.slug);
         let row = bind_fields(query, a, now)
-            .bind((a.team_id > 0).then_some(a.team_id)).fetch_one(self.pool()).await.map_err(|e| match Error::from(e) {
+            .bind((a.team_id > 0).then_some(a.team_id)).bind(a.preview_of).bind(a.pr_number).fetch_one(self.pool()).await.map_err(|e| match Error::from(e) {
             Error::Conflict(_) => Error::Conflict(format!("an app with slug {:?} already exists", a.slug)),
             other => other,
         })?;
@@ -106,7 +111,7 @@ impl Store {
             "UPDATE apps SET name = $2, repo_url = $3, branch = $4, root_dir = $5, build_command = $6,
              start_command = $7, health_check_path = $8, updated_at = $9, runtime = $10, cpu_millicores = $11,
              memory_limit_mb = $12, replicas = $13, drain_timeout_secs = $14, stop_timeout_secs = $15,
-             sticky_sessions = $16, dockerfile_path = $17, auto_deploy = $18, watch_root_dir = $19 WHERE id = $1 RETURNING {APP_COLS}"
+             sticky_sessions = $16, dockerfile_path = $17, auto_deploy = $18, watch_root_dir = $19, previews = $20 WHERE id = $1 RETURNING {APP_COLS}"
         );
         let query = sqlx::query(&sql).bind(a.id);
         let row = bind_fields(query, a, now_ms()).fetch_optional(self.pool()).await?;

@@ -23,6 +23,7 @@ mod github;
 mod github_stub;
 mod github_app;
 mod github_login;
+mod github_previews;
 mod drain;
 mod logs;
 mod mail;

@@ -47,6 +47,8 @@ pub fn Settings(info: RwSignal<wire::App>) -> impl IntoView {
                         help="A push to the branch deploys the pushed commit (repository webhook)."/>
                     <CheckField name="watch_root_dir" label="Only when the root directory changed" checked=a.watch_root_dir
                         help="Skip pushes that change no file under the root directory (monorepos)."/>
+                    <CheckField name="previews" label="Preview deployments for pull requests" checked=a.previews
+                        help="Each pull request into the branch runs at pr-<number>-<slug>; closing it removes the preview. Pull requests from forks get none of the variables."/>
                 </div>
                 <super::run_settings::RunFields a=run error/>
                 <div class="flex items-center gap-3">

@@ -25,6 +25,10 @@ async fn runtime_settings_round_trip_through_insert_update_and_reads(db: Db) {
     draft.stop_timeout_secs = 600;
     draft.sticky_sessions = true;
     draft.dockerfile_path = Some("deploy/web.Dockerfile".into());
+    // a pull request preview of `plain`
+    draft.preview_of = Some(plain.id);
+    draft.pr_number = Some(42);
+    draft.previews = false;
     let boxed = s.insert_app(&draft).await.unwrap();
     let expect = |a: &crate::model::App| crate::model::App { id: a.id, created_at: a.created_at, updated_at: a.updated_at, ..draft.clone() };
     assert_eq!(boxed, expect(&boxed));
@@ -44,7 +48,10 @@ async fn runtime_settings_round_trip_through_insert_update_and_reads(db: Db) {
     changed.dockerfile_path = None;
     changed.auto_deploy = false;
     changed.watch_root_dir = false;
+    changed.previews = true;
     let updated = s.update_app(&changed).await.unwrap();
+    assert!(updated.previews);
+    assert_eq!((updated.preview_of, updated.pr_number), (Some(plain.id), Some(42)), "an update keeps what the app previews");
     assert_eq!((updated.auto_deploy, updated.watch_root_dir), (false, false));
     assert_eq!((updated.runtime, updated.cpu_limit, updated.memory_limit_mb, updated.replicas), (RuntimeKind::Process, None, Some(16), 2));
     assert_eq!((updated.sticky_sessions, updated.dockerfile_path.as_deref(), updated.drain_timeout_secs), (false, None, 3600));

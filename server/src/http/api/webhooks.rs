@@ -22,7 +22,7 @@ pub async fn github(State(s): State<AppState>, headers: HeaderMap, body: Bytes) 
     match s.services.github_webhook(event, delivery, signature, &body).await {
         Ok(reply) => {
             let status = match &reply {
-                WebhookReply::Pong | WebhookReply::Duplicate | WebhookReply::Push { .. } | WebhookReply::Installation { .. } => StatusCode::OK,
+                WebhookReply::Pong | WebhookReply::Duplicate | WebhookReply::Push { .. } | WebhookReply::Installation { .. } | WebhookReply::PullRequest { .. } => StatusCode::OK,
                 WebhookReply::Ignored { .. } => StatusCode::ACCEPTED,
             };
             (status, Json(reply)).into_response()

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod installations;
 pub mod login;
+pub mod forges;
 pub mod previews;
 pub mod status;
 
@@ -268,17 +269,10 @@ impl Services {
     }
 
     async fn handle_push(&self, push: &Push) -> Result<WebhookReply> {
-        let refuse = |reason: &str| Ok(WebhookReply::Push { reason: Some(reason.to_string()), apps: Vec::new() });
-        let Some(branch) = push.git_ref.strip_prefix("refs/heads/") else {
-            return refuse("not a branch push (a tag or another ref): nothing to deploy");
+        let branch = match push_branch(push) {
+            Ok(b) => b,
+            Err(reason) => return Ok(WebhookReply::Push { reason: Some(reason.to_string()), apps: Vec::new() }),
         };
-        if push.deleted || push.after.chars().all(|c| c == '0') {
-            return refuse("the branch was deleted: nothing to deploy");
-        }
-        let sha_ok = push.after.len() == 40 && push.after.chars().all(|c| c.is_ascii_hexdigit());
-        if !sha_ok {
-            return refuse("the push names no commit");
-        }
         let urls = push.repository.urls();
         let mut apps = Vec::new();
         for app in self.store.list_apps().await? {
@@ -304,6 +298,13 @@ impl Services {
         }
         let full_name = push.repository.full_name.as_deref().filter(|n| n.len() <= 200 && n.split('/').count() == 2);
         self.store.set_app_github_source(app.id, full_name, push.installation.as_ref().map(|i| i.id)).await?;
+        self.deploy_push(app, push, branch).await
+    }
+
+    /// The rules every push follows once its repository is the app's (GitHub, GitLab, Gitea): the
+    /// app's branch, in service, auto-deploy on, its root directory touched — then exactly `after`.
+    async fn deploy_push(&self, app: &App, push: &Push, branch: &str) -> Result<PushOutcome> {
+        let skip = |why: String| Ok(PushOutcome { app: app.slug.clone(), deployment_id: None, skipped: Some(why) });
         let wanted = if app.branch.is_empty() { push.repository.default_branch.as_deref().unwrap_or("main") } else { app.branch.as_str() };
         if branch != wanted {
             return skip(format!("a push to {branch}; the app deploys {wanted}"));
@@ -323,6 +324,21 @@ impl Services {
         tracing::info!(app.slug = %app.slug, deployment.id = dep.id, sha = %push.after, "deploying a GitHub push");
         Ok(PushOutcome { app: app.slug.clone(), deployment_id: Some(dep.id), skipped: None })
     }
+}
+
+/// The branch a push deploys, or why it deploys nothing (a tag, a deletion, no commit).
+fn push_branch(push: &Push) -> std::result::Result<&str, &'static str> {
+    let Some(branch) = push.git_ref.strip_prefix("refs/heads/") else {
+        return Err("not a branch push (a tag or another ref): nothing to deploy");
+    };
+    if push.deleted || push.after.chars().all(|c| c == '0') {
+        return Err("the branch was deleted: nothing to deploy");
+    }
+    let sha_ok = push.after.len() == 40 && push.after.chars().all(|c| c.is_ascii_hexdigit());
+    if !sha_ok {
+        return Err("the push names no commit");
+    }
+    Ok(branch)
 }
 
 /// Whether a delivery is Rhone's to handle.

@@ -221,6 +221,29 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Sets an app's GitLab/Gitea webhook secret (sealed), replacing the old one.
+    pub async fn put_webhook_secret(&self, app_id: i64, nonce: &[u8], ciphertext: &[u8]) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO app_webhook_secrets (app_id, nonce, ciphertext, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (app_id) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext, created_at = excluded.created_at",
+        )
+        .bind(app_id)
+        .bind(nonce)
+        .bind(ciphertext)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// An app's sealed webhook secret: (nonce, ciphertext, made at).
+    pub async fn webhook_secret(&self, app_id: i64) -> Result<Option<(Vec<u8>, Vec<u8>, i64)>> {
+        let row = sqlx::query("SELECT nonce, ciphertext, created_at FROM app_webhook_secrets WHERE app_id = $1").bind(app_id).fetch_optional(self.pool()).await?;
+        row.map(|r| Ok((get(&r, "nonce")?, get(&r, "ciphertext")?, get(&r, "created_at")?))).transpose()
+    }
+}
+
 async fn insert_repo(conn: &mut sqlx::AnyConnection, id: i64, r: &RepoRef) -> Result<()> {
     sqlx::query(
         "INSERT INTO github_installation_repos (installation_id, repo_id, full_name, private) VALUES ($1, $2, $3, $4)

@@ -235,6 +235,10 @@ async fn cases(fx: &Fixture) -> Vec<Case> {
         case(M::GET, "/deployments/{id}/logs", format!("/deployments/{dep}/logs?before=1"), None, VIEWER(200)),
         // authenticated by GitHub's signature alone: no session or token stands in for it
         case(M::POST, "/webhooks/github", "/webhooks/github", Some(r#"{"zen": "unsigned"}"#), [401; 8]),
+        case(M::POST, "/webhooks/gitlab/{slug}", "/webhooks/gitlab/acme-app", Some("{}"), [401; 8]),
+        case(M::POST, "/webhooks/gitea/{slug}", "/webhooks/gitea/acme-app", Some("{}"), [401; 8]),
+        case(M::GET, "/apps/{slug}/webhook-secret", "/apps/acme-app/webhook-secret", None, VIEWER(200)),
+        case(M::POST, "/apps/{slug}/webhook-secret", "/apps/acme-app/webhook-secret", None, ADMIN(201)),
     ]
 }
 

@@ -24,6 +24,7 @@ mod github_stub;
 mod github_app;
 mod github_login;
 mod github_previews;
+mod forges;
 mod drain;
 mod logs;
 mod mail;

@@ -76,4 +76,7 @@ routes! {
     "/deployments/{id}/rollback" => post deployments::rollback;
     "/deployments/{id}/logs" => get logs::build;
     "/webhooks/github" => post webhooks::github;
+    "/webhooks/gitlab/{slug}" => post webhooks::gitlab;
+    "/webhooks/gitea/{slug}" => post webhooks::gitea;
+    "/apps/{slug}/webhook-secret" => get webhooks::show_secret, post webhooks::make_secret;
 }

@@ -36,6 +36,12 @@ test('a team admin connects GitHub, picks a private repository and deploys it', 
   const visitor = await context.newPage();
   await visitor.goto(`http://${slug}.localhost:${env.proxyPort}/`);
   await expect(visitor.locator('body')).toContainText('hello from e2e');
+  // for GitLab or Gitea instead: the app's own webhook secret, shown once
+  await page.goto(`/apps/${slug}/settings`);
+  await waitInteractive(page);
+  await page.getByTestId('make-webhook-secret').click();
+  await expect(page.getByTestId('webhook-secret-value')).toHaveText(/^[0-9a-f]{64}$/);
+  await expect(page.getByTestId('webhook-secret')).toContainText(`/api/v1/webhooks/gitlab/${slug}`);
 });
 
 test('GitHub is linked on the account page, and then signs the owner in', async ({ page, context }) => {

@@ -91,3 +91,20 @@ pub async fn github_account() -> Result<GitHubAccount, AppError> {
     let (services, actor) = super::ctx::authorize().await?;
     Ok(GitHubAccount { enabled: services.github_sign_in_enabled(), linked: services.linked_github(&actor).await? })
 }
+
+/// A GitLab/Gitea webhook secret just made (shown once), and where the forge posts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForgeHook {
+    pub secret: String,
+    pub gitlab_url: String,
+    pub gitea_url: String,
+}
+
+/// Makes (or replaces) the app's GitLab/Gitea webhook secret.
+#[server]
+pub async fn make_webhook_secret(slug: String) -> Result<ForgeHook, AppError> {
+    let (services, actor) = super::ctx::authorize().await?;
+    let issued = services.new_webhook_secret(&actor, &slug).await?;
+    let origin = services.links().dashboard.clone();
+    Ok(ForgeHook { secret: issued.secret, gitlab_url: format!("{origin}{}", issued.gitlab_path), gitea_url: format!("{origin}{}", issued.gitea_path) })
+}

@@ -7,6 +7,7 @@
 mod credentials;
 mod deployments;
 mod dotenv;
+mod forge_hook;
 mod env_editor;
 mod run_settings;
 mod settings;
@@ -154,6 +155,9 @@ fn Header(
         <header class="space-y-2">
             <div class="flex flex-wrap items-center gap-2">
                 <h1 class="text-2xl font-semibold break-words" data-testid="app-name">{move || info.with(|a| a.name.clone())}</h1>
+                {move || info.with(|a| a.pr_number).map(|n| view! {
+                    <p class="text-xs text-gray-600" data-testid="preview-of">{format!("Preview of pull request #{n}: removed when the pull request closes")}</p>
+                })}
                 <Transition>
                     {move || Suspend::new(async move {
                         status.await.ok().map(|s| view! {
@@ -323,6 +327,7 @@ pub fn SettingsTab() -> impl IntoView {
         <div class="space-y-4">
             <settings::Settings info/>
             <credentials::RepoAccess slug=slug.clone()/>
+            <forge_hook::ForgeHook slug=slug.clone()/>
             <settings::DangerZone slug/>
         </div>
     }

@@ -8,11 +8,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::{files, python_app, spawn_app, Repo, TestApp};
 
-fn head(repo: &Repo) -> String {
-    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).current_dir(repo.path()).output().expect("rev-parse");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// A push event as GitLab documents it (`object_kind: push`, `project`, `commits` with file lists).
 fn gitlab_push(git_ref: &str, after: &str) -> Value {
     json!({
@@ -79,7 +74,7 @@ async fn gitlab_and_gitea_pushes_deploy_with_the_apps_own_secret_only() {
     let repo = Repo::new(&files(&python_app("v1")));
     app.create_app("labbed", &repo.path(), json!({"branch": "main"})).await;
     app.create_app("tea", &repo.path(), json!({"branch": "main"})).await;
-    let sha = head(&repo);
+    let sha = repo.head();
 
     // no secret made yet: refused like a wrong one
     assert_eq!(gitlab(&app, "labbed", Some("anything"), "u-0", &gitlab_push("refs/heads/main", &sha)).await.0, StatusCode::UNAUTHORIZED);
@@ -123,7 +118,7 @@ async fn gitlab_and_gitea_pushes_deploy_with_the_apps_own_secret_only() {
 
     // Gitea: its HMAC, then the same rules
     repo.commit(&files(&python_app("v2")), "v2");
-    let v2 = head(&repo);
+    let v2 = repo.head();
     let (status, reply) = gitea(&app, "tea", &tea, "d-2", &gitea_push("refs/heads/main", &v2)).await;
     assert_eq!(status, StatusCode::OK, "{reply}");
     let d = app.wait_final(reply["apps"][0]["deployment_id"].as_i64().expect("a deployment")).await;

@@ -5,10 +5,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::github_stub::GitHubStub;
+use crate::github_stub::{GitHubStub, WEBHOOK_SECRET as SECRET};
 use crate::helpers::{files, python_app, spawn_app_with, Repo, TestApp};
-
-const SECRET: &str = "It's a Secret to Everybody";
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/github/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -124,8 +122,7 @@ async fn a_burst_of_pushes_ends_with_the_newest_commit_live() {
     let mut shas = Vec::new();
     for v in ["v2", "v3", "v4"] {
         repo.commit(&files(&python_app(v)), v);
-        let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).current_dir(repo.path()).output().unwrap();
-        shas.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        shas.push(repo.head());
     }
     let path = repo.path().to_string_lossy().into_owned();
     app.create_app("bursty", &repo.path(), json!({"branch": "main"})).await;
@@ -199,11 +196,6 @@ async fn an_app_in_a_subdirectory_deploys_only_pushes_that_touch_it() {
     app.stop().await;
 }
 
-fn head(repo: &Repo) -> String {
-    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).current_dir(repo.path()).output().expect("git rev-parse");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// GitHub's example push, from the GitHub App's installation 77, of `sha` to main of the local `repo`
 /// (named `octo-org/statused` on GitHub).
 fn app_push(repo: &Repo, sha: &str) -> Vec<u8> {
@@ -227,7 +219,7 @@ async fn deployments_of_a_github_app_repository_report_their_state_on_the_commit
     let app = spawn_app_with(&extra).await;
     let repo = Repo::new(&files(&python_app("v1")));
     app.create_app("statused", &repo.path(), json!({"branch": "main"})).await;
-    let sha = head(&repo);
+    let sha = repo.head();
 
     let (status, reply) = signed(&app, "push", "status-1", &app_push(&repo, &sha)).await;
     assert_eq!(status, StatusCode::OK, "{reply}");
@@ -252,7 +244,7 @@ async fn deployments_of_a_github_app_repository_report_their_state_on_the_commit
 
     // a failing deploy: failure, with a link to its log
     repo.commit(&[("requirements.txt", ""), ("app.py", "raise SystemExit(3)\n")], "broken");
-    let broken = head(&repo);
+    let broken = repo.head();
     let (_, reply) = signed(&app, "push", "status-2", &app_push(&repo, &broken)).await;
     let failed_id = reply["apps"][0]["deployment_id"].as_i64().expect("a deployment");
     assert_eq!(app.wait_final(failed_id).await["status"], "failed");
@@ -266,7 +258,7 @@ async fn deployments_of_a_github_app_repository_report_their_state_on_the_commit
     // GitHub refusing every post: the deploy goes live all the same, and the deployment says why
     gh.fail_statuses(u32::MAX);
     repo.commit(&files(&python_app("v3")), "v3");
-    let v3 = head(&repo);
+    let v3 = repo.head();
     let (_, reply) = signed(&app, "push", "status-3", &app_push(&repo, &v3)).await;
     let v3_id = reply["apps"][0]["deployment_id"].as_i64().expect("a deployment");
     assert_eq!(app.wait_final(v3_id).await["status"], "live");

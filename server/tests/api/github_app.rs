@@ -7,30 +7,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::github_stub::{GitHubStub, StubInstallation, APP_SLUG};
+use crate::github_stub::{deliver, fixture, GitHubStub, StubInstallation, APP_SLUG, WEBHOOK_SECRET as SECRET};
 use crate::helpers::{files, python_app, spawn_app_with, Repo, TestApp};
-
-const SECRET: &str = "It's a Secret to Everybody";
-
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/github/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).expect("fixture json")
-}
-
-async fn deliver(app: &TestApp, event: &str, delivery: &str, body: &Value) -> (StatusCode, Value) {
-    let body = body.to_string().into_bytes();
-    let res = app
-        .anon(Method::POST, "/api/v1/webhooks/github")
-        .header("X-GitHub-Event", event)
-        .header("X-GitHub-Delivery", delivery)
-        .header("X-Hub-Signature-256", domain::github::sign(SECRET.as_bytes(), &body))
-        .body(body)
-        .send()
-        .await
-        .expect("webhook");
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
 
 /// GitHub's `installation.created` example, for installation `id` of `login` on `repos`.
 fn installation_created(id: i64, login: &str, repos: &[(i64, &str)]) -> Value {
@@ -61,11 +39,6 @@ async fn come_back(app: &TestApp, token: &str, installation: i64, code: &str, st
     let res = app.as_token(token, Method::GET, &path).send().await.expect("callback");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     location(&res)
-}
-
-fn head(repo: &Repo) -> String {
-    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).current_dir(repo.path()).output().expect("rev-parse");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[tokio::test]
@@ -132,7 +105,7 @@ async fn a_connected_installation_lets_its_team_deploy_a_private_repository_and_
     app.create_app("private", std::path::Path::new("/nonexistent"), json!({"repo_url": url, "branch": "main", "check_repo": true})).await;
     let dep = app.deploy_and_wait("private").await;
     assert_eq!(dep["status"], "live", "{dep}");
-    assert_eq!(dep["commit_sha"], json!(head(&source)));
+    assert_eq!(dep["commit_sha"], json!(source.head()));
     assert_eq!(app.via_proxy("private", "/").await.1, "private v1");
     let fetches = gh.git_fetches();
     assert!(!fetches.is_empty() && fetches.iter().all(|(repo, inst)| repo == "octo-org/private" && *inst == 77), "{fetches:?}");

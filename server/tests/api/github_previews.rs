@@ -6,34 +6,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::github_stub::{deliver, fixture, WEBHOOK_SECRET as SECRET};
 use crate::helpers::{files, python_app, spawn_app_with, Repo, TestApp};
-
-const SECRET: &str = "It's a Secret to Everybody";
-
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/github/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).expect("fixture json")
-}
-
-async fn deliver(app: &TestApp, delivery: &str, body: &Value) -> (StatusCode, Value) {
-    let body = body.to_string().into_bytes();
-    let res = app
-        .anon(Method::POST, "/api/v1/webhooks/github")
-        .header("X-GitHub-Event", "pull_request")
-        .header("X-GitHub-Delivery", delivery)
-        .header("X-Hub-Signature-256", domain::github::sign(SECRET.as_bytes(), &body))
-        .body(body)
-        .send()
-        .await
-        .expect("webhook");
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-fn head(repo: &Repo) -> String {
-    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).current_dir(repo.path()).output().expect("rev-parse");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// GitHub's `pull_request` example (`action`) for pull request `number` of the local `repo`, its head
 /// at `sha` — from a fork when `fork`.
@@ -67,14 +41,14 @@ async fn a_pull_request_gets_a_preview_that_follows_its_head_and_goes_when_it_cl
 
     // previews are opt-in
     repo.commit(&files(&python_app("preview v1")), "preview v1");
-    let v1 = head(&repo);
-    let (status, reply) = deliver(&app, "pr-0", &event("opened", 7, &repo, &v1, false)).await;
+    let v1 = repo.head();
+    let (status, reply) = deliver(&app, "pull_request", "pr-0", &event("opened", 7, &repo, &v1, false)).await;
     assert_eq!(status, StatusCode::OK, "{reply}");
     assert_eq!(reply["apps"][0]["skipped"], "previews are off for this app", "{reply}");
     let (status, body) = app.json(Method::PATCH, "/apps/web", json!({"previews": true})).await;
     assert_eq!((status, body["previews"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
 
-    let (status, reply) = deliver(&app, "pr-1", &event("opened", 7, &repo, &v1, false)).await;
+    let (status, reply) = deliver(&app, "pull_request", "pr-1", &event("opened", 7, &repo, &v1, false)).await;
     assert_eq!((status, reply["apps"][0]["app"].as_str()), (StatusCode::OK, Some("pr-7-web")), "{reply}");
     let d = app.wait_final(reply["apps"][0]["deployment_id"].as_i64().expect("a deployment")).await;
     assert_eq!((d["status"].as_str(), d["commit_sha"].as_str()), (Some("live"), Some(v1.as_str())), "{d}");
@@ -85,18 +59,18 @@ async fn a_pull_request_gets_a_preview_that_follows_its_head_and_goes_when_it_cl
     let (_, preview) = app.get("/apps/pr-7-web").await;
     assert_eq!((preview["preview_of"].as_i64().is_some(), preview["pr_number"].as_i64()), (true, Some(7)), "{preview}");
     // GitHub redelivers: nothing new
-    assert_eq!(deliver(&app, "pr-1", &event("opened", 7, &repo, &v1, false)).await.1["result"], "duplicate");
+    assert_eq!(deliver(&app, "pull_request", "pr-1", &event("opened", 7, &repo, &v1, false)).await.1["result"], "duplicate");
 
     // a push to the pull request: its new head
     repo.commit(&files(&python_app("preview v2")), "preview v2");
-    let v2 = head(&repo);
-    let (_, reply) = deliver(&app, "pr-2", &event("synchronize", 7, &repo, &v2, false)).await;
+    let v2 = repo.head();
+    let (_, reply) = deliver(&app, "pull_request", "pr-2", &event("synchronize", 7, &repo, &v2, false)).await;
     let d = app.wait_final(reply["apps"][0]["deployment_id"].as_i64().expect("a deployment")).await;
     assert_eq!(d["status"], "live", "{d}");
     assert_eq!(app.via_proxy("pr-7-web", "/").await.1, "preview v2");
 
     // a fork's pull request: none of the app's variables
-    let (_, reply) = deliver(&app, "pr-3", &event("opened", 8, &repo, &v1, true)).await;
+    let (_, reply) = deliver(&app, "pull_request", "pr-3", &event("opened", 8, &repo, &v1, true)).await;
     let d = app.wait_final(reply["apps"][0]["deployment_id"].as_i64().expect("a deployment")).await;
     assert_eq!(d["status"], "live", "{d}");
     let keys = env_keys(&app, "pr-8-web").await;
@@ -105,11 +79,11 @@ async fn a_pull_request_gets_a_preview_that_follows_its_head_and_goes_when_it_cl
     // into another branch: no preview
     let mut other = event("opened", 9, &repo, &v1, false);
     other["pull_request"]["base"]["ref"] = json!("release");
-    let (_, reply) = deliver(&app, "pr-4", &other).await;
+    let (_, reply) = deliver(&app, "pull_request", "pr-4", &other).await;
     assert!(reply["apps"][0]["skipped"].as_str().unwrap_or_default().contains("into release"), "{reply}");
 
     // closed: the preview goes, its route with it
-    let (_, reply) = deliver(&app, "pr-5", &event("closed", 7, &repo, &v2, false)).await;
+    let (_, reply) = deliver(&app, "pull_request", "pr-5", &event("closed", 7, &repo, &v2, false)).await;
     assert!(reply["apps"][0]["skipped"].as_str().unwrap_or_default().contains("removed"), "{reply}");
     assert_eq!(app.get("/apps/pr-7-web").await.0, StatusCode::NOT_FOUND);
     assert_eq!(app.via_proxy("pr-7-web", "/").await.0, StatusCode::NOT_FOUND);

@@ -403,3 +403,28 @@ async fn user(State(shared): State<Shared>, headers: HeaderMap) -> (StatusCode, 
         None => refuse(&shared, StatusCode::UNAUTHORIZED, "Bad credentials"),
     }
 }
+
+/// The webhook secret the GitHub tests give Rhone (GitHub's documented example secret).
+pub const WEBHOOK_SECRET: &str = "It's a Secret to Everybody";
+
+/// One of GitHub's example payloads in `tests/fixtures/github/`.
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/github/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).expect("fixture json")
+}
+
+/// Posts a delivery of `event` signed as GitHub signs it with [`WEBHOOK_SECRET`].
+pub async fn deliver(app: &crate::helpers::TestApp, event: &str, delivery: &str, body: &Value) -> (StatusCode, Value) {
+    let body = body.to_string().into_bytes();
+    let res = app
+        .anon(reqwest::Method::POST, "/api/v1/webhooks/github")
+        .header("X-GitHub-Event", event)
+        .header("X-GitHub-Delivery", delivery)
+        .header("X-Hub-Signature-256", domain::github::sign(WEBHOOK_SECRET.as_bytes(), &body))
+        .body(body)
+        .send()
+        .await
+        .expect("webhook");
+    let status = StatusCode::from_u16(res.status().as_u16()).expect("status");
+    (status, res.json().await.unwrap_or(Value::Null))
+}

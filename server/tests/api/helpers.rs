@@ -267,6 +267,12 @@ impl Repo {
         git(self.dir.path(), &["add", "-A"]);
         git(self.dir.path(), &["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", message]);
     }
+
+    /// The sha of the newest commit.
+    pub fn head(&self) -> String {
+        let out = Command::new("git").args(["rev-parse", "HEAD"]).current_dir(self.dir.path()).output().expect("git rev-parse");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
 }
 
 fn git(dir: &Path, args: &[&str]) {

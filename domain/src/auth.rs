@@ -68,6 +68,17 @@ pub fn hash_secret(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
+/// `next` if it is a path on this dashboard (`/…`, not `//host` or `/\host`), else `/`: where a
+/// login may send the browser afterwards.
+pub fn local_path(next: &str) -> &str {
+    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.chars().any(|c| c.is_control() || c == '\\');
+    if ok {
+        next
+    } else {
+        "/"
+    }
+}
+
 pub(crate) fn random_token() -> String {
     let mut b = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut b);

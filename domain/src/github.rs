@@ -157,6 +157,11 @@ struct Repository {
 }
 
 impl Repository {
+    /// `owner/name`, when the payload names one that fits.
+    fn owner_name(&self) -> Option<&str> {
+        self.full_name.as_deref().filter(|n| n.len() <= 200 && n.split('/').count() == 2)
+    }
+
     fn urls(&self) -> Vec<String> {
         [&self.clone_url, &self.ssh_url, &self.html_url, &self.git_url].into_iter().flatten().filter_map(|u| normalize_url(u)).collect()
     }
@@ -210,61 +215,52 @@ impl Services {
             return Ok(WebhookReply::Pong);
         }
         let delivery = delivery.trim();
-        let delivery_ok = !delivery.is_empty() && delivery.len() <= 100 && delivery.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if !delivery_ok {
+        if !delivery_id_ok(delivery) {
             return Err(WebhookError::Malformed("X-GitHub-Delivery is missing or not a delivery id".into()));
         }
+        match event {
+            "installation" | "installation_repositories" => self.once(delivery, event, self.installation_event(event, body)).await,
+            "pull_request" => self.once(delivery, event, self.pull_request_event(body)).await,
+            "push" => {
+                let push: Push = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(format!("the push payload is not valid: {e}")))?;
+                self.once(delivery, event, async { self.handle_push(&push).await.map(Ok) }).await
+            }
+            _ => Ok(WebhookReply::Ignored { event: event.chars().take(64).collect() }),
+        }
+    }
+
+    /// Handles delivery `key` once: claims it, runs `work` (whose `Err(String)` is a malformed
+    /// payload), and records the outcome — or, if `work` failed, gives the claim up so the next
+    /// redelivery is handled at once. A redelivery of a handled one is a duplicate.
+    async fn once(
+        &self,
+        key: &str,
+        event: &str,
+        work: impl std::future::Future<Output = Result<std::result::Result<WebhookReply, String>>>,
+    ) -> std::result::Result<WebhookReply, WebhookError> {
         let internal = |e: crate::Error| {
-            tracing::error!(error = %e, "handling a GitHub delivery failed");
+            tracing::error!(error = %e, delivery = key, "handling a webhook delivery failed");
             WebhookError::Internal
         };
-        if matches!(event, "installation" | "installation_repositories" | "pull_request") {
-            return match self.store.claim_delivery(delivery, event, now_ms(), STALE_MS).await.map_err(internal)? {
-                Claim::Done => Ok(WebhookReply::Duplicate),
-                Claim::Busy => Err(WebhookError::InProgress),
-                Claim::New => match self.event_of_kind(event, body).await {
-                    Ok(Ok(reply)) => {
-                        let outcome = serde_json::to_string(&reply).unwrap_or_default();
-                        self.store.finish_delivery(delivery, &outcome).await.map_err(internal)?;
-                        Ok(reply)
-                    }
-                    Ok(Err(bad)) => {
-                        let _ = self.store.release_delivery(delivery).await;
-                        Err(WebhookError::Malformed(bad))
-                    }
-                    Err(e) => {
-                        let _ = self.store.release_delivery(delivery).await;
-                        Err(internal(e))
-                    }
-                },
-            };
-        }
-        if event != "push" {
-            return Ok(WebhookReply::Ignored { event: event.chars().take(64).collect() });
-        }
-        let push: Push = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(format!("the push payload is not valid: {e}")))?;
-        match self.store.claim_delivery(delivery, event, now_ms(), STALE_MS).await.map_err(internal)? {
+        match self.store.claim_delivery(key, event, now_ms(), STALE_MS).await.map_err(internal)? {
             Claim::New => {}
             Claim::Done => return Ok(WebhookReply::Duplicate),
             Claim::Busy => return Err(WebhookError::InProgress),
         }
-        let reply = match self.handle_push(&push).await {
-            Ok(reply) => reply,
-            Err(e) => {
-                // not handled: a redelivery may try again at once
-                let _ = self.store.release_delivery(delivery).await;
-                return Err(internal(e));
+        match work.await {
+            Ok(Ok(reply)) => {
+                let outcome = serde_json::to_string(&reply).unwrap_or_default();
+                self.store.finish_delivery(key, &outcome).await.map_err(internal)?;
+                Ok(reply)
             }
-        };
-        let outcome = serde_json::to_string(&reply).unwrap_or_default();
-        self.store.finish_delivery(delivery, &outcome).await.map_err(internal)?;
-        Ok(reply)
-    }
-
-    async fn event_of_kind(&self, event: &str, body: &[u8]) -> Result<std::result::Result<WebhookReply, String>> {
-        match event {
-            "pull_request" => self.pull_request_event(body).await,
-            _ => self.installation_event(event, body).await,
+            Ok(Err(bad)) => {
+                let _ = self.store.release_delivery(key).await;
+                Err(WebhookError::Malformed(bad))
+            }
+            Err(e) => {
+                let _ = self.store.release_delivery(key).await;
+                Err(internal(e))
+            }
         }
     }
 
@@ -288,17 +284,21 @@ impl Services {
     }
 
     async fn push_to_app(&self, app: &App, push: &Push, branch: &str) -> Result<PushOutcome> {
-        let skip = |why: String| Ok(PushOutcome { app: app.slug.clone(), deployment_id: None, skipped: Some(why) });
-        match self.store.app_github_repo(app.id).await? {
-            Some(id) if id != push.repository.id => {
-                return skip(format!("the app takes pushes of repository id {id}, not {}", push.repository.id));
-            }
-            Some(_) => {}
-            None => self.store.link_app_github_repo(app.id, push.repository.id).await?,
+        if let Some(why) = self.other_repository(app, push.repository.id).await? {
+            return Ok(PushOutcome { app: app.slug.clone(), deployment_id: None, skipped: Some(why) });
         }
-        let full_name = push.repository.full_name.as_deref().filter(|n| n.len() <= 200 && n.split('/').count() == 2);
-        self.store.set_app_github_source(app.id, full_name, push.installation.as_ref().map(|i| i.id)).await?;
+        self.store.set_app_github_source(app.id, push.repository.owner_name(), push.installation.as_ref().map(|i| i.id)).await?;
         self.deploy_push(app, push, branch).await
+    }
+
+    /// Why an event of repository `repo_id` is not for `app`, if it is not: the app takes events of
+    /// the repository id recorded at the first one that matched its URL (recorded now if none was).
+    async fn other_repository(&self, app: &App, repo_id: i64) -> Result<Option<String>> {
+        match self.store.app_github_repo(app.id).await? {
+            Some(id) if id != repo_id => Ok(Some(format!("the app takes pushes of repository id {id}, not {repo_id}"))),
+            Some(_) => Ok(None),
+            None => self.store.link_app_github_repo(app.id, repo_id).await.map(|()| None),
+        }
     }
 
     /// The rules every push follows once its repository is the app's (GitHub, GitLab, Gitea): the
@@ -324,6 +324,11 @@ impl Services {
         tracing::info!(app.slug = %app.slug, deployment.id = dep.id, sha = %push.after, "deploying a GitHub push");
         Ok(PushOutcome { app: app.slug.clone(), deployment_id: Some(dep.id), skipped: None })
     }
+}
+
+/// A delivery id as forges send them (a UUID or similar): 1 to 100 letters, digits and `-`.
+fn delivery_id_ok(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 100 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 /// The branch a push deploys, or why it deploys nothing (a tag, a deletion, no commit).

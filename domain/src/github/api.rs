@@ -205,16 +205,14 @@ impl OctocrabGitHub {
             repositories: Vec<RepoRef>,
         }
         let client = self.client_for(id)?;
-        let mut all = Vec::new();
-        for page in 1..=10 {
-            let p: Page = client.get(format!("/installation/repositories?per_page=100&page={page}"), None::<&()>).await.map_err(explain)?;
-            let n = p.repositories.len();
-            all.extend(p.repositories);
-            if n < 100 {
-                break;
+        all_pages(10, |page| {
+            let client = client.clone();
+            async move {
+                let p: Page = client.get(format!("/installation/repositories?per_page={PER_PAGE}&page={page}"), None::<&()>).await.map_err(explain)?;
+                Ok(p.repositories)
             }
-        }
-        Ok(all)
+        })
+        .await
     }
 
     async fn branches_of(&self, installation: i64, full_name: &str) -> Result<Vec<String>> {
@@ -224,16 +222,15 @@ impl OctocrabGitHub {
         }
         let (owner, name) = full_name.split_once('/').filter(|(o, n)| full_name_part(o) && full_name_part(n)).ok_or_else(|| Error::invalid("repository", "is not owner/name"))?;
         let client = self.client_for(installation)?;
-        let mut all = Vec::new();
-        for page in 1..=3 {
-            let b: Vec<Branch> = client.get(format!("/repos/{owner}/{name}/branches?per_page=100&page={page}"), None::<&()>).await.map_err(explain)?;
-            let n = b.len();
-            all.extend(b.into_iter().map(|b| b.name));
-            if n < 100 {
-                break;
+        all_pages(3, |page| {
+            let client = client.clone();
+            let route = format!("/repos/{owner}/{name}/branches?per_page={PER_PAGE}&page={page}");
+            async move {
+                let b: Vec<Branch> = client.get(route, None::<&()>).await.map_err(explain)?;
+                Ok(b.into_iter().map(|b| b.name).collect())
             }
-        }
-        Ok(all)
+        })
+        .await
     }
 
     async fn exchange(&self, code: &str, verifier: Option<&str>, redirect_uri: &str) -> Result<String> {
@@ -265,16 +262,14 @@ impl OctocrabGitHub {
             id: i64,
         }
         let client = self.plain(&self.settings.api_url, Some(user_token))?;
-        let mut all = Vec::new();
-        for page in 1..=5 {
-            let p: Page = client.get(format!("/user/installations?per_page=100&page={page}"), None::<&()>).await.map_err(explain)?;
-            let n = p.installations.len();
-            all.extend(p.installations.into_iter().map(|i| i.id));
-            if n < 100 {
-                break;
+        all_pages(5, |page| {
+            let client = &client;
+            async move {
+                let p: Page = client.get(format!("/user/installations?per_page={PER_PAGE}&page={page}"), None::<&()>).await.map_err(explain)?;
+                Ok(p.installations.into_iter().map(|i| i.id).collect())
             }
-        }
-        Ok(all)
+        })
+        .await
     }
 
     fn client_for(&self, id: i64) -> Result<Arc<Octocrab>> {
@@ -349,8 +344,29 @@ impl GitHubApi for OctocrabGitHub {
     }
 }
 
+/// Items GitHub is asked for per page.
+const PER_PAGE: usize = 100;
+
+/// The items of pages 1, 2, … of a list (at most `max_pages`), until one comes back short.
+async fn all_pages<T, F, Fut>(max_pages: u32, mut page: F) -> Result<Vec<T>>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>>>,
+{
+    let mut all = Vec::new();
+    for n in 1..=max_pages {
+        let items = page(n).await?;
+        let full = items.len() >= PER_PAGE;
+        all.extend(items);
+        if !full {
+            break;
+        }
+    }
+    Ok(all)
+}
+
 /// One half of `owner/name` as GitHub spells them.
-fn full_name_part(s: &str) -> bool {
+pub(super) fn full_name_part(s: &str) -> bool {
     !s.is_empty() && s.len() <= 100 && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 

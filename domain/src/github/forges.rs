@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::{now_ms, push_branch, Claim, Commit, Push, Repository, WebhookError, WebhookReply, STALE_MS};
+use super::{delivery_id_ok, push_branch, Commit, Push, Repository, WebhookError, WebhookReply};
 use crate::access::Actor;
 use crate::error::{Error, Result};
 use crate::policy::Action;
@@ -28,6 +28,11 @@ impl Forge {
             Forge::GitLab => "gitlab",
             Forge::Gitea => "gitea",
         }
+    }
+
+    /// Where this forge posts app `slug`'s pushes.
+    pub fn hook_path(self, slug: &str) -> String {
+        format!("/api/v1/webhooks/{}/{slug}", self.as_str())
     }
 }
 
@@ -85,7 +90,7 @@ impl Services {
         let (nonce, ciphertext) = self.key.seal(&aad(app.id), &secret)?;
         self.store.put_webhook_secret(app.id, &nonce, &ciphertext).await?;
         self.record(&[app.team_id], actor.audit(crate::teams::AuditAction::AppUpdate, &app.slug, "webhook secret made")).await;
-        Ok(IssuedWebhookSecret { secret, gitlab_path: format!("/api/v1/webhooks/gitlab/{}", app.slug), gitea_path: format!("/api/v1/webhooks/gitea/{}", app.slug) })
+        Ok(IssuedWebhookSecret { secret, gitlab_path: Forge::GitLab.hook_path(&app.slug), gitea_path: Forge::Gitea.hook_path(&app.slug) })
     }
 
     /// Whether app `slug` has a webhook secret (and since when).
@@ -124,16 +129,11 @@ impl Services {
             return Ok(WebhookReply::Ignored { event: d.event.chars().take(64).collect() });
         }
         let delivery = d.delivery.trim();
-        if delivery.is_empty() || delivery.len() > 100 || !delivery.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if !delivery_id_ok(delivery) {
             return Err(WebhookError::Malformed("the delivery has no id (X-Gitlab-Event-UUID / X-Gitea-Delivery)".into()));
         }
         let p: ForgePush = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(format!("the push payload is not valid: {e}")))?;
         let key = format!("{}-{delivery}", forge.as_str());
-        match self.store.claim_delivery(&key, "push", now_ms(), STALE_MS).await.map_err(internal)? {
-            Claim::New => {}
-            Claim::Done => return Ok(WebhookReply::Duplicate),
-            Claim::Busy => return Err(WebhookError::InProgress),
-        }
         // a list GitLab cut short may have touched any path: no file list then
         let cut = p.total_commits_count.is_some_and(|n| n > p.commits.len());
         let push = Push {
@@ -144,20 +144,13 @@ impl Services {
             installation: None,
             commits: if cut { Vec::new() } else { p.commits },
         };
-        let reply = match push_branch(&push) {
-            Err(reason) => Ok(WebhookReply::Push { reason: Some(reason.to_string()), apps: Vec::new() }),
-            Ok(branch) => self.deploy_push(&app, &push, branch).await.map(|o| WebhookReply::Push { reason: None, apps: vec![o] }),
+        let work = async {
+            match push_branch(&push) {
+                Err(reason) => Ok(Ok(WebhookReply::Push { reason: Some(reason.to_string()), apps: Vec::new() })),
+                Ok(branch) => self.deploy_push(&app, &push, branch).await.map(|o| Ok(WebhookReply::Push { reason: None, apps: vec![o] })),
+            }
         };
-        match reply {
-            Ok(reply) => {
-                self.store.finish_delivery(&key, &serde_json::to_string(&reply).unwrap_or_default()).await.map_err(internal)?;
-                Ok(reply)
-            }
-            Err(e) => {
-                let _ = self.store.release_delivery(&key).await;
-                Err(internal(e))
-            }
-        }
+        self.once(&key, "push", work).await
     }
 }
 

@@ -79,7 +79,7 @@ pub struct TeamRepo {
 
 fn full_name_ok(n: &str) -> bool {
     let mut parts = n.split('/');
-    let ok = |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.len() <= 100 && p != "." && p != ".." && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')));
+    let ok = |p: Option<&str>| p.is_some_and(super::api::full_name_part);
     ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
 }
 

@@ -34,11 +34,6 @@ pub enum GitHubReturn {
     Installed { team: String },
 }
 
-/// A dashboard path to return to (anything else: `/`).
-fn local_path(next: &str) -> String {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.chars().any(|c| c.is_control() || c == '\\');
-    if ok { next.to_string() } else { "/".to_string() }
-}
 
 impl Services {
     fn github_client_ready(&self) -> Result<(&super::api::GitHubAppSettings, std::sync::Arc<dyn super::api::GitHubApi>)> {
@@ -69,7 +64,7 @@ impl Services {
             user_id: link.map(|a| a.user.id),
             team_id: None,
             verifier: Some(verifier.clone()),
-            next: Some(local_path(next)),
+            next: Some(crate::auth::local_path(next).to_string()),
             created_at: crate::store::now_ms(),
         };
         self.store.put_oauth_state(&state, &row).await?;
@@ -180,6 +175,7 @@ mod tests {
 
     #[test]
     fn only_dashboard_paths_are_returned_to() {
+        use crate::auth::local_path;
         assert_eq!(local_path("/apps/x"), "/apps/x");
         for bad in ["//evil.example", "/\\evil", "https://evil.example", "", "/a\nb"] {
             assert_eq!(local_path(bad), "/", "{bad:?}");

@@ -89,10 +89,8 @@ impl Services {
     async fn pull_request_for_app(&self, app: &App, ev: &PullRequestEvent, open: bool) -> Result<PushOutcome> {
         let slug = preview_slug(ev.number, &app.slug);
         let skip = |why: String| Ok(PushOutcome { app: app.slug.clone(), deployment_id: None, skipped: Some(why) });
-        match self.store.app_github_repo(app.id).await? {
-            Some(id) if id != ev.repository.id => return skip(format!("the app takes pushes of repository id {id}, not {}", ev.repository.id)),
-            Some(_) => {}
-            None => self.store.link_app_github_repo(app.id, ev.repository.id).await?,
+        if let Some(why) = self.other_repository(app, ev.repository.id).await? {
+            return skip(why);
         }
         let existing = match self.store.app_by_slug(&slug).await {
             Ok(p) if p.preview_of == Some(app.id) => Some(p),
@@ -124,8 +122,7 @@ impl Services {
         };
         self.sync_preview_env(app, &preview, ev.number, fork).await?;
         self.store.link_app_github_repo(preview.id, ev.repository.id).await?;
-        let full_name = ev.repository.full_name.as_deref().filter(|n| n.len() <= 200 && n.split('/').count() == 2);
-        self.store.set_app_github_source(preview.id, full_name, ev.installation.as_ref().map(|i| i.id)).await?;
+        self.store.set_app_github_source(preview.id, ev.repository.owner_name(), ev.installation.as_ref().map(|i| i.id)).await?;
         let dep = self
             .enqueue_deployment(NewDeployment { app_id: preview.id, git_ref: &ev.pull_request.head.sha, kind: DeploymentKind::Deploy, rollback_of: None })
             .await?;

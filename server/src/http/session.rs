@@ -7,7 +7,7 @@ use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
-use domain::auth::{LoginStep, SESSION_TTL_MS};
+use domain::auth::{local_path, LoginStep, SESSION_TTL_MS};
 use domain::net::ClientIp;
 use domain::Error;
 use serde::Deserialize;
@@ -24,15 +24,6 @@ pub struct Credentials {
     next: String,
 }
 
-/// `next` if it is a path on this dashboard (`/…`, not `//host` or `/\host`), else `/`.
-fn local_path(next: &str) -> &str {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.chars().any(|c| c.is_control() || c == '\\');
-    if ok {
-        next
-    } else {
-        "/"
-    }
-}
 
 #[derive(Deserialize)]
 pub struct Setup {

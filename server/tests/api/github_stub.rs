@@ -231,8 +231,7 @@ async fn create_status(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> (StatusCode, Json<Value>) {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("token ")).unwrap_or_default();
+    let token = &bearer(&headers);
     let known = shared.recorded.lock().unwrap().minted.iter().any(|(_, t)| t == token);
     if !known {
         return refuse(&shared, StatusCode::UNAUTHORIZED, "Bad credentials");
@@ -253,10 +252,15 @@ async fn create_status(
     (StatusCode::CREATED, Json(json!({"id": id, "state": body["state"], "context": body["context"], "target_url": body["target_url"], "description": body["description"]})))
 }
 
+/// The token of an `Authorization: Bearer …` (or `token …`) header; empty without one.
+fn bearer(headers: &HeaderMap) -> String {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("token ")).unwrap_or_default().to_string()
+}
+
 /// The installation a `Bearer`/`token` header's minted token belongs to.
 fn token_installation(shared: &Shared, headers: &HeaderMap) -> Option<i64> {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("token ")).unwrap_or_default();
+    let token = &bearer(&headers);
     shared.recorded.lock().unwrap().minted.iter().find(|(_, t)| t == token).map(|(i, _)| *i)
 }
 
@@ -331,8 +335,7 @@ async fn oauth_token(State(shared): State<Shared>, Json(body): Json<Value>) -> (
 }
 
 async fn user_installations(State(shared): State<Shared>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("token ")).unwrap_or_default();
+    let token = &bearer(&headers);
     let rec = shared.recorded.lock().unwrap();
     let Some((_, _, ids)) = rec.codes.iter().find(|(_, t, _)| t == token).cloned() else {
         drop(rec);
@@ -395,8 +398,7 @@ async fn git(State(shared): State<Shared>, method: Method, Path((owner, repo)): 
 }
 
 async fn user(State(shared): State<Shared>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("token ")).unwrap_or_default();
+    let token = &bearer(&headers);
     let found = shared.recorded.lock().unwrap().users.iter().find(|(t, _, _)| t == token).cloned();
     match found {
         Some((_, id, login)) => (StatusCode::OK, Json(json!({"id": id, "login": login, "type": "User", "email": null}))),

@@ -87,5 +87,5 @@ pub async fn make_secret(State(s): State<AppState>, Caller(a): Caller, Path(slug
 pub async fn show_secret(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<Json<SecretView>> {
     let made_at = s.services.webhook_secret_made(&a, &slug).await?;
     let app = s.services.app(&a, &slug).await?;
-    Ok(Json(SecretView { secret: None, made_at, gitlab_url: format!("/api/v1/webhooks/gitlab/{}", app.slug), gitea_url: format!("/api/v1/webhooks/gitea/{}", app.slug) }))
+    Ok(Json(SecretView { secret: None, made_at, gitlab_url: Forge::GitLab.hook_path(&app.slug), gitea_url: Forge::Gitea.hook_path(&app.slug) }))
 }

@@ -6,6 +6,7 @@ mod limiter;
 mod passwords;
 mod setup;
 pub mod totp;
+pub mod oidc;
 pub mod two_factor;
 
 use std::net::IpAddr;

@@ -92,6 +92,8 @@ pub struct Settings {
     pub github_app: Option<github::api::GitHubAppSettings>,
     /// A GitHub account linked to no Rhone account may sign in, getting a new account.
     pub github_signup: bool,
+    /// The installation's own OpenID Connect provider for sign-in; `None`: none.
+    pub oidc: Option<auth::oidc::OidcSettings>,
 }
 
 /// The public addresses Rhone puts in links it sends elsewhere.
@@ -159,6 +161,7 @@ impl Settings {
             github_webhook_secret: None,
             github_app: None,
             github_signup: false,
+            oidc: None,
             data_dir,
         }
     }
@@ -227,6 +230,8 @@ pub struct Services {
     mailer: Option<mail::Mailer>,
     /// The GitHub API, when a GitHub App is configured.
     pub github: Option<Arc<dyn github::api::GitHubApi>>,
+    /// The OpenID Connect provider, when one is configured.
+    pub oidc: Option<Arc<auth::oidc::Oidc>>,
     /// Where the dashboard and the apps are reached from outside (links Rhone sends elsewhere); set
     /// by the server once its listeners are bound.
     links: Arc<arc_swap::ArcSwap<Links>>,
@@ -261,6 +266,7 @@ impl Services {
             Some(app) => Some(Arc::new(github::api::OctocrabGitHub::new(app)?) as Arc<dyn github::api::GitHubApi>),
             None => None,
         };
+        let oidc = settings.oidc.clone().map(auth::oidc::Oidc::new).transpose()?.map(Arc::new);
         Ok(Services {
             logs: logs::LogHub::with_limits(store.clone(), settings.log_limits),
             settings: Arc::new(settings),
@@ -275,6 +281,7 @@ impl Services {
             usage: apps::status::UsageCache::default(),
             mailer,
             github,
+            oidc,
             links: Arc::new(arc_swap::ArcSwap::from_pointee(Links { dashboard: "http://localhost:3000".into(), app_scheme: "http".into(), app_port: 8080 })),
         })
     }

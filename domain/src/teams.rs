@@ -40,6 +40,7 @@ pub enum AuditAction {
     TeamUpdate,
     GitHubConnect,
     GitHubLink,
+    IdentityLink,
 }
 
 impl AuditAction {
@@ -70,6 +71,7 @@ impl AuditAction {
             TeamUpdate => "team.update",
             GitHubConnect => "github.connect",
             GitHubLink => "github.link",
+            IdentityLink => "identity.link",
         }
     }
 }

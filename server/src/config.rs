@@ -95,6 +95,10 @@ pub struct Config {
     /// A GitHub account linked to no Rhone account may sign in and gets a new account (default
     /// false: only linked accounts sign in with GitHub).
     pub github_signup: bool,
+    /// Sign-in through the installation's own OpenID Connect provider (`oidc_issuer`,
+    /// `oidc_client_id`, `oidc_client_secret`: all or none; `oidc_name`, the button's label,
+    /// default "single sign-on"; `oidc_signup`: unlinked provider accounts get an account).
+    pub oidc: Option<domain::auth::oidc::OidcSettings>,
     /// The sender of those emails.
     pub mail_from: String,
     /// The runtime of an app created without naming one: `auto` (docker when an engine answers at
@@ -130,7 +134,27 @@ const KEYS: &[&str] = &[
     "health_interval_secs", "health_failures", "audit_retention_days", "invitation_ttl_secs", "smtp_url", "mail_from",
     "github_webhook_secret", "github_app_id", "github_app_private_key_file", "github_api_url", "github_web_url",
     "github_client_id", "github_client_secret", "github_signup",
+    "oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_name", "oidc_signup",
 ];
+
+/// The OpenID Connect provider, refused with the setting's name when incomplete.
+fn oidc(get: &dyn Fn(&str) -> Option<String>, signup: bool) -> Result<Option<domain::auth::oidc::OidcSettings>, ConfigError> {
+    let set = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let (issuer, id, secret) = match (set("oidc_issuer"), set("oidc_client_id"), set("oidc_client_secret")) {
+        (None, None, None) => return Ok(None),
+        (Some(i), Some(c), Some(s)) => (i, c, s),
+        _ => return Err(ConfigError("oidc_issuer, oidc_client_id and oidc_client_secret go together: set all three or none".into())),
+    };
+    let settings = domain::auth::oidc::OidcSettings {
+        issuer,
+        client_id: id,
+        client_secret: secret.into(),
+        name: set("oidc_name").unwrap_or_else(|| "single sign-on".into()),
+        signup,
+    };
+    settings.check().map_err(ConfigError)?;
+    Ok(Some(settings))
+}
 
 /// The GitHub App settings, refused with the setting's name when incomplete or unusable.
 fn github_app(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<domain::github::api::GitHubAppSettings>, ConfigError> {
@@ -331,6 +355,7 @@ impl Config {
             github_webhook_secret: get("github_webhook_secret").filter(|s| !s.is_empty()).map(Secret),
             github_app: github_app(&get)?,
             github_signup: flag("github_signup")?,
+            oidc: oidc(&get, flag("oidc_signup")?)?,
             mail_from: get("mail_from").unwrap_or_else(|| default_from.clone()),
             default_runtime,
             docker_host,
@@ -408,6 +433,22 @@ mod tests {
         assert!(e.contains("public_url"), "{e}");
         let e = Config::from_sources(None, env(&[("RHONE_TRUSTED_PROXIES", "10.0.0.0/40")])).unwrap_err().to_string();
         assert!(e.contains("trusted_proxies") && e.contains("10.0.0.0/40"), "{e}");
+    }
+
+    #[test]
+    fn single_sign_on_needs_issuer_client_and_secret_and_never_prints_the_secret() {
+        assert!(Config::from_sources(None, env(&[])).unwrap().oidc.is_none());
+        let full = [("RHONE_OIDC_ISSUER", "https://id.example.com/realms/ops"), ("RHONE_OIDC_CLIENT_ID", "rhone"), ("RHONE_OIDC_CLIENT_SECRET", "s3cret-value")];
+        let c = Config::from_sources(None, env(&full)).unwrap();
+        let o = c.oidc.clone().expect("oidc");
+        assert_eq!((o.issuer.as_str(), o.client_id.as_str(), o.name.as_str(), o.signup), ("https://id.example.com/realms/ops", "rhone", "single sign-on", false));
+        assert!(!format!("{c:?}").contains("s3cret-value"), "the secret is printed");
+        let e = Config::from_sources(None, env(&full[..2])).unwrap_err().to_string();
+        assert!(e.contains("oidc_client_secret"), "{e}");
+        let e = Config::from_sources(None, env(&[full[1], full[2], ("RHONE_OIDC_ISSUER", "id.example.com?x=1")])).unwrap_err().to_string();
+        assert!(e.contains("oidc_issuer"), "{e}");
+        let named = Config::from_sources(Some("oidc_name = \"Acme SSO\"\noidc_signup = true\n"), env(&full)).unwrap().oidc.unwrap();
+        assert_eq!((named.name.as_str(), named.signup), ("Acme SSO", true));
     }
 
     #[test]

@@ -22,6 +22,28 @@ pub async fn needs_setup() -> Result<bool, AppError> {
     Ok(services.needs_setup().await?)
 }
 
+/// The name of the installation's single sign-on provider, when one is configured (the login
+/// page's "Sign in with …"; anyone may ask).
+#[server]
+pub async fn oidc_sign_in() -> Result<Option<String>, AppError> {
+    let services = super::ctx::services()?;
+    Ok(services.oidc_sign_in_name())
+}
+
+/// The account page's single sign-on line: the provider's name (none: not configured) and the
+/// provider account linked to the caller.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SsoAccount {
+    pub name: Option<String>,
+    pub linked: Option<String>,
+}
+
+#[server]
+pub async fn oidc_account() -> Result<SsoAccount, AppError> {
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(SsoAccount { name: services.oidc_sign_in_name(), linked: services.linked_oidc(&actor).await? })
+}
+
 #[server]
 pub async fn get_site_info() -> Result<SiteInfo, AppError> {
     let (services, _actor) = super::ctx::authorize().await?;

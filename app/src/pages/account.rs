@@ -51,6 +51,40 @@ pub fn AccountPage() -> impl IntoView {
             <super::two_factor::TwoFactorSection/>
         </div>
         <GitHubSection/>
+        <OidcSection/>
+    }
+}
+
+/// Single sign-on for this account: the provider account linked, or the link that links one.
+#[component]
+fn OidcSection() -> impl IntoView {
+    let account = Resource::new(|| (), |_| crate::api::session::oidc_account());
+    let query = leptos_router::hooks::use_query_map();
+    let linked_now = move || query.read().get("oidc").is_some_and(|v| v == "linked");
+    let refused = move || query.read().get("oidc_error");
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                let a = account.await.ok()?;
+                let name = a.name?;
+                Some(view! {
+                    <section class=format!("{CARD} mt-4 max-w-md space-y-2") data-testid="oidc-account">
+                        <h2 class="font-semibold">{format!("Sign in with {name}")}</h2>
+                        {move || linked_now().then(|| view! { <p class="text-sm text-green-700" role="status">"Your account is linked."</p> })}
+                        {move || refused().map(|e| view! { <p class="text-sm text-red-700" role="alert" data-testid="oidc-error">{e}</p> })}
+                        {match a.linked {
+                            Some(login) => view! {
+                                <p class="text-sm text-gray-700" data-testid="oidc-linked">{format!("Linked to the {name} account ")}<span class="font-mono">{login}</span>"."</p>
+                            }.into_any(),
+                            None => view! {
+                                <p class="text-sm text-gray-600">{format!("Link your {name} account to sign in with it.")}</p>
+                                <a href="/api/v1/account/oidc/link" rel="external" class=BUTTON data-testid="oidc-link">{format!("Link {name}")}</a>
+                            }.into_any(),
+                        }}
+                    </section>
+                })
+            })}
+        </Suspense>
     }
 }
 

@@ -11,6 +11,7 @@ use crate::api::session::needs_setup;
 pub fn LoginPage() -> impl IntoView {
     let setup = Resource::new_blocking(|| (), |_| needs_setup());
     let github = Resource::new(|| (), |_| crate::api::github::github_sign_in_enabled());
+    let oidc = Resource::new(|| (), |_| crate::api::session::oidc_sign_in());
     let query = leptos_router::hooks::use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     // signed in already: on to the page asked for (a local path only), else the dashboard
@@ -47,6 +48,22 @@ pub fn LoginPage() -> impl IntoView {
                             <a href=href rel="external" data-testid="github-sign-in"
                                 class="mt-3 block rounded border border-gray-300 px-3 py-2 text-center text-sm font-medium text-gray-800 hover:bg-gray-50">
                                 "Sign in with GitHub"
+                            </a>
+                        }
+                    })
+                })}
+            </Suspense>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    oidc.await.ok().flatten().map(|name| {
+                        let n = next();
+                        let href = if n.is_empty() { "/api/v1/auth/oidc".to_string() } else {
+                            format!("/api/v1/auth/oidc?next={}", url_escape(&n))
+                        };
+                        view! {
+                            <a href=href rel="external" data-testid="oidc-sign-in"
+                                class="mt-3 block rounded border border-gray-300 px-3 py-2 text-center text-sm font-medium text-gray-800 hover:bg-gray-50">
+                                {format!("Sign in with {name}")}
                             </a>
                         }
                     })

@@ -114,6 +114,7 @@ impl Services {
             team_id: Some(team.id),
             verifier: None,
             next: None,
+            nonce: None,
             created_at: crate::store::now_ms(),
         };
         self.store.put_oauth_state(&state, &row).await?;

@@ -65,6 +65,7 @@ impl Services {
             team_id: None,
             verifier: Some(verifier.clone()),
             next: Some(crate::auth::local_path(next).to_string()),
+            nonce: None,
             created_at: crate::store::now_ms(),
         };
         self.store.put_oauth_state(&state, &row).await?;
@@ -145,17 +146,8 @@ impl Services {
     /// GitHub's public one if no account uses it, else GitHub's no-reply address; it has no password.
     async fn sign_up_from_github(&self, gh: &super::api::GitHubUser) -> Result<crate::model::User> {
         let noreply = format!("{}+{}@users.noreply.github.com", gh.id, gh.login.to_ascii_lowercase());
-        let email = match gh.email.as_deref().and_then(|e| crate::types::Email::parse(e).ok()) {
-            Some(e) if self.store.user_by_email(e.as_str()).await?.is_none() => e.as_str().to_string(),
-            _ => noreply,
-        };
-        let user = self.store.insert_user(&email, "!", "member").await?;
-        let identity = Identity { provider: PROVIDER.into(), subject: gh.id.to_string(), user_id: user.id, login: gh.login.clone() };
-        if !self.store.link_identity(&identity).await? {
-            return Err(Error::Conflict("this GitHub account was linked meanwhile: sign in again".into()));
-        }
-        tracing::info!(user.id = user.id, github = %gh.login, "account created by a GitHub sign-in");
-        Ok(user)
+        let identity = Identity { provider: PROVIDER.into(), subject: gh.id.to_string(), user_id: 0, login: gh.login.clone() };
+        self.sign_up_external(identity, gh.email.as_deref(), &noreply).await
     }
 
     /// The GitHub account linked to the caller, if any.

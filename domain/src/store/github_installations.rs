@@ -26,6 +26,8 @@ pub struct OAuthState {
     pub verifier: Option<String>,
     /// Where the browser goes afterwards (a dashboard path).
     pub next: Option<String>,
+    /// The nonce an OpenID Connect ID token must carry.
+    pub nonce: Option<String>,
     pub created_at: i64,
 }
 
@@ -141,13 +143,14 @@ impl Store {
 
     /// Stores a browser flow's state (random, single use).
     pub async fn put_oauth_state(&self, state: &str, s: &OAuthState) -> Result<()> {
-        sqlx::query("INSERT INTO oauth_states (state, purpose, user_id, team_id, verifier, next, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        sqlx::query("INSERT INTO oauth_states (state, purpose, user_id, team_id, verifier, next, nonce, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(state)
             .bind(&s.purpose)
             .bind(s.user_id)
             .bind(s.team_id)
             .bind(s.verifier.as_deref())
             .bind(s.next.as_deref())
+            .bind(s.nonce.as_deref())
             .bind(s.created_at)
             .execute(self.pool())
             .await?;
@@ -159,12 +162,12 @@ impl Store {
     pub async fn take_oauth_state(&self, state: &str, max_age_ms: i64) -> Result<Option<OAuthState>> {
         let now = now_ms();
         sqlx::query("DELETE FROM oauth_states WHERE created_at < $1").bind(now - max_age_ms).execute(self.pool()).await?;
-        let row = sqlx::query("DELETE FROM oauth_states WHERE state = $1 RETURNING purpose, user_id, team_id, verifier, next, created_at")
+        let row = sqlx::query("DELETE FROM oauth_states WHERE state = $1 RETURNING purpose, user_id, team_id, verifier, next, nonce, created_at")
             .bind(state)
             .fetch_optional(self.pool())
             .await?;
         row.map(|r| {
-            Ok(OAuthState { purpose: get(&r, "purpose")?, user_id: get(&r, "user_id")?, team_id: get(&r, "team_id")?, verifier: get(&r, "verifier")?, next: get(&r, "next")?, created_at: get(&r, "created_at")? })
+            Ok(OAuthState { purpose: get(&r, "purpose")?, user_id: get(&r, "user_id")?, team_id: get(&r, "team_id")?, verifier: get(&r, "verifier")?, next: get(&r, "next")?, nonce: get(&r, "nonce")?, created_at: get(&r, "created_at")? })
         })
         .transpose()
     }

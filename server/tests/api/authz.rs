@@ -197,6 +197,10 @@ async fn cases(fx: &Fixture) -> Vec<Case> {
         // sign in with GitHub (not configured here: back to the login page, saying so) and linking it
         case(M::GET, "/auth/github", "/auth/github", None, [303; 8]),
         case(M::GET, "/account/github/link", "/account/github/link", None, [401, 401, 303, 303, 303, 303, 303, 303]),
+        // single sign-on (not configured here): the same, for the OpenID Connect provider
+        case(M::GET, "/oidc/callback", "/oidc/callback", None, [303, 401, 303, 303, 303, 303, 303, 303]),
+        case(M::GET, "/auth/oidc", "/auth/oidc", None, [303; 8]),
+        case(M::GET, "/account/oidc/link", "/account/oidc/link", None, [401, 401, 303, 303, 303, 303, 303, 303]),
         Case {
             method: M::POST,
             route: "/invitations/{token}/accept",

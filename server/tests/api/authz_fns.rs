@@ -98,6 +98,8 @@ fn cases() -> Vec<Case> {
         c(path::<session::NeedsSetup>(), Form(&[]), App, ANYONE),
         c(path::<github::GithubSignInEnabled>(), Form(&[]), App, ANYONE),
         c(path::<github::GithubAccount>(), Form(&[]), App, ANY_USER),
+        c(path::<session::OidcSignIn>(), Form(&[]), App, ANYONE),
+        c(path::<session::OidcAccount>(), Form(&[]), App, ANY_USER),
         c(path::<github::MakeWebhookSecret>(), Form(&[("slug", "{slug}")]), App, ADMIN),
         c(path::<session::GetSiteInfo>(), Form(&[]), App, ANY_USER),
         c(path::<teams::ListMyTeams>(), Form(&[]), App, ANY_USER),

@@ -87,7 +87,7 @@ impl Drop for GitHubStub {
     }
 }
 
-fn openssl(args: &[&str]) {
+pub fn openssl(args: &[&str]) {
     let out = std::process::Command::new("openssl").args(args).output().expect("run openssl");
     assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }

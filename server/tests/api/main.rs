@@ -24,6 +24,8 @@ mod github_stub;
 mod github_app;
 mod github_login;
 mod github_previews;
+mod oidc;
+mod oidc_stub;
 mod forges;
 mod drain;
 mod logs;

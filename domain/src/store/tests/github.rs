@@ -113,11 +113,12 @@ async fn a_browser_flow_state_is_taken_once_and_expires(db: Db) {
     use crate::store::github_installations::OAuthState;
     let s = &db.store;
     let now = crate::store::now_ms();
-    let st = |at: i64| OAuthState { purpose: "install".into(), user_id: None, team_id: None, verifier: Some("v".into()), next: None, created_at: at };
+    let st = |at: i64| OAuthState { purpose: "install".into(), user_id: None, team_id: None, verifier: Some("v".into()), next: None, nonce: Some("n".into()), created_at: at };
     s.put_oauth_state("fresh", &st(now)).await.unwrap();
     s.put_oauth_state("old", &st(now - 20 * 60 * 1000)).await.unwrap();
     let ttl = 10 * 60 * 1000;
-    assert_eq!(s.take_oauth_state("fresh", ttl).await.unwrap().and_then(|x| x.verifier).as_deref(), Some("v"));
+    let fresh = s.take_oauth_state("fresh", ttl).await.unwrap().expect("fresh state");
+    assert_eq!((fresh.verifier.as_deref(), fresh.nonce.as_deref()), (Some("v"), Some("n")));
     assert_eq!(s.take_oauth_state("fresh", ttl).await.unwrap(), None, "once");
     assert_eq!(s.take_oauth_state("old", ttl).await.unwrap(), None, "expired");
     assert_eq!(s.take_oauth_state("never", ttl).await.unwrap(), None);

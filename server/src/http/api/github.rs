@@ -15,7 +15,7 @@ use crate::http::auth::Caller;
 use crate::http::error::ApiResult;
 use crate::http::AppState;
 
-fn see_other(to: &str) -> Response {
+pub(super) fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response()
 }
 
@@ -49,11 +49,11 @@ pub struct Callback {
     installation_id: Option<String>,
 }
 
-fn encoded(msg: &str) -> String {
+pub(super) fn encoded(msg: &str) -> String {
     url::form_urlencoded::byte_serialize(msg.as_bytes()).collect()
 }
 
-fn public(e: domain::Error) -> String {
+pub(super) fn public(e: domain::Error) -> String {
     match e {
         domain::Error::Internal(detail) => {
             tracing::error!(error = %detail, "a GitHub sign-in or connection failed");
@@ -66,7 +66,7 @@ fn public(e: domain::Error) -> String {
 #[derive(Deserialize)]
 pub struct Next {
     #[serde(default)]
-    next: String,
+    pub(super) next: String,
 }
 
 /// `GET /auth/github?next=`: to GitHub's authorize page (sign in with GitHub).

@@ -14,6 +14,7 @@ mod env;
 mod github;
 mod invitations;
 mod logs;
+mod oidc;
 mod teams;
 mod tokens;
 mod webhooks;
@@ -58,6 +59,9 @@ routes! {
     "/github/callback" => get github::callback;
     "/auth/github" => get github::sign_in;
     "/account/github/link" => get github::link;
+    "/oidc/callback" => get oidc::callback;
+    "/auth/oidc" => get oidc::sign_in;
+    "/account/oidc/link" => get oidc::link;
     "/invitations/{token}/accept" => post invitations::accept;
     "/apps" => get apps::list, post apps::create;
     "/apps/{slug}" => get apps::show, patch apps::update, delete apps::delete;

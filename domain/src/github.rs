@@ -218,31 +218,41 @@ impl Services {
         if !delivery_id_ok(delivery) {
             return Err(WebhookError::Malformed("X-GitHub-Delivery is missing or not a delivery id".into()));
         }
+        self.github_event(event, delivery, body, STALE_MS).await
+    }
+
+    /// An authenticated GitHub delivery (also one handled again after a restart, `stale_ms` 0).
+    async fn github_event(&self, event: &str, delivery: &str, body: &[u8], stale_ms: i64) -> std::result::Result<WebhookReply, WebhookError> {
+        let stored = StoredDelivery::new("github", event, None, body);
         match event {
-            "installation" | "installation_repositories" => self.once(delivery, event, self.installation_event(event, body)).await,
-            "pull_request" => self.once(delivery, event, self.pull_request_event(body)).await,
+            "installation" | "installation_repositories" => self.once(delivery, &stored, stale_ms, self.installation_event(event, body)).await,
+            "pull_request" => self.once(delivery, &stored, stale_ms, self.pull_request_event(body, delivery)).await,
             "push" => {
                 let push: Push = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(format!("the push payload is not valid: {e}")))?;
-                self.once(delivery, event, async { self.handle_push(&push).await.map(Ok) }).await
+                self.once(delivery, &stored, stale_ms, async { self.handle_push(&push, delivery).await.map(Ok) }).await
             }
             _ => Ok(WebhookReply::Ignored { event: event.chars().take(64).collect() }),
         }
     }
 
-    /// Handles delivery `key` once: claims it, runs `work` (whose `Err(String)` is a malformed
-    /// payload), and records the outcome — or, if `work` failed, gives the claim up so the next
-    /// redelivery is handled at once. A redelivery of a handled one is a duplicate.
+    /// Handles delivery `key` once: claims it (keeping its payload until it is handled, so a
+    /// restart handles it again: `resume_deliveries`), runs `work` (whose `Err(String)` is a
+    /// malformed payload), and records the outcome — or, if `work` failed, gives the claim up so
+    /// the next redelivery is handled at once. A redelivery of a handled one is a duplicate. Every
+    /// deployment `work` makes names `key`, so handling it again never makes a second one.
     async fn once(
         &self,
         key: &str,
-        event: &str,
+        stored: &StoredDelivery,
+        stale_ms: i64,
         work: impl std::future::Future<Output = Result<std::result::Result<WebhookReply, String>>>,
     ) -> std::result::Result<WebhookReply, WebhookError> {
         let internal = |e: crate::Error| {
             tracing::error!(error = %e, delivery = key, "handling a webhook delivery failed");
             WebhookError::Internal
         };
-        match self.store.claim_delivery(key, event, now_ms(), STALE_MS).await.map_err(internal)? {
+        let payload = serde_json::to_string(stored).map_err(|e| internal(crate::Error::internal("delivery payload", e)))?;
+        match self.store.claim_delivery(key, &stored.event, now_ms(), stale_ms, &payload).await.map_err(internal)? {
             Claim::New => {}
             Claim::Done => return Ok(WebhookReply::Duplicate),
             Claim::Busy => return Err(WebhookError::InProgress),
@@ -264,7 +274,42 @@ impl Services {
         }
     }
 
-    async fn handle_push(&self, push: &Push) -> Result<WebhookReply> {
+    /// Handles again the deliveries a crash interrupted (claimed, not finished), from the payload
+    /// kept with each claim; called once at startup, before anything else takes deliveries.
+    pub async fn resume_deliveries(&self) -> Result<usize> {
+        let mut resumed = 0;
+        for (key, payload) in self.store.unfinished_deliveries().await? {
+            let Some(stored) = payload.as_deref().and_then(|p| serde_json::from_str::<StoredDelivery>(p).ok()) else {
+                // claimed by a version that kept no payload: a redelivery is handled anew
+                self.store.release_delivery(&key).await?;
+                continue;
+            };
+            let body = stored.body.as_bytes();
+            let reply = match (stored.source.as_str(), stored.slug.as_deref()) {
+                ("github", _) => self.github_event(&stored.event, &key, body, 0).await,
+                (forge, Some(slug)) => match forges::Forge::parse(forge) {
+                    Some(forge) => match self.store.app_by_slug(slug).await {
+                        Ok(app) => self.forge_event(forge, &app, &stored.event, key.strip_prefix(&format!("{}-", forge.as_str())).unwrap_or(&key), body, 0).await,
+                        Err(crate::Error::NotFound(_)) => Ok(WebhookReply::Ignored { event: "push for an app deleted meanwhile".into() }),
+                        Err(e) => return Err(e),
+                    },
+                    None => Err(WebhookError::Malformed("unknown source".into())),
+                },
+                _ => Err(WebhookError::Malformed("unknown source".into())),
+            };
+            match reply {
+                Ok(r) => tracing::info!(delivery = %key, reply = ?r, "handled a delivery a restart interrupted"),
+                Err(e) => {
+                    tracing::warn!(delivery = %key, error = ?e, "a delivery a restart interrupted could not be handled again");
+                    self.store.release_delivery(&key).await?;
+                }
+            }
+            resumed += 1;
+        }
+        Ok(resumed)
+    }
+
+    async fn handle_push(&self, push: &Push, key: &str) -> Result<WebhookReply> {
         let branch = match push_branch(push) {
             Ok(b) => b,
             Err(reason) => return Ok(WebhookReply::Push { reason: Some(reason.to_string()), apps: Vec::new() }),
@@ -277,18 +322,18 @@ impl Services {
             if !urls.contains(&url) || app.preview_of.is_some() {
                 continue;
             }
-            apps.push(self.push_to_app(&app, push, branch).await?);
+            apps.push(self.push_to_app(&app, push, branch, key).await?);
         }
         let reason = apps.is_empty().then(|| "no app deploys this repository".to_string());
         Ok(WebhookReply::Push { reason, apps })
     }
 
-    async fn push_to_app(&self, app: &App, push: &Push, branch: &str) -> Result<PushOutcome> {
+    async fn push_to_app(&self, app: &App, push: &Push, branch: &str, key: &str) -> Result<PushOutcome> {
         if let Some(why) = self.other_repository(app, push.repository.id).await? {
             return Ok(PushOutcome { app: app.slug.clone(), deployment_id: None, skipped: Some(why) });
         }
         self.store.set_app_github_source(app.id, push.repository.owner_name(), push.installation.as_ref().map(|i| i.id)).await?;
-        self.deploy_push(app, push, branch).await
+        self.deploy_push(app, push, branch, key).await
     }
 
     /// Why an event of repository `repo_id` is not for `app`, if it is not: the app takes events of
@@ -303,7 +348,7 @@ impl Services {
 
     /// The rules every push follows once its repository is the app's (GitHub, GitLab, Gitea): the
     /// app's branch, in service, auto-deploy on, its root directory touched — then exactly `after`.
-    async fn deploy_push(&self, app: &App, push: &Push, branch: &str) -> Result<PushOutcome> {
+    async fn deploy_push(&self, app: &App, push: &Push, branch: &str, key: &str) -> Result<PushOutcome> {
         let skip = |why: String| Ok(PushOutcome { app: app.slug.clone(), deployment_id: None, skipped: Some(why) });
         let wanted = if app.branch.is_empty() { push.repository.default_branch.as_deref().unwrap_or("main") } else { app.branch.as_str() };
         if branch != wanted {
@@ -319,7 +364,7 @@ impl Services {
             return skip(why);
         }
         let dep = self
-            .enqueue_deployment(NewDeployment { app_id: app.id, git_ref: &push.after, kind: DeploymentKind::Deploy, rollback_of: None })
+            .enqueue_deployment(NewDeployment { app_id: app.id, git_ref: &push.after, kind: DeploymentKind::Deploy, rollback_of: None, delivery: Some(key) })
             .await?;
         tracing::info!(app.slug = %app.slug, deployment.id = dep.id, sha = %push.after, "deploying a GitHub push");
         Ok(PushOutcome { app: app.slug.clone(), deployment_id: Some(dep.id), skipped: None })
@@ -344,6 +389,23 @@ fn push_branch(push: &Push) -> std::result::Result<&str, &'static str> {
         return Err("the push names no commit");
     }
     Ok(branch)
+}
+
+/// What handling a delivery needs again after a crash: where it came from, its event, the app of a
+/// per-app forge webhook, and the (authenticated) body.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredDelivery {
+    source: String,
+    event: String,
+    #[serde(default)]
+    slug: Option<String>,
+    body: String,
+}
+
+impl StoredDelivery {
+    fn new(source: &str, event: &str, slug: Option<&str>, body: &[u8]) -> StoredDelivery {
+        StoredDelivery { source: source.into(), event: event.into(), slug: slug.map(str::to_string), body: String::from_utf8_lossy(body).into_owned() }
+    }
 }
 
 /// Whether a delivery is Rhone's to handle.

@@ -1,14 +1,29 @@
 import { env, expect, hydrated, login, sfx, test, waitInteractive } from './helpers';
 
 /**
- * The GitHub App from the browser, against the local GitHub of end2end/github_standin.py: connect a
- * GitHub account (GitHub's install page sends the browser back with a code Rhone checks), pick the
- * private repository and its branch, create the app and deploy it (cloned with an installation token).
+ * GitHub from the browser, against the local GitHub of end2end/github_standin.py, in one flow: the
+ * owner links GitHub on the account page, signs out, and signs in with GitHub; connects a GitHub
+ * account to the team (GitHub's install page sends the browser back with a code Rhone checks), picks
+ * the private repository and its branch, creates the app and deploys it (cloned with an
+ * installation token).
  */
-test('a team admin connects GitHub, picks a private repository and deploys it', async ({ page, context }) => {
+test('signed in with GitHub, the owner picks a private repository and deploys it', async ({ page, context }) => {
   const slug = `e2e-private${sfx()}`;
   await login(page);
+  await page.goto('/account');
+  await hydrated(page);
+  await page.getByTestId('github-link').click();
+  // to GitHub's authorize page and back
+  await expect(page).toHaveURL(/\/account\?github=linked$/);
+  await expect(page.getByTestId('github-linked')).toContainText('e2e-octo');
+  // signed out, GitHub signs the owner back in, to the page asked for
+  await context.clearCookies();
   await page.goto('/apps/new');
+  await expect(page).toHaveURL(/\/login\?next=\/apps\/new$/);
+  await hydrated(page);
+  await page.getByTestId('github-sign-in').click();
+  await expect(page).toHaveURL(/\/apps\/new$/);
+  await hydrated(page);
   await expect(page.getByTestId('new-app-form')).toHaveAttribute('data-interactive', 'true');
   const picker = page.getByTestId('github-picker');
   await expect(picker).toBeVisible();
@@ -44,20 +59,3 @@ test('a team admin connects GitHub, picks a private repository and deploys it', 
   await expect(page.getByTestId('webhook-secret')).toContainText(`/api/v1/webhooks/gitlab/${slug}`);
 });
 
-test('GitHub is linked on the account page, and then signs the owner in', async ({ page, context }) => {
-  await login(page);
-  await page.goto('/account');
-  await hydrated(page);
-  await page.getByTestId('github-link').click();
-  // to GitHub's authorize page and back
-  await expect(page).toHaveURL(/\/account\?github=linked$/);
-  await expect(page.getByTestId('github-linked')).toContainText('e2e-octo');
-  // signed out, GitHub signs the owner back in, to the page asked for
-  await context.clearCookies();
-  await page.goto('/builds');
-  await expect(page).toHaveURL(/\/login\?next=\/builds$/);
-  await hydrated(page);
-  await page.getByTestId('github-sign-in').click();
-  await expect(page).toHaveURL(/\/builds$/);
-  await expect(page.getByTestId('nav-apps')).toBeVisible();
-});

@@ -439,3 +439,91 @@ async fn a_restart_applies_the_env_without_a_build_and_a_stop_survives_a_sigkill
     assert_eq!(processes(&f.apps_dir(), "python3 app.py").len(), 1);
     r.sigkill();
 }
+
+/// Rows of the SQLite file, read while Rhone runs.
+async fn sqlite_rows(f: &Fixture, sql: &str) -> Vec<(String, i64)> {
+    let url = format!("sqlite://{}?mode=ro", f.root.path().join("data/rhone.db").display());
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+    let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+    pool.close().await;
+    rows
+}
+
+#[tokio::test]
+async fn a_sigkill_amid_a_burst_of_push_deliveries_deploys_each_delivery_exactly_once() {
+    const SECRET: &str = "crash-test-webhook-secret";
+    const N: usize = 60;
+    let f = Fixture::new();
+    let env = [("RHONE_GITHUB_WEBHOOK_SECRET", SECRET)];
+    let start = || Rhone::start(Start { root: f.root.path(), env: &env, uid: None });
+    let r = start().await;
+    create(&r, &f, "web", "python3 app.py", "true", "v1").await;
+    let head = Command::new("git").args(["rev-parse", "HEAD"]).current_dir(f.repo.path()).output().unwrap();
+    let head = String::from_utf8(head.stdout).unwrap().trim().to_string();
+    let body = json!({
+        "ref": "refs/heads/main", "after": head, "deleted": false, "commits": [],
+        "repository": {"id": 4242, "full_name": "acme/web", "default_branch": "main", "clone_url": f.repo.path().to_str().unwrap()},
+    })
+    .to_string();
+    let deliver = |base: String, i: usize| {
+        let body = body.clone();
+        async move {
+            let sig = domain::github::sign(SECRET.as_bytes(), body.as_bytes());
+            reqwest::Client::new()
+                .post(format!("{base}/api/v1/webhooks/github"))
+                .header("X-GitHub-Event", "push")
+                .header("X-GitHub-Delivery", format!("burst-{i}"))
+                .header("X-Hub-Signature-256", sig)
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+        }
+    };
+
+    // a burst of distinct deliveries; Rhone is killed as soon as the first one is answered
+    let (tx, mut first) = tokio::sync::mpsc::unbounded_channel();
+    let mut tasks = Vec::new();
+    for i in 0..N {
+        let (call, tx) = (deliver(r.base.clone(), i), tx.clone());
+        tasks.push(tokio::spawn(async move {
+            let res = call.await;
+            let _ = tx.send(());
+            res.map(|r| r.status())
+        }));
+    }
+    first.recv().await;
+    r.sigkill();
+    let mut answered = 0;
+    for t in tasks {
+        if matches!(t.await.unwrap(), Ok(s) if s.is_success()) {
+            answered += 1;
+        }
+    }
+    assert!(answered < N, "the kill came before every delivery was answered ({answered} of {N})");
+
+    // the restart handles again every delivery it had claimed and not finished
+    let r = start().await;
+    let unfinished = sqlite_rows(&f, "SELECT delivery_id, 0 FROM webhook_deliveries WHERE outcome IS NULL").await;
+    assert!(unfinished.is_empty(), "claims left unfinished after the restart: {unfinished:?}");
+    let per_delivery = "SELECT delivery_key, COUNT(*) FROM deployments WHERE delivery_key IS NOT NULL GROUP BY delivery_key";
+    let counts = sqlite_rows(&f, per_delivery).await;
+    assert!(counts.iter().all(|(_, n)| *n == 1), "a delivery deployed twice: {counts:?}");
+    let handled = sqlite_rows(&f, "SELECT delivery_id, 0 FROM webhook_deliveries").await;
+    assert!(handled.len() >= answered, "every answered delivery is recorded ({} < {answered})", handled.len());
+    for (key, _) in &handled {
+        assert!(counts.iter().any(|(k, _)| k == key), "delivery {key} was taken and deployed nothing: {counts:?}");
+    }
+
+    // GitHub's redelivery of the whole burst: the handled ones are duplicates, the rest deploy once
+    for i in 0..N {
+        let res = deliver(r.base.clone(), i).await.unwrap();
+        assert!(res.status().is_success(), "redelivery {i}: {}", res.status());
+    }
+    let counts = sqlite_rows(&f, per_delivery).await;
+    assert_eq!(counts.len(), N, "one deployment per delivery: {counts:?}");
+    assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
+    let total = sqlite_rows(&f, "SELECT 'all', COUNT(*) FROM deployments").await;
+    assert_eq!(total[0].1, N as i64, "no deployment without its delivery");
+    r.sigkill();
+}

@@ -65,7 +65,7 @@ impl Services {
             Ok(dep) => dep,
             Err(Error::Conflict(_)) => {
                 let git_ref = if app.branch.is_empty() { "HEAD" } else { app.branch.as_str() };
-                self.enqueue_deployment(NewDeployment { app_id: app.id, git_ref, kind: DeploymentKind::Deploy, rollback_of: None }).await?
+                self.enqueue_deployment(NewDeployment { app_id: app.id, git_ref, kind: DeploymentKind::Deploy, rollback_of: None, delivery: None }).await?
             }
             Err(e) => return Err(e),
         };
@@ -83,7 +83,7 @@ impl Services {
         if !live.rollback_available {
             return Err(Error::Conflict(format!("the build of v{} is no longer kept: deploy again", live.number)));
         }
-        let new = NewDeployment { app_id: app.id, git_ref: &live.git_ref, kind: DeploymentKind::Restart, rollback_of: Some(live.id) };
+        let new = NewDeployment { app_id: app.id, git_ref: &live.git_ref, kind: DeploymentKind::Restart, rollback_of: Some(live.id), delivery: None };
         self.enqueue_deployment(new).await
     }
 

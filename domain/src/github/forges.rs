@@ -13,6 +13,7 @@ use super::{delivery_id_ok, push_branch, Commit, Push, Repository, WebhookError,
 use crate::access::Actor;
 use crate::error::{Error, Result};
 use crate::policy::Action;
+use crate::model::App;
 use crate::Services;
 
 /// Where the repository lives.
@@ -23,6 +24,10 @@ pub enum Forge {
 }
 
 impl Forge {
+    pub fn parse(s: &str) -> Option<Forge> {
+        [Forge::GitLab, Forge::Gitea].into_iter().find(|f| f.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Forge::GitLab => "gitlab",
@@ -121,14 +126,20 @@ impl Services {
         if !authentic {
             return Err(WebhookError::BadSignature);
         }
+        self.forge_event(forge, &app, d.event, d.delivery, body, super::STALE_MS).await
+    }
+
+    /// An authenticated GitLab or Gitea delivery for `app` (also one handled again after a
+    /// restart, `stale_ms` 0).
+    pub(super) async fn forge_event(&self, forge: Forge, app: &App, event: &str, delivery: &str, body: &[u8], stale_ms: i64) -> std::result::Result<WebhookReply, WebhookError> {
         let is_push = match forge {
-            Forge::GitLab => d.event == "Push Hook",
-            Forge::Gitea => d.event == "push",
+            Forge::GitLab => event == "Push Hook",
+            Forge::Gitea => event == "push",
         };
         if !is_push {
-            return Ok(WebhookReply::Ignored { event: d.event.chars().take(64).collect() });
+            return Ok(WebhookReply::Ignored { event: event.chars().take(64).collect() });
         }
-        let delivery = d.delivery.trim();
+        let delivery = delivery.trim();
         if !delivery_id_ok(delivery) {
             return Err(WebhookError::Malformed("the delivery has no id (X-Gitlab-Event-UUID / X-Gitea-Delivery)".into()));
         }
@@ -147,10 +158,11 @@ impl Services {
         let work = async {
             match push_branch(&push) {
                 Err(reason) => Ok(Ok(WebhookReply::Push { reason: Some(reason.to_string()), apps: Vec::new() })),
-                Ok(branch) => self.deploy_push(&app, &push, branch).await.map(|o| Ok(WebhookReply::Push { reason: None, apps: vec![o] })),
+                Ok(branch) => self.deploy_push(app, &push, branch, &key).await.map(|o| Ok(WebhookReply::Push { reason: None, apps: vec![o] })),
             }
         };
-        self.once(&key, "push", work).await
+        let stored = super::StoredDelivery::new(forge.as_str(), event, Some(&app.slug), body);
+        self.once(&key, &stored, stale_ms, work).await
     }
 }
 

@@ -56,7 +56,7 @@ pub const PREVIEW_VAR: &str = "RHONE_PREVIEW";
 
 impl Services {
     /// A `pull_request` delivery (already authenticated and claimed).
-    pub(super) async fn pull_request_event(&self, body: &[u8]) -> Result<std::result::Result<WebhookReply, String>> {
+    pub(super) async fn pull_request_event(&self, body: &[u8], key: &str) -> Result<std::result::Result<WebhookReply, String>> {
         let ev: PullRequestEvent = match serde_json::from_slice(body) {
             Ok(ev) => ev,
             Err(e) => return Ok(Err(format!("the pull_request payload is not valid: {e}"))),
@@ -80,13 +80,13 @@ impl Services {
             if !urls.contains(&url) {
                 continue;
             }
-            apps.push(self.pull_request_for_app(&app, &ev, open).await?);
+            apps.push(self.pull_request_for_app(&app, &ev, open, key).await?);
         }
         let reason = apps.is_empty().then(|| "no app deploys this repository".to_string());
         Ok(Ok(WebhookReply::PullRequest { number: ev.number, action: action.to_string(), reason, apps }))
     }
 
-    async fn pull_request_for_app(&self, app: &App, ev: &PullRequestEvent, open: bool) -> Result<PushOutcome> {
+    async fn pull_request_for_app(&self, app: &App, ev: &PullRequestEvent, open: bool, key: &str) -> Result<PushOutcome> {
         let slug = preview_slug(ev.number, &app.slug);
         let skip = |why: String| Ok(PushOutcome { app: app.slug.clone(), deployment_id: None, skipped: Some(why) });
         if let Some(why) = self.other_repository(app, ev.repository.id).await? {
@@ -124,7 +124,7 @@ impl Services {
         self.store.link_app_github_repo(preview.id, ev.repository.id).await?;
         self.store.set_app_github_source(preview.id, ev.repository.owner_name(), ev.installation.as_ref().map(|i| i.id)).await?;
         let dep = self
-            .enqueue_deployment(NewDeployment { app_id: preview.id, git_ref: &ev.pull_request.head.sha, kind: DeploymentKind::Deploy, rollback_of: None })
+            .enqueue_deployment(NewDeployment { app_id: preview.id, git_ref: &ev.pull_request.head.sha, kind: DeploymentKind::Deploy, rollback_of: None, delivery: Some(key) })
             .await?;
         tracing::info!(app.slug = %app.slug, preview = %slug, deployment.id = dep.id, fork, "deploying a pull request preview");
         Ok(PushOutcome { app: slug, deployment_id: Some(dep.id), skipped: None })

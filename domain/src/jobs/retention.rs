@@ -63,7 +63,9 @@ impl Job for Retention {
         let lines = s.store.prune_log_lines(age(r.log_max_age), r.log_keep_lines).await?;
         let deployments = s.store.prune_deployments(r.keep_deployments).await?;
         let audit = s.store.prune_audit(age(r.audit_max_age)).await?;
-        tracing::info!(jobs, log_lines = lines, deployments = deployments.len(), audit, "retention: pruned old rows");
+        // a handled delivery's record outlives GitHub's redelivery window (3 days) like a job row
+        let deliveries = s.store.prune_deliveries(age(r.job_max_age)).await?;
+        tracing::info!(jobs, log_lines = lines, deployments = deployments.len(), audit, deliveries, "retention: pruned old rows");
         Ok(())
     }
 }

@@ -90,12 +90,18 @@ impl Services {
             None if app.branch.is_empty() => "HEAD".to_string(),
             None => app.branch.clone(),
         };
-        let dep = self.enqueue_deployment(NewDeployment { app_id: app.id, git_ref: &git_ref, kind: DeploymentKind::Deploy, rollback_of: None }).await?;
+        let dep = self.enqueue_deployment(NewDeployment { app_id: app.id, git_ref: &git_ref, kind: DeploymentKind::Deploy, rollback_of: None, delivery: None }).await?;
         self.record(&[app.team_id], actor.audit(AuditAction::Deploy, &app.slug, format!("#{} {git_ref}", dep.id))).await;
         Ok(dep)
     }
 
     pub(crate) async fn enqueue_deployment(&self, new: NewDeployment<'_>) -> Result<Deployment> {
+        // a delivery handled again (after a crash) finds its deployment rather than making another
+        if let Some(key) = new.delivery {
+            if let Some(dep) = self.store.deployment_for_delivery(new.app_id, key).await? {
+                return Ok(dep);
+            }
+        }
         self.supersede_in_progress(new.app_id).await?;
         let job = |id| crate::jobs::new_job(&DeployJob { deployment_id: id }, 0);
         let dep = self.store.insert_deployment_with_job(new, job).await?;
@@ -168,7 +174,7 @@ impl Services {
         if target.status == S::Live && self.routes.live(&target.app_slug).is_some_and(|r| r.deployment_id == id) {
             return Err(Error::Conflict(format!("deployment {id} is already live")));
         }
-        let new = NewDeployment { app_id: target.app_id, git_ref: &target.git_ref, kind: DeploymentKind::Rollback, rollback_of: Some(id) };
+        let new = NewDeployment { app_id: target.app_id, git_ref: &target.git_ref, kind: DeploymentKind::Rollback, rollback_of: Some(id), delivery: None };
         let dep = self.enqueue_deployment(new).await?;
         self.record(&[app.team_id], actor.audit(AuditAction::Rollback, &app.slug, format!("#{} to #{id}", dep.id))).await;
         Ok(dep)

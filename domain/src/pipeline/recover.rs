@@ -97,6 +97,12 @@ impl Services {
                 tracing::error!(app.slug = %dep.app_slug, deployment.id = dep.id, error = ?e, "could not restart live version");
             }
         }
+        // webhook deliveries whose handling the crash interrupted: handled again, once
+        match self.resume_deliveries().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(deliveries = n, "handled again webhook deliveries a restart interrupted"),
+            Err(e) => tracing::error!(error = ?e, "could not resume interrupted webhook deliveries"),
+        }
         Ok(())
     }
 

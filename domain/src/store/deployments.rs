@@ -62,6 +62,8 @@ pub struct NewDeployment<'a> {
     pub kind: DeploymentKind,
     /// The deployment whose build a rollback or restart releases again.
     pub rollback_of: Option<i64>,
+    /// The webhook delivery it was made for (one deployment per app and delivery).
+    pub delivery: Option<&'a str>,
 }
 
 /// Inserts a pending deployment with the app's next release number. One statement (a write from
@@ -73,8 +75,8 @@ async fn insert_pending(conn: &mut AnyConnection, backend: Backend, new: NewDepl
         sqlx::query("SELECT id FROM apps WHERE id = $1 FOR UPDATE").bind(new.app_id).fetch_optional(&mut *conn).await?;
     }
     let row = sqlx::query(
-        "INSERT INTO deployments (app_id, number, kind, status, stage, git_ref, rollback_of, created_at, updated_at)
-         SELECT $1, COALESCE(MAX(number), 0) + 1, $2, 'pending', 'queued', $3, $4, $5, $5 FROM deployments WHERE app_id = $1
+        "INSERT INTO deployments (app_id, number, kind, status, stage, git_ref, rollback_of, created_at, updated_at, delivery_key)
+         SELECT $1, COALESCE(MAX(number), 0) + 1, $2, 'pending', 'queued', $3, $4, $5, $5, $6 FROM deployments WHERE app_id = $1
          RETURNING id",
     )
     .bind(new.app_id)
@@ -82,6 +84,7 @@ async fn insert_pending(conn: &mut AnyConnection, backend: Backend, new: NewDepl
     .bind(new.git_ref)
     .bind(new.rollback_of)
     .bind(now)
+    .bind(new.delivery)
     .fetch_one(&mut *conn)
     .await?;
     let id: i64 = get(&row, "id")?;
@@ -136,7 +139,7 @@ impl Store {
     pub async fn insert_deployment(&self, app_id: i64, git_ref: &str, rollback_of: Option<i64>) -> Result<Deployment> {
         let kind = if rollback_of.is_some() { DeploymentKind::Rollback } else { DeploymentKind::Deploy };
         let mut tx = self.pool().begin().await?;
-        let id = insert_pending(&mut tx, self.backend(), NewDeployment { app_id, git_ref, kind, rollback_of }).await?;
+        let id = insert_pending(&mut tx, self.backend(), NewDeployment { app_id, git_ref, kind, rollback_of, delivery: None }).await?;
         tx.commit().await?;
         self.deployment(id).await
     }
@@ -155,6 +158,15 @@ impl Store {
         }
         tx.commit().await?;
         self.deployment(id).await
+    }
+
+    /// The deployment of app `app_id` made for webhook delivery `key`, if one was.
+    pub async fn deployment_for_delivery(&self, app_id: i64, key: &str) -> Result<Option<Deployment>> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM deployments WHERE app_id = $1 AND delivery_key = $2").bind(app_id).bind(key).fetch_optional(self.pool()).await?;
+        match id {
+            Some(id) => self.deployment(id).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     pub async fn deployment(&self, id: i64) -> Result<Deployment> {

@@ -8,24 +8,27 @@ use crate::github::Claim;
 impl Store {
     /// Takes delivery `id` for handling: new, taken over from a handler that stopped more than
     /// `stale_ms` ago, already handled, or being handled now.
-    pub async fn claim_delivery(&self, id: &str, event: &str, now: i64, stale_ms: i64) -> Result<Claim> {
+    /// `payload` is kept until the delivery is finished or released.
+    pub async fn claim_delivery(&self, id: &str, event: &str, now: i64, stale_ms: i64, payload: &str) -> Result<Claim> {
         let inserted = sqlx::query(
-            "INSERT INTO webhook_deliveries (delivery_id, event, received_at, outcome) VALUES ($1, $2, $3, NULL)
+            "INSERT INTO webhook_deliveries (delivery_id, event, received_at, outcome, payload) VALUES ($1, $2, $3, NULL, $4)
              ON CONFLICT (delivery_id) DO NOTHING",
         )
         .bind(id)
         .bind(event)
         .bind(now)
+        .bind(payload)
         .execute(self.pool())
         .await?
         .rows_affected();
         if inserted == 1 {
             return Ok(Claim::New);
         }
-        let taken = sqlx::query("UPDATE webhook_deliveries SET received_at = $2 WHERE delivery_id = $1 AND outcome IS NULL AND received_at < $3")
+        let taken = sqlx::query("UPDATE webhook_deliveries SET received_at = $2, payload = $4 WHERE delivery_id = $1 AND outcome IS NULL AND received_at <= $3")
             .bind(id)
             .bind(now)
             .bind(now - stale_ms)
+            .bind(payload)
             .execute(self.pool())
             .await?
             .rows_affected();
@@ -44,8 +47,20 @@ impl Store {
 
     /// Records what a delivery did; from now on it is a duplicate.
     pub async fn finish_delivery(&self, id: &str, outcome: &str) -> Result<()> {
-        sqlx::query("UPDATE webhook_deliveries SET outcome = $2 WHERE delivery_id = $1").bind(id).bind(outcome).execute(self.pool()).await?;
+        sqlx::query("UPDATE webhook_deliveries SET outcome = $2, payload = NULL WHERE delivery_id = $1").bind(id).bind(outcome).execute(self.pool()).await?;
         Ok(())
+    }
+
+    /// Deliveries claimed and never finished (a crash stopped their handling): key and payload.
+    pub async fn unfinished_deliveries(&self) -> Result<Vec<(String, Option<String>)>> {
+        let rows = sqlx::query("SELECT delivery_id, payload FROM webhook_deliveries WHERE outcome IS NULL ORDER BY received_at, delivery_id").fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok((get(r, "delivery_id")?, get(r, "payload")?))).collect()
+    }
+
+    /// Deletes handled deliveries received before `before` (ms); unfinished ones stay.
+    pub async fn prune_deliveries(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM webhook_deliveries WHERE outcome IS NOT NULL AND received_at < $1").bind(before).execute(self.pool()).await?;
+        Ok(done.rows_affected())
     }
 
     /// Gives up an unfinished claim (handling failed), so a redelivery is handled anew.

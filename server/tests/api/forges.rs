@@ -145,3 +145,52 @@ async fn gitlab_and_gitea_pushes_deploy_with_the_apps_own_secret_only() {
     assert_eq!(gitea(&app, "tea", &renewed, "d-4", &gitea_push("refs/tags/x", &v2)).await.0, StatusCode::OK);
     app.stop().await;
 }
+
+/// Runs `sql` on Rhone's SQLite file (as a crash would have left it; Rhone reads these rows only
+/// when it starts).
+async fn write_db(app: &TestApp, sql: &str, binds: &[&str]) {
+    let url = format!("sqlite://{}", app.data_dir().join("rhone.db").display());
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+    let mut q = sqlx::query(sql);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    q.execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn deliveries_a_crash_interrupted_are_handled_once_at_the_next_start() {
+    let app = spawn_app().await;
+    let repo = Repo::new(&files(&python_app("v1")));
+    app.create_app("labbed", &repo.path(), json!({"branch": "main"})).await;
+    let lab = secret_of(&app, "labbed").await;
+    let sha = repo.head();
+    let (_, reply) = gitlab(&app, "labbed", Some(&lab), "u-1", &gitlab_push("refs/heads/main", &sha)).await;
+    let first = reply["apps"][0]["deployment_id"].as_i64().expect("a deployment");
+    app.wait_final(first).await;
+    // as a SIGKILL mid-handling leaves them: u-1 made its deployment but was not recorded as handled;
+    // u-2 was claimed (with its payload, as stored since migration 0019) and made nothing yet; u-3
+    // was claimed by a version that kept no payload
+    let stored = json!({"source": "gitlab", "event": "Push Hook", "slug": "labbed", "body": gitlab_push("refs/heads/main", &sha).to_string()}).to_string();
+    write_db(&app, "UPDATE webhook_deliveries SET outcome = NULL, payload = $1 WHERE delivery_id = 'gitlab-u-1'", &[&stored]).await;
+    write_db(&app, "INSERT INTO webhook_deliveries (delivery_id, event, received_at, outcome, payload) VALUES ('gitlab-u-2', 'push', 1, NULL, $1)", &[&stored]).await;
+    write_db(&app, "INSERT INTO webhook_deliveries (delivery_id, event, received_at, outcome, payload) VALUES ('gitlab-u-3', 'push', 1, NULL, NULL)", &[]).await;
+
+    let app = app.restart(&[]).await;
+    let (_, deps) = app.get("/apps/labbed/deployments").await;
+    let ids: Vec<i64> = deps.as_array().unwrap().iter().filter_map(|d| d["id"].as_i64()).collect();
+    assert_eq!(ids.len(), 2, "u-1 kept its one deployment, u-2 made one: {deps}");
+    assert!(ids.contains(&first), "{deps}");
+    // both are handled for good now; u-3's claim was given up, so its redelivery is handled
+    for uuid in ["u-1", "u-2"] {
+        let (_, again) = gitlab(&app, "labbed", Some(&lab), uuid, &gitlab_push("refs/heads/main", &sha)).await;
+        assert_eq!(again["result"], "duplicate", "{uuid}: {again}");
+    }
+    let (status, reply) = gitlab(&app, "labbed", Some(&lab), "u-3", &gitlab_push("refs/heads/main", &sha)).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert!(reply["apps"][0]["deployment_id"].as_i64().is_some(), "{reply}");
+    let (_, deps) = app.get("/apps/labbed/deployments").await;
+    assert_eq!(deps.as_array().map(Vec::len), Some(3), "{deps}");
+    app.stop().await;
+}

@@ -12,24 +12,49 @@ both!(
     each_status_change_of_an_app_installation_deployment_queues_one_status_job,
     an_installation_belongs_to_one_team_and_lists_its_repositories,
     a_browser_flow_state_is_taken_once_and_expires,
+    a_deployment_made_for_a_delivery_is_found_by_it_and_never_made_twice,
 );
 
 async fn a_delivery_is_claimed_once_finished_for_good_and_a_stale_or_released_claim_is_taken_over(db: Db) {
     let s = &db.store;
     let stale = 300_000;
-    assert_eq!(s.claim_delivery("d1", "push", 1_000, stale).await.unwrap(), Claim::New);
-    assert_eq!(s.claim_delivery("d1", "push", 2_000, stale).await.unwrap(), Claim::Busy, "being handled");
+    assert_eq!(s.claim_delivery("d1", "push", 1_000, stale, "p-d1").await.unwrap(), Claim::New);
+    assert_eq!(s.claim_delivery("d1", "push", 2_000, stale, "p-d1").await.unwrap(), Claim::Busy, "being handled");
     // the handler stopped half-way: a redelivery after the stale time takes it over, once
-    assert_eq!(s.claim_delivery("d1", "push", 1_000 + stale + 1, stale).await.unwrap(), Claim::New);
-    assert_eq!(s.claim_delivery("d1", "push", 1_000 + stale + 2, stale).await.unwrap(), Claim::Busy);
+    assert_eq!(s.claim_delivery("d1", "push", 1_000 + stale + 1, stale, "p-d1").await.unwrap(), Claim::New);
+    assert_eq!(s.claim_delivery("d1", "push", 1_000 + stale + 2, stale, "p-d1").await.unwrap(), Claim::Busy);
     s.finish_delivery("d1", "{}").await.unwrap();
-    assert_eq!(s.claim_delivery("d1", "push", 10 * stale, stale).await.unwrap(), Claim::Done, "finished for good");
+    assert_eq!(s.claim_delivery("d1", "push", 10 * stale, stale, "p-d1").await.unwrap(), Claim::Done, "finished for good");
     s.release_delivery("d1").await.unwrap();
-    assert_eq!(s.claim_delivery("d1", "push", 10 * stale, stale).await.unwrap(), Claim::Done, "a finished one is never released");
+    assert_eq!(s.claim_delivery("d1", "push", 10 * stale, stale, "p-d1").await.unwrap(), Claim::Done, "a finished one is never released");
     // a failed handling releases its claim: the next redelivery is handled at once
-    assert_eq!(s.claim_delivery("d2", "push", 1_000, stale).await.unwrap(), Claim::New);
+    assert_eq!(s.claim_delivery("d2", "push", 1_000, stale, "p-d2").await.unwrap(), Claim::New);
     s.release_delivery("d2").await.unwrap();
-    assert_eq!(s.claim_delivery("d2", "push", 1_001, stale).await.unwrap(), Claim::New);
+    assert_eq!(s.claim_delivery("d2", "push", 1_001, stale, "p-d2").await.unwrap(), Claim::New);
+    // what a restart handles again: the unfinished claims, with their payloads (a finished one
+    // keeps none)
+    assert_eq!(s.unfinished_deliveries().await.unwrap(), vec![("d2".to_string(), Some("p-d2".to_string()))]);
+    // retention drops old handled ones only
+    assert_eq!(s.prune_deliveries(100 * stale).await.unwrap(), 1);
+    assert_eq!(s.claim_delivery("d1", "push", 100 * stale, stale, "again").await.unwrap(), Claim::New, "d1's record is gone");
+    assert_eq!(s.unfinished_deliveries().await.unwrap().len(), 2, "unfinished ones stay");
+}
+
+async fn a_deployment_made_for_a_delivery_is_found_by_it_and_never_made_twice(db: Db) {
+    use crate::model::DeploymentKind;
+    use crate::store::deployments::NewDeployment;
+    let s = &db.store;
+    let app = app_named(s, "pushed").await.id;
+    let job = |id| crate::jobs::new_job(&crate::pipeline::DeployJob { deployment_id: id }, 0);
+    let new = NewDeployment { app_id: app, git_ref: "abc", kind: DeploymentKind::Deploy, rollback_of: None, delivery: Some("d-1") };
+    let made = s.insert_deployment_with_job(new, job).await.unwrap();
+    assert_eq!(s.deployment_for_delivery(app, "d-1").await.unwrap().map(|d| d.id), Some(made.id));
+    assert_eq!(s.deployment_for_delivery(app, "d-2").await.unwrap().map(|d| d.id), None);
+    assert!(s.insert_deployment_with_job(new, job).await.is_err(), "a second deployment for one delivery is refused");
+    // deployments of no delivery are not limited
+    let plain = NewDeployment { delivery: None, ..new };
+    s.insert_deployment_with_job(plain, job).await.unwrap();
+    s.insert_deployment_with_job(plain, job).await.unwrap();
 }
 
 async fn the_first_repository_id_of_an_app_stays(db: Db) {

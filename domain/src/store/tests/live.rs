@@ -8,7 +8,7 @@ use crate::model::DeploymentKind;
 use crate::store::{NewDeployment, NewJob, Store};
 
 fn new(app_id: i64) -> NewDeployment<'static> {
-    NewDeployment { app_id, git_ref: "main", kind: DeploymentKind::Deploy, rollback_of: None }
+    NewDeployment { app_id, git_ref: "main", kind: DeploymentKind::Deploy, rollback_of: None, delivery: None }
 }
 
 both!(

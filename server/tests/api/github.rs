@@ -196,12 +196,15 @@ async fn an_app_in_a_subdirectory_deploys_only_pushes_that_touch_it() {
     app.stop().await;
 }
 
-/// GitHub's example push, from the GitHub App's installation 77, of `sha` to main of the local `repo`
-/// (named `octo-org/statused` on GitHub).
+/// GitHub's example push of an organization's repository (its tag deletion, made a branch push),
+/// from the GitHub App's installation 77, of `sha` to main of the local `repo` (named
+/// `octo-org/statused` on GitHub).
 fn app_push(repo: &Repo, sha: &str) -> Vec<u8> {
-    let mut push: Value = serde_json::from_slice(&fixture("push.with-new-branch.json")).unwrap();
+    let mut push: Value = serde_json::from_slice(&fixture("push.with-organization.json")).unwrap();
+    assert!(push["organization"].is_object(), "the organization's example");
     push["ref"] = json!("refs/heads/main");
     push["after"] = json!(sha);
+    push["deleted"] = json!(false);
     push["repository"]["clone_url"] = json!(repo.path().to_string_lossy());
     push["repository"]["full_name"] = json!("octo-org/statused");
     push["installation"] = json!({"id": 77, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc="});

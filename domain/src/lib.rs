@@ -10,6 +10,7 @@ pub mod auth;
 pub mod credentials;
 pub mod crypto;
 pub mod detect;
+pub mod domains;
 pub mod dirs;
 pub mod github;
 pub mod error;
@@ -94,6 +95,8 @@ pub struct Settings {
     pub github_signup: bool,
     /// The installation's own OpenID Connect provider for sign-in; `None`: none.
     pub oidc: Option<auth::oidc::OidcSettings>,
+    /// Custom domains: where this installation is reached and which nameservers Rhone asks.
+    pub domains: domains::DomainSettings,
 }
 
 /// The public addresses Rhone puts in links it sends elsewhere.
@@ -162,6 +165,7 @@ impl Settings {
             github_app: None,
             github_signup: false,
             oidc: None,
+            domains: domains::DomainSettings::default(),
             data_dir,
         }
     }
@@ -232,6 +236,8 @@ pub struct Services {
     pub github: Option<Arc<dyn github::api::GitHubApi>>,
     /// The OpenID Connect provider, when one is configured.
     pub oidc: Option<Arc<auth::oidc::Oidc>>,
+    /// DNS lookups of custom domains (made at first use).
+    dns: Arc<std::sync::OnceLock<domains::Dns>>,
     /// Where the dashboard and the apps are reached from outside (links Rhone sends elsewhere); set
     /// by the server once its listeners are bound.
     links: Arc<arc_swap::ArcSwap<Links>>,
@@ -282,6 +288,7 @@ impl Services {
             mailer,
             github,
             oidc,
+            dns: Arc::default(),
             links: Arc::new(arc_swap::ArcSwap::from_pointee(Links { dashboard: "http://localhost:3000".into(), app_scheme: "http".into(), app_port: 8080 })),
         })
     }

@@ -87,11 +87,13 @@ pub struct RouteTable {
     table: ArcSwap<Table>,
     /// Apps taken out of service (read only for apps without a live route).
     stopped: ArcSwap<std::collections::HashSet<String>>,
+    /// Verified custom domains (lower case) → the app they route to.
+    domains: ArcSwap<HashMap<String, String>>,
 }
 
 impl RouteTable {
     pub fn new(base_domain: impl Into<String>) -> Self {
-        RouteTable { base_domain: base_domain.into().to_ascii_lowercase(), table: ArcSwap::default(), stopped: ArcSwap::default() }
+        RouteTable { base_domain: base_domain.into().to_ascii_lowercase(), table: ArcSwap::default(), stopped: ArcSwap::default(), domains: ArcSwap::default() }
     }
 
     pub fn base_domain(&self) -> &str {
@@ -101,13 +103,45 @@ impl RouteTable {
     /// Finds the route for a `Host` header value (`slug.base-domain[:port]`).
     /// Allocates nothing for a live app whose host is written in lower case (the usual case).
     pub fn lookup(&self, host: &str) -> Lookup {
-        let Some(slug) = slug_of(host, &self.base_domain) else { return Lookup::Unknown };
+        let Some(slug) = slug_of(host, &self.base_domain).or_else(|| self.custom_domain(host)) else { return Lookup::Unknown };
         match self.table.load().get(slug.as_ref()) {
             Some(Some(route)) => Lookup::Live(route.clone()),
             Some(None) if self.stopped.load().contains(slug.as_ref()) => Lookup::Stopped(slug.into_owned()),
             Some(None) => Lookup::NoLiveVersion(slug.into_owned()),
             None => Lookup::Unknown,
         }
+    }
+
+    /// The app a verified custom domain routes to (`host` may carry a port and upper case).
+    fn custom_domain(&self, host: &str) -> Option<Cow<'static, str>> {
+        let domains = self.domains.load();
+        if domains.is_empty() {
+            return None;
+        }
+        let host = host.trim().trim_end_matches('.');
+        let host = match host.rsplit_once(':') {
+            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) && !h.contains(':') => h,
+            _ => host,
+        };
+        domains.get(&host.to_ascii_lowercase()).map(|slug| Cow::Owned(slug.clone()))
+    }
+
+    /// Routes a verified custom domain to app `slug`.
+    pub fn add_domain(&self, domain: &str, slug: &str) {
+        self.domains.rcu(|d| {
+            let mut d = HashMap::clone(d);
+            d.insert(domain.to_ascii_lowercase(), slug.to_string());
+            d
+        });
+    }
+
+    /// Stops routing a custom domain.
+    pub fn remove_domain(&self, domain: &str) {
+        self.domains.rcu(|d| {
+            let mut d = HashMap::clone(d);
+            d.remove(&domain.to_ascii_lowercase());
+            d
+        });
     }
 
     /// The live route of an app, if any.
@@ -196,6 +230,11 @@ impl RouteTable {
             previous = t.remove(slug).flatten();
             t
         });
+        self.domains.rcu(|d| {
+            let mut d = HashMap::clone(d);
+            d.retain(|_, s| s != slug);
+            d
+        });
         previous
     }
 }
@@ -261,6 +300,23 @@ mod tests {
         t.register("web");
         assert!(matches!(t.lookup("web.localhost"), Lookup::NoLiveVersion(s) if s == "web"));
         assert!(matches!(t.lookup("nope.localhost"), Lookup::Unknown));
+    }
+
+    #[test]
+    fn a_verified_custom_domain_routes_to_its_app_until_removed_or_the_app_goes() {
+        let t = RouteTable::new("localhost");
+        t.switch(Route::new("shop", 1, addr(1000)));
+        assert!(matches!(t.lookup("shop.example.com"), Lookup::Unknown));
+        t.add_domain("Shop.Example.com", "shop");
+        for host in ["shop.example.com", "SHOP.example.COM:8080", "shop.example.com."] {
+            assert!(matches!(t.lookup(host), Lookup::Live(ref r) if r.app_slug == "shop"), "{host}");
+        }
+        assert!(matches!(t.lookup("www.shop.example.com"), Lookup::Unknown), "not its subdomains");
+        t.remove_domain("shop.example.com");
+        assert!(matches!(t.lookup("shop.example.com"), Lookup::Unknown));
+        t.add_domain("shop.example.com", "shop");
+        t.remove("shop");
+        assert!(matches!(t.lookup("shop.example.com"), Lookup::Unknown), "gone with its app");
     }
 
     #[test]

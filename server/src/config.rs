@@ -99,6 +99,10 @@ pub struct Config {
     /// `oidc_client_id`, `oidc_client_secret`: all or none; `oidc_name`, the button's label,
     /// default "single sign-on"; `oidc_signup`: unlinked provider accounts get an account).
     pub oidc: Option<domain::auth::oidc::OidcSettings>,
+    /// Custom domains: `public_hostname` and `public_ips` (what a domain's CNAME or A/AAAA records
+    /// must point at), `dns_resolvers` (comma-separated `ip:port`; unset: the system's) and
+    /// `domain_check_interval_secs` (default 3600).
+    pub domains: domain::domains::DomainSettings,
     /// The sender of those emails.
     pub mail_from: String,
     /// The runtime of an app created without naming one: `auto` (docker when an engine answers at
@@ -135,7 +139,33 @@ const KEYS: &[&str] = &[
     "github_webhook_secret", "github_app_id", "github_app_private_key_file", "github_api_url", "github_web_url",
     "github_client_id", "github_client_secret", "github_signup",
     "oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_name", "oidc_signup",
+    "public_hostname", "public_ips", "dns_resolvers", "domain_check_interval_secs",
 ];
+
+/// The custom-domain settings, refused with the setting's name when malformed.
+fn domains(get: &dyn Fn(&str) -> Option<String>, check_interval: Duration) -> Result<domain::domains::DomainSettings, ConfigError> {
+    let items = |k: &str| get(k).map(|v| v.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>()).unwrap_or_default();
+    let public_ips = items("public_ips")
+        .iter()
+        .map(|v| v.parse().map_err(|_| ConfigError(format!("public_ips must be IP addresses, got {v:?}"))))
+        .collect::<Result<Vec<std::net::IpAddr>, _>>()?;
+    let resolvers = items("dns_resolvers")
+        .iter()
+        .map(|v| {
+            v.parse::<SocketAddr>()
+                .or_else(|_| v.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                .map_err(|_| ConfigError(format!("dns_resolvers must be addresses like 192.0.2.53:53, got {v:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let public_hostname = match get("public_hostname") {
+        None => None,
+        Some(h) => Some(domain::domains::parse_domain(&h, "invalid.").map_err(|_| ConfigError(format!("public_hostname must be a host name, got {h:?}")))?),
+    };
+    if check_interval.is_zero() {
+        return Err(ConfigError("domain_check_interval_secs must be at least 1".into()));
+    }
+    Ok(domain::domains::DomainSettings { public_hostname, public_ips, resolvers, check_interval })
+}
 
 /// The OpenID Connect provider, refused with the setting's name when incomplete.
 fn oidc(get: &dyn Fn(&str) -> Option<String>, signup: bool) -> Result<Option<domain::auth::oidc::OidcSettings>, ConfigError> {
@@ -356,6 +386,7 @@ impl Config {
             github_app: github_app(&get)?,
             github_signup: flag("github_signup")?,
             oidc: oidc(&get, flag("oidc_signup")?)?,
+            domains: domains(&get, secs("domain_check_interval_secs", 3600)?)?,
             mail_from: get("mail_from").unwrap_or_else(|| default_from.clone()),
             default_runtime,
             docker_host,
@@ -433,6 +464,22 @@ mod tests {
         assert!(e.contains("public_url"), "{e}");
         let e = Config::from_sources(None, env(&[("RHONE_TRUSTED_PROXIES", "10.0.0.0/40")])).unwrap_err().to_string();
         assert!(e.contains("trusted_proxies") && e.contains("10.0.0.0/40"), "{e}");
+    }
+
+    #[test]
+    fn domain_settings_are_parsed_or_refused_with_their_name() {
+        let d = Config::from_sources(None, env(&[])).unwrap().domains;
+        assert!(d.public_ips.is_empty() && d.resolvers.is_empty() && d.public_hostname.is_none());
+        assert_eq!(d.check_interval, Duration::from_secs(3600));
+        let file = "public_ips = \"203.0.113.7, 2001:db8::7\"\npublic_hostname = \"Edge.Example.com\"\ndns_resolvers = \"127.0.0.1:8053,192.0.2.53\"\n";
+        let d = Config::from_sources(Some(file), env(&[])).unwrap().domains;
+        assert_eq!(d.public_ips, vec!["203.0.113.7".parse::<std::net::IpAddr>().unwrap(), "2001:db8::7".parse().unwrap()]);
+        assert_eq!(d.public_hostname.as_deref(), Some("edge.example.com"));
+        assert_eq!(d.resolvers, vec!["127.0.0.1:8053".parse::<SocketAddr>().unwrap(), "192.0.2.53:53".parse().unwrap()]);
+        for (k, v) in [("RHONE_PUBLIC_IPS", "not-an-ip"), ("RHONE_DNS_RESOLVERS", "dns.example:53"), ("RHONE_PUBLIC_HOSTNAME", "http://x/"), ("RHONE_DOMAIN_CHECK_INTERVAL_SECS", "0")] {
+            let e = Config::from_sources(None, env(&[(k, v)])).unwrap_err().to_string();
+            assert!(e.contains(&k["RHONE_".len()..].to_ascii_lowercase()), "{k}: {e}");
+        }
     }
 
     #[test]

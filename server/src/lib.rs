@@ -102,6 +102,7 @@ pub async fn open_services(config: &Config) -> Result<Services, StartError> {
     settings.github_app = config.github_app.clone();
     settings.github_signup = config.github_signup;
     settings.oidc = config.oidc.clone();
+    settings.domains = config.domains.clone();
     settings.mail = domain::mail::MailSettings { url: config.smtp_url.as_ref().map(|u| u.expose().to_string()), from: config.mail_from.clone() };
     settings.default_runtime = config.default_runtime;
     settings.docker_host = config.docker_host.clone();

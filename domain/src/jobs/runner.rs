@@ -21,6 +21,7 @@ impl Services {
             DeployJob::KIND => execute::<DeployJob>(self, &job).await?,
             Retention::KIND => execute::<Retention>(self, &job).await?,
             PurgeSessions::KIND => execute::<PurgeSessions>(self, &job).await?,
+            crate::domains::DomainChecks::KIND => execute::<crate::domains::DomainChecks>(self, &job).await?,
             PostStatus::KIND => execute::<PostStatus>(self, &job).await?,
             #[cfg(test)]
             super::tests::FailsUntil::KIND => execute::<super::tests::FailsUntil>(self, &job).await?,

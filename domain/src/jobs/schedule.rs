@@ -31,11 +31,12 @@ fn ms(d: Duration) -> i64 {
 }
 
 impl Services {
-    fn periodic(&self) -> [Periodic; 2] {
+    fn periodic(&self) -> [Periodic; 3] {
         let r = &self.settings.retention;
         [
             Periodic { name: Retention::KIND, every: r.interval, job: scheduled::<Retention> },
             Periodic { name: PurgeSessions::KIND, every: r.session_purge_interval, job: scheduled::<PurgeSessions> },
+            Periodic { name: crate::domains::DomainChecks::KIND, every: self.settings.domains.check_interval, job: scheduled::<crate::domains::DomainChecks> },
         ]
     }
 

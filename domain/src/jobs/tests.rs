@@ -114,14 +114,14 @@ async fn periodic_jobs_run_once_per_interval_with_several_processes() {
         async move { s.run_scheduler_tick().await.unwrap() }
     });
     let fired: usize = futures::future::join_all(ticks).await.into_iter().sum();
-    assert_eq!(fired, 2, "retention and purge_sessions, once each");
+    assert_eq!(fired, 3, "retention, purge_sessions and domain_checks, once each");
     assert_eq!(a.run_scheduler_tick().await.unwrap() + b.run_scheduler_tick().await.unwrap(), 0, "not due again yet");
-    for kind in [Retention::KIND, PurgeSessions::KIND] {
+    for kind in [Retention::KIND, PurgeSessions::KIND, crate::domains::DomainChecks::KIND] {
         let next = a.store.schedule_next_run(kind).await.unwrap().unwrap();
         assert!(next >= now_ms() + 3_500_000, "{kind}: next run an interval away");
     }
     while a.run_next_job().await.unwrap() {}
-    for kind in [Retention::KIND, PurgeSessions::KIND] {
+    for kind in [Retention::KIND, PurgeSessions::KIND, crate::domains::DomainChecks::KIND] {
         let rows = a.store.jobs_of_kind(kind).await.unwrap();
         assert_eq!(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(), ["done"], "{kind}");
     }

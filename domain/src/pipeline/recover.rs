@@ -97,6 +97,7 @@ impl Services {
                 tracing::error!(app.slug = %dep.app_slug, deployment.id = dep.id, error = ?e, "could not restart live version");
             }
         }
+        self.route_domains().await?;
         // webhook deliveries whose handling the crash interrupted: handled again, once
         match self.resume_deliveries().await {
             Ok(0) => {}

@@ -105,6 +105,7 @@ async fn interrupted_jobs_are_failed_on_recovery() {
 
 mod apps;
 mod backends;
+mod domains;
 mod github;
 mod jobs;
 mod live;

@@ -243,6 +243,12 @@ async fn cases(fx: &Fixture) -> Vec<Case> {
         case(M::POST, "/webhooks/gitea/{slug}", "/webhooks/gitea/acme-app", Some("{}"), [401; 8]),
         case(M::GET, "/apps/{slug}/webhook-secret", "/apps/acme-app/webhook-secret", None, VIEWER(200)),
         case(M::POST, "/apps/{slug}/webhook-secret", "/apps/acme-app/webhook-secret", None, ADMIN(201)),
+        case(M::GET, "/apps/{slug}/domains", "/apps/acme-app/domains", None, VIEWER(200)),
+        case(M::POST, "/apps/{slug}/domains", "/apps/acme-app/domains", Some(r#"{"domain": "d{n}.example.com"}"#), ADMIN(201)),
+        // no such domain: app admins learn so; below them the app's rights refuse first
+        case(M::GET, "/apps/{slug}/domains/{domain}", "/apps/acme-app/domains/none.example.com", None, VIEWER(404)),
+        case(M::DELETE, "/apps/{slug}/domains/{domain}", "/apps/acme-app/domains/none.example.com", None, ADMIN(404)),
+        case(M::POST, "/apps/{slug}/domains/{domain}/verify", "/apps/acme-app/domains/none.example.com/verify", None, ADMIN(404)),
     ]
 }
 

@@ -17,6 +17,7 @@ mod authz_fns;
 mod credentials;
 mod csrf;
 mod deploy;
+mod domains;
 mod docker;
 mod docker_status;
 mod github;

@@ -10,6 +10,7 @@ mod apps;
 mod builds;
 mod credentials;
 mod deployments;
+mod domains;
 mod env;
 mod github;
 mod invitations;
@@ -82,5 +83,8 @@ routes! {
     "/webhooks/github" => post webhooks::github;
     "/webhooks/gitlab/{slug}" => post webhooks::gitlab;
     "/webhooks/gitea/{slug}" => post webhooks::gitea;
+    "/apps/{slug}/domains" => get domains::list, post domains::add;
+    "/apps/{slug}/domains/{domain}" => get domains::show, delete domains::remove;
+    "/apps/{slug}/domains/{domain}/verify" => post domains::verify;
     "/apps/{slug}/webhook-secret" => get webhooks::show_secret, post webhooks::make_secret;
 }

@@ -1,0 +1,54 @@
+//! An app's custom domains: add (→ the records to create), list, show, remove, and check now.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use domain::domains::{AppDomain, Verification};
+use serde::{Deserialize, Serialize};
+
+use crate::http::auth::Caller;
+use crate::http::error::ApiResult;
+use crate::http::json::Body;
+use crate::http::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDomain {
+    domain: String,
+}
+
+/// `POST /apps/{slug}/domains` → 201 with the records to create (app admins).
+pub async fn add(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>, Body(b): Body<NewDomain>) -> ApiResult<(StatusCode, Json<AppDomain>)> {
+    Ok((StatusCode::CREATED, Json(s.services.add_domain(&a, &slug, &b.domain).await?)))
+}
+
+/// `GET /apps/{slug}/domains`.
+pub async fn list(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<Json<Vec<AppDomain>>> {
+    Ok(Json(s.services.list_domains(&a, &slug).await?))
+}
+
+/// `GET /apps/{slug}/domains/{domain}`.
+pub async fn show(State(s): State<AppState>, Caller(a): Caller, Path((slug, domain)): Path<(String, String)>) -> ApiResult<Json<AppDomain>> {
+    Ok(Json(s.services.get_domain(&a, &slug, &domain).await?))
+}
+
+/// `DELETE /apps/{slug}/domains/{domain}`: no longer routed.
+pub async fn remove(State(s): State<AppState>, Caller(a): Caller, Path((slug, domain)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    s.services.remove_domain(&a, &slug, &domain).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub struct Checked {
+    #[serde(flatten)]
+    check: Verification,
+    #[serde(rename = "state")]
+    domain: AppDomain,
+}
+
+/// `POST /apps/{slug}/domains/{domain}/verify`: checks DNS now; 200 with what it found, whatever
+/// DNS answered.
+pub async fn verify(State(s): State<AppState>, Caller(a): Caller, Path((slug, domain)): Path<(String, String)>) -> ApiResult<Json<Checked>> {
+    let (check, domain) = s.services.verify_domain(&a, &slug, &domain).await?;
+    Ok(Json(Checked { check, domain }))
+}

@@ -12,12 +12,13 @@ ADMIN_EMAIL=admin@example.com
 ADMIN_PASSWORD=e2e-secret-password
 RHONE_PID=""
 GITHUB_PID=""
+DNS_PID=""
 
 cleanup() {
   local status=$?
-  if [ -n "$GITHUB_PID" ]; then
-    kill "$GITHUB_PID" 2>/dev/null || true
-  fi
+  for pid in "$GITHUB_PID" "$DNS_PID"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
   if [ -n "$RHONE_PID" ]; then
     kill "$RHONE_PID" 2>/dev/null || true
     wait "$RHONE_PID" 2>/dev/null || true
@@ -33,8 +34,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-read -r P1 P2 P3 < <(python3 -c 'import socket
-ss=[socket.socket() for _ in range(3)]
+read -r P1 P2 P3 P4 P5 < <(python3 -c 'import socket
+ss=[socket.socket() for _ in range(5)]
 [s.bind(("127.0.0.1", 0)) for s in ss]
 print(*[s.getsockname()[1] for s in ss]); [s.close() for s in ss]')
 
@@ -79,7 +80,15 @@ openssl genrsa -traditional -out "$TMP/github-app.pem" 2048 2> /dev/null
 python3 "$ROOT/end2end/github_standin.py" "$P3" "http://127.0.0.1:$P1" "$TMP/github" > "$TMP/github.log" 2>&1 &
 GITHUB_PID=$!
 
+# A DNS server for custom domains (Debian's pebble-challtestsrv): answers only what a test sets
+# over its management port.
+pebble-challtestsrv -dns01 "127.0.0.1:$P4" -management "127.0.0.1:$P5" -http01 "" -https01 "" -tlsalpn01 "" \
+  -defaultIPv4 "" -defaultIPv6 "" > "$TMP/dns.log" 2>&1 &
+DNS_PID=$!
+
 cd "$ROOT"
+RHONE_DNS_RESOLVERS="127.0.0.1:$P4" \
+RHONE_PUBLIC_IPS=203.0.113.7 \
 RHONE_GITHUB_APP_ID=4242 \
 RHONE_GITHUB_APP_PRIVATE_KEY_FILE="$TMP/github-app.pem" \
 RHONE_GITHUB_CLIENT_ID=Iv1.e2e \
@@ -117,7 +126,7 @@ if [ -z "$WASM" ] || [ ! -f "$ROOT/target/site/$WASM" ]; then
 fi
 
 set +e
-BASE_URL="$BASE_URL" PROXY_PORT="$P2" GITHUB_URL="http://127.0.0.1:$P3" REPO_PATH="$REPO" ADMIN_EMAIL="$ADMIN_EMAIL" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+BASE_URL="$BASE_URL" PROXY_PORT="$P2" DNS_MANAGEMENT_URL="http://127.0.0.1:$P5" GITHUB_URL="http://127.0.0.1:$P3" REPO_PATH="$REPO" ADMIN_EMAIL="$ADMIN_EMAIL" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
   npx playwright test -c end2end/playwright.config.ts "${@:2}"
 status=$?
 set -e

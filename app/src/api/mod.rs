@@ -6,6 +6,7 @@ pub mod apps;
 pub mod builds;
 pub mod credentials;
 pub mod deployments;
+pub mod domains;
 pub mod env;
 pub mod github;
 pub mod session;

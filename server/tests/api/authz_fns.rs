@@ -61,7 +61,7 @@ fn path<T: ServerFn>() -> &'static str {
 }
 
 fn cases() -> Vec<Case> {
-    use app::api::{admin, apps, builds, credentials, deployments, env, github, session, teams, tokens, two_factor};
+    use app::api::{admin, apps, builds, credentials, deployments, domains, env, github, session, teams, tokens, two_factor};
     use Args::{Form, Json};
     use Target::*;
     let c = |path, args, target, expect| Case { path, args, target, expect };
@@ -99,6 +99,11 @@ fn cases() -> Vec<Case> {
         c(path::<github::GithubSignInEnabled>(), Form(&[]), App, ANYONE),
         c(path::<github::GithubAccount>(), Form(&[]), App, ANY_USER),
         c(path::<session::OidcSignIn>(), Form(&[]), App, ANYONE),
+        c(path::<domains::AppDomains>(), Form(&[("slug", "{slug}")]), App, VIEWER),
+        c(path::<domains::AddDomain>(), Form(&[("slug", "{slug}"), ("domain", "fn{n}.example.com")]), App, ADMIN),
+        // no such domain: app admins learn so, below them the app's rights refuse first
+        c(path::<domains::CheckDomain>(), Form(&[("slug", "{slug}"), ("domain", "none.example.com")]), App, [401, 401, 404, 403, 403, 404, 404]),
+        c(path::<domains::RemoveDomain>(), Form(&[("slug", "{slug}"), ("domain", "none.example.com")]), App, [401, 401, 404, 403, 403, 404, 404]),
         c(path::<session::OidcAccount>(), Form(&[]), App, ANY_USER),
         c(path::<github::MakeWebhookSecret>(), Form(&[("slug", "{slug}")]), App, ADMIN),
         c(path::<session::GetSiteInfo>(), Form(&[]), App, ANY_USER),

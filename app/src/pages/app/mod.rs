@@ -6,6 +6,7 @@
 
 mod credentials;
 mod deployments;
+mod domains;
 mod dotenv;
 mod forge_hook;
 mod env_editor;
@@ -327,6 +328,7 @@ pub fn SettingsTab() -> impl IntoView {
         <div class="space-y-4">
             <settings::Settings info/>
             <credentials::RepoAccess slug=slug.clone()/>
+            <domains::Domains slug=slug.clone()/>
             <forge_hook::ForgeHook slug=slug.clone()/>
             <settings::DangerZone slug/>
         </div>

@@ -1,0 +1,111 @@
+//! "Domains": the app's custom domains — add one (then the records to create), check it now (each
+//! record that is missing or wrong, in words), remove it.
+
+use leptos::prelude::*;
+
+use crate::api::domains::{app_domains, AddDomain, CheckDomain, DomainView, RemoveDomain};
+use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_DANGER, BUTTON_GHOST, CARD, INPUT};
+
+#[component]
+pub fn Domains(slug: String) -> impl IntoView {
+    let add = ServerAction::<AddDomain>::new();
+    let check = ServerAction::<CheckDomain>::new();
+    let remove = ServerAction::<RemoveDomain>::new();
+    let list_slug = slug.clone();
+    let list = Resource::new(
+        move || (add.version().get(), check.version().get(), remove.version().get()),
+        move |_| app_domains(list_slug.clone()),
+    );
+    let add_error = action_error(add);
+    let check_error = action_error(check);
+    let remove_error = action_error(remove);
+    let row_slug = StoredValue::new(slug.clone());
+    view! {
+        <section class=format!("{CARD} space-y-3") data-testid="domains">
+            <h2 class="font-semibold">"Domains"</h2>
+            <p class="text-sm text-gray-600">"Add a domain of yours, create the records shown at your DNS provider, then check it: it is routed to this app once verified."</p>
+            <ErrorBox error=add_error/>
+            <ErrorBox error=check_error/>
+            <ErrorBox error=remove_error/>
+            <ActionForm action=add attr:class="flex gap-2">
+                <input type="hidden" name="slug" value=slug/>
+                <input name="domain" class=INPUT placeholder="shop.example.com" required data-testid="domain-input" aria-label="Domain"/>
+                <button type="submit" class=BUTTON data-testid="add-domain" disabled=move || add.pending().get()>"Add"</button>
+            </ActionForm>
+            {move || check.value().get().and_then(Result::ok).map(|c| {
+                if c.verified {
+                    view! { <p class="text-sm text-green-700" role="status" data-testid="domain-check">{format!("{} is verified: it is routed to this app.", c.domain)}</p> }.into_any()
+                } else {
+                    view! {
+                        <div class="rounded border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900" role="status" data-testid="domain-check">
+                            <p class="font-medium">{format!("{} is not verified yet:", c.domain)}</p>
+                            <ul class="list-disc pl-5">{c.problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                        </div>
+                    }.into_any()
+                }
+            })}
+            <Suspense>
+                {move || Suspend::new(async move {
+                    let domains = list.await.unwrap_or_default();
+                    if domains.is_empty() {
+                        return view! { <p class="text-sm text-gray-500" data-testid="no-domains">"No domains yet."</p> }.into_any();
+                    }
+                    view! {
+                        <ul class="space-y-3">
+                            {domains.into_iter().map(|d| view! { <DomainRow d slug=row_slug.get_value() check remove/> }).collect_view()}
+                        </ul>
+                    }.into_any()
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn DomainRow(d: DomainView, slug: String, check: ServerAction<CheckDomain>, remove: ServerAction<RemoveDomain>) -> impl IntoView {
+    let (badge, badge_class) = if d.verified { ("verified", "bg-green-100 text-green-800") } else { ("not verified", "bg-amber-100 text-amber-800") };
+    let testid = format!("domain-{}", d.domain);
+    let (check_slug, check_domain) = (slug.clone(), d.domain.clone());
+    let (remove_slug, remove_domain) = (slug, d.domain.clone());
+    let name = d.domain.clone();
+    view! {
+        <li class="rounded border border-gray-200 p-3 text-sm" data-testid=testid>
+            <div class="flex flex-wrap items-center gap-2">
+                <span class="font-mono font-medium">{name}</span>
+                <span class=format!("rounded px-2 py-0.5 text-xs {badge_class}") data-testid="domain-status">{badge}</span>
+                <span class="text-xs text-gray-500">{format!("certificate: {}", d.certificate)}</span>
+                <span class="ml-auto flex gap-2">
+                    <ActionForm action=check>
+                        <input type="hidden" name="slug" value=check_slug/>
+                        <input type="hidden" name="domain" value=check_domain/>
+                        <button type="submit" class=BUTTON_GHOST data-testid="check-domain" disabled=move || check.pending().get()>"Check now"</button>
+                    </ActionForm>
+                    <ActionForm action=remove>
+                        <input type="hidden" name="slug" value=remove_slug/>
+                        <input type="hidden" name="domain" value=remove_domain/>
+                        <button type="submit" class=BUTTON_DANGER data-testid="remove-domain" disabled=move || remove.pending().get()>"Remove"</button>
+                    </ActionForm>
+                </span>
+            </div>
+            {d.last_error.map(|e| view! { <p class="mt-1 text-xs text-amber-800" data-testid="domain-error">{e}</p> })}
+            {(!d.verified).then(|| view! {
+                <table class="mt-2 w-full text-left text-xs">
+                    <thead><tr class="text-gray-500"><th>"Type"</th><th>"Name"</th><th>"Value"</th><th>"For"</th></tr></thead>
+                    <tbody>
+                        {d.records.into_iter().map(|r| {
+                            let testid = format!("record-{}", r.kind);
+                            let why = if r.purpose == "verify" { "proves the domain is yours" } else { "sends visitors here" };
+                            view! {
+                            <tr data-testid=testid>
+                                <td class="pr-2 font-mono">{r.kind}</td>
+                                <td class="pr-2 font-mono break-all">{r.name}</td>
+                                <td class="pr-2 font-mono break-all">{r.value}</td>
+                                <td>{why}</td>
+                            </tr>
+                        }}).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </li>
+    }
+}

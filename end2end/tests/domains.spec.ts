@@ -1,0 +1,43 @@
+import { createApp, expect, login, openTab, sfx, test } from './helpers';
+
+/**
+ * A custom domain from the settings page, against the DNS server of end2end/run.sh
+ * (pebble-challtestsrv): added, told which record is missing, verified once the TXT record exists,
+ * removed.
+ */
+test('a custom domain is added, checked until its TXT record exists, and removed', async ({ page }) => {
+  const slug = `shop-domains${sfx()}`;
+  const domain = `shop${sfx()}.e2e.example`;
+  await login(page);
+  await createApp(page, `Shop Domains${sfx()}`, slug);
+  await openTab(page, 'settings');
+  const panel = page.getByTestId('domains');
+  await expect(panel.getByTestId('no-domains')).toBeVisible();
+  await panel.getByTestId('domain-input').fill(domain.toUpperCase());
+  await panel.getByTestId('add-domain').click();
+  const row = panel.getByTestId(`domain-${domain}`);
+  await expect(row.getByTestId('domain-status')).toHaveText('not verified');
+  const txt = row.getByTestId('record-TXT');
+  await expect(txt).toContainText(`_rhone-challenge.${domain}`);
+  const value = (await txt.locator('td').nth(2).textContent())?.trim() ?? '';
+  expect(value).toMatch(/^rhone-verify=/);
+
+  // checked before the record exists: says which one is missing
+  await row.getByTestId('check-domain').click();
+  await expect(panel.getByTestId('domain-check')).toContainText(`no TXT record at _rhone-challenge.${domain}`);
+  await expect(row.getByTestId('domain-error')).toContainText('no TXT record');
+
+  // the owner creates it at their DNS provider (here: the test DNS server), then checks again
+  const res = await fetch(`${process.env.DNS_MANAGEMENT_URL}/set-txt`, {
+    method: 'POST',
+    body: JSON.stringify({ host: `_rhone-challenge.${domain}.`, value }),
+  });
+  expect(res.ok).toBe(true);
+  await row.getByTestId('check-domain').click();
+  await expect(panel.getByTestId('domain-check')).toContainText(`${domain} is verified`);
+  await expect(row.getByTestId('domain-status')).toHaveText('verified');
+
+  await row.getByTestId('remove-domain').click();
+  await expect(row).toHaveCount(0);
+  await expect(panel.getByTestId('no-domains')).toBeVisible();
+});

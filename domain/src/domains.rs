@@ -79,6 +79,9 @@ pub struct AppDomain {
     /// The records to create.
     pub records: Vec<DnsRecord>,
     pub created_at: i64,
+    /// Another domain of the app this one redirects to (308, path and query kept), e.g. the
+    /// apex to `www`.
+    pub redirect_to: Option<String>,
 }
 
 /// A stored domain row.
@@ -94,6 +97,8 @@ pub struct DomainRow {
     pub last_error: Option<String>,
     pub failed_checks: i64,
     pub created_at: i64,
+    /// Another domain of the app this one redirects to (308).
+    pub redirect_to: Option<String>,
 }
 
 /// What a check found.
@@ -235,6 +240,7 @@ impl Services {
             certificate: "none".into(),
             expires_at: None,
             created_at: row.created_at,
+            redirect_to: row.redirect_to,
         }
     }
 
@@ -282,6 +288,43 @@ impl Services {
         }
         self.record(&[app.team_id], actor.audit(crate::teams::AuditAction::AppUpdate, &app.slug, &format!("domain {} removed", row.domain))).await;
         Ok(())
+    }
+
+    /// Makes a domain redirect (308) to another domain of the same app, or (`None`) serve the app
+    /// again (app admins). No chains: the target serves the app itself, and a domain others
+    /// redirect to does not redirect.
+    pub async fn set_domain_redirect(&self, actor: &Actor, slug: &str, domain: &str, to: Option<&str>) -> Result<AppDomain> {
+        let (app, row) = self.domain_row(actor, slug, domain, Action::UpdateApp).await?;
+        let all = self.store.domains_of_app(app.id).await?;
+        let target = match to.map(|t| t.trim().trim_end_matches('.').to_ascii_lowercase()).filter(|t| !t.is_empty()) {
+            None => None,
+            Some(t) => {
+                if t == row.domain {
+                    return Err(Error::invalid("redirect_to", "a domain cannot redirect to itself"));
+                }
+                let Some(other) = all.iter().find(|d| d.domain == t) else {
+                    return Err(Error::invalid("redirect_to", format!("{t} is not a domain of {slug}: add it first")));
+                };
+                if other.redirect_to.is_some() {
+                    return Err(Error::Conflict(format!("{t} redirects to {} itself: redirect to the domain that serves the app", other.redirect_to.as_deref().unwrap_or_default())));
+                }
+                if let Some(source) = all.iter().find(|d| d.redirect_to.as_deref() == Some(row.domain.as_str())) {
+                    return Err(Error::Conflict(format!("{} redirects to {}: change that first", source.domain, row.domain)));
+                }
+                Some(t)
+            }
+        };
+        self.store.set_domain_redirect(row.id, target.as_deref()).await?;
+        let row = self.store.domain(row.id).await?;
+        if row.verified_at.is_some() {
+            self.routes.add_domain(&row.domain, &row.app_slug, row.redirect_to.as_deref());
+        }
+        let what = match &row.redirect_to {
+            Some(t) => format!("domain {} redirects to {t}", row.domain),
+            None => format!("domain {} serves the app", row.domain),
+        };
+        self.record(&[app.team_id], actor.audit(crate::teams::AuditAction::AppUpdate, &app.slug, &what)).await;
+        Ok(self.shown(row))
     }
 
     /// Checks a domain now (app admins): the result says what is missing or wrong; a verified one is
@@ -351,7 +394,7 @@ impl Services {
                 self.store.set_domain_check(row.id, now, Some(&why), row.failed_checks).await?;
             } else {
                 self.store.set_domain_check(row.id, now, None, 0).await?;
-                self.routes.add_domain(&row.domain, &row.app_slug);
+                self.routes.add_domain(&row.domain, &row.app_slug, row.redirect_to.as_deref());
             }
         } else {
             let why = v.problems.join("; ");
@@ -377,7 +420,7 @@ impl Services {
     /// Routes every verified domain (at startup).
     pub(crate) async fn route_domains(&self) -> Result<()> {
         for row in self.store.verified_domains().await? {
-            self.routes.add_domain(&row.domain, &row.app_slug);
+            self.routes.add_domain(&row.domain, &row.app_slug, row.redirect_to.as_deref());
         }
         Ok(())
     }

@@ -76,7 +76,16 @@ pub enum Lookup {
     NoLiveVersion(String),
     /// The app was taken out of service by a user.
     Stopped(String),
+    /// A custom domain that redirects (308) to this other domain of its app.
+    Redirect(String),
     Unknown,
+}
+
+/// Where a verified custom domain goes: its app, or (apex ↔ www) another of the app's domains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DomainRoute {
+    slug: String,
+    redirect: Option<String>,
 }
 
 type Table = HashMap<String, Option<Arc<Route>>>;
@@ -88,7 +97,7 @@ pub struct RouteTable {
     /// Apps taken out of service (read only for apps without a live route).
     stopped: ArcSwap<std::collections::HashSet<String>>,
     /// Verified custom domains (lower case) → the app they route to.
-    domains: ArcSwap<HashMap<String, String>>,
+    domains: ArcSwap<HashMap<String, DomainRoute>>,
 }
 
 impl RouteTable {
@@ -103,7 +112,14 @@ impl RouteTable {
     /// Finds the route for a `Host` header value (`slug.base-domain[:port]`).
     /// Allocates nothing for a live app whose host is written in lower case (the usual case).
     pub fn lookup(&self, host: &str) -> Lookup {
-        let Some(slug) = slug_of(host, &self.base_domain).or_else(|| self.custom_domain(host)) else { return Lookup::Unknown };
+        let slug = match slug_of(host, &self.base_domain) {
+            Some(slug) => slug,
+            None => match self.custom_domain(host) {
+                Some(DomainRoute { redirect: Some(to), .. }) => return Lookup::Redirect(to),
+                Some(DomainRoute { slug, .. }) => Cow::Owned(slug),
+                None => return Lookup::Unknown,
+            },
+        };
         match self.table.load().get(slug.as_ref()) {
             Some(Some(route)) => Lookup::Live(route.clone()),
             Some(None) if self.stopped.load().contains(slug.as_ref()) => Lookup::Stopped(slug.into_owned()),
@@ -113,7 +129,7 @@ impl RouteTable {
     }
 
     /// The app a verified custom domain routes to (`host` may carry a port and upper case).
-    fn custom_domain(&self, host: &str) -> Option<Cow<'static, str>> {
+    fn custom_domain(&self, host: &str) -> Option<DomainRoute> {
         let domains = self.domains.load();
         if domains.is_empty() {
             return None;
@@ -123,14 +139,16 @@ impl RouteTable {
             Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) && !h.contains(':') => h,
             _ => host,
         };
-        domains.get(&host.to_ascii_lowercase()).map(|slug| Cow::Owned(slug.clone()))
+        domains.get(&host.to_ascii_lowercase()).cloned()
     }
 
-    /// Routes a verified custom domain to app `slug`.
-    pub fn add_domain(&self, domain: &str, slug: &str) {
+    /// Routes a verified custom domain to app `slug`, or redirects it to `redirect` (another
+    /// domain of the app).
+    pub fn add_domain(&self, domain: &str, slug: &str, redirect: Option<&str>) {
+        let route = DomainRoute { slug: slug.to_string(), redirect: redirect.map(str::to_ascii_lowercase) };
         self.domains.rcu(|d| {
             let mut d = HashMap::clone(d);
-            d.insert(domain.to_ascii_lowercase(), slug.to_string());
+            d.insert(domain.to_ascii_lowercase(), route.clone());
             d
         });
     }
@@ -232,7 +250,7 @@ impl RouteTable {
         });
         self.domains.rcu(|d| {
             let mut d = HashMap::clone(d);
-            d.retain(|_, s| s != slug);
+            d.retain(|_, r| r.slug != slug);
             d
         });
         previous
@@ -307,15 +325,18 @@ mod tests {
         let t = RouteTable::new("localhost");
         t.switch(Route::new("shop", 1, addr(1000)));
         assert!(matches!(t.lookup("shop.example.com"), Lookup::Unknown));
-        t.add_domain("Shop.Example.com", "shop");
+        t.add_domain("Shop.Example.com", "shop", None);
         for host in ["shop.example.com", "SHOP.example.COM:8080", "shop.example.com."] {
             assert!(matches!(t.lookup(host), Lookup::Live(ref r) if r.app_slug == "shop"), "{host}");
         }
         assert!(matches!(t.lookup("www.shop.example.com"), Lookup::Unknown), "not its subdomains");
         t.remove_domain("shop.example.com");
         assert!(matches!(t.lookup("shop.example.com"), Lookup::Unknown));
-        t.add_domain("shop.example.com", "shop");
+        t.add_domain("example.com", "shop", Some("Shop.Example.com"));
+        assert!(matches!(t.lookup("example.com:8080"), Lookup::Redirect(ref to) if to == "shop.example.com"));
+        t.add_domain("shop.example.com", "shop", None);
         t.remove("shop");
+        assert!(matches!(t.lookup("example.com"), Lookup::Unknown));
         assert!(matches!(t.lookup("shop.example.com"), Lookup::Unknown), "gone with its app");
     }
 

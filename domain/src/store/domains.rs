@@ -6,7 +6,7 @@ use super::{get, now_ms, Store};
 use crate::domains::DomainRow;
 use crate::error::{Error, Result};
 
-const COLS: &str = "d.id, d.app_id, a.slug AS app_slug, d.domain, d.token, d.verified_at, d.checked_at, d.last_error, d.failed_checks, d.created_at";
+const COLS: &str = "d.id, d.app_id, a.slug AS app_slug, d.domain, d.token, d.verified_at, d.checked_at, d.last_error, d.failed_checks, d.created_at, d.redirect_to";
 
 fn row(r: &AnyRow) -> Result<DomainRow> {
     Ok(DomainRow {
@@ -20,6 +20,7 @@ fn row(r: &AnyRow) -> Result<DomainRow> {
         last_error: get(r, "last_error")?,
         failed_checks: get(r, "failed_checks")?,
         created_at: get(r, "created_at")?,
+        redirect_to: get(r, "redirect_to")?,
     })
 }
 
@@ -89,6 +90,11 @@ impl Store {
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    pub async fn set_domain_redirect(&self, id: i64, to: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE app_domains SET redirect_to = $2 WHERE id = $1").bind(id).bind(to).execute(self.pool()).await?;
+        Ok(())
     }
 
     pub async fn unverify_domain(&self, id: i64) -> Result<()> {

@@ -232,7 +232,8 @@ async fn handle(
     if req.method() == Method::CONNECT {
         return Ok(pages::bad_request());
     }
-    let (route, guard) = match begin(&proxy.table, &host) {
+    let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let (route, guard) = match begin(&proxy.table, &host, &path_and_query) {
         Ok(live) => live,
         Err(page) => return Ok(page),
     };
@@ -263,12 +264,13 @@ async fn handle(
 /// between the lookup and the count (a deploy switched just then) refuses the request; the
 /// table, already switched, then gives the version that replaced it.
 #[expect(clippy::result_large_err, reason = "the page is the answer, built at most once per request")]
-fn begin(table: &RouteTable, host: &str) -> Result<(Arc<Route>, InFlight), Response<ProxyBody>> {
+fn begin(table: &RouteTable, host: &str, path_and_query: &str) -> Result<(Arc<Route>, InFlight), Response<ProxyBody>> {
     for _ in 0..8 {
         match table.lookup(host) {
             Lookup::Unknown => return Err(pages::unknown_host(host)),
             Lookup::NoLiveVersion(slug) => return Err(pages::no_live_version(&slug)),
             Lookup::Stopped(slug) => return Err(pages::stopped(&slug)),
+            Lookup::Redirect(to) => return Err(pages::redirect(&to, host, path_and_query)),
             Lookup::Live(route) => {
                 if let Some(guard) = route.try_begin() {
                     return Ok((route, guard));

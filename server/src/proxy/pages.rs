@@ -27,6 +27,22 @@ pub(crate) fn stopped(slug: &str) -> Response<ProxyBody> {
     page(StatusCode::SERVICE_UNAVAILABLE, "App stopped", &message)
 }
 
+/// 308 to `to` (another domain of the app), keeping the port the client used and the path and
+/// query.
+pub(crate) fn redirect(to: &str, host: &str, path_and_query: &str) -> Response<ProxyBody> {
+    let port = host.rsplit_once(':').map(|(_, p)| p).filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let location = match port {
+        Some(p) => format!("http://{to}:{p}{path_and_query}"),
+        None => format!("http://{to}{path_and_query}"),
+    };
+    let message = format!("This site is at <a href=\"{0}\">{0}</a>.", escape(&location));
+    let mut response = page(StatusCode::PERMANENT_REDIRECT, "Moved", &message);
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(http::header::LOCATION, value);
+    }
+    response
+}
+
 /// 502: the app's process could not be reached or failed to answer.
 pub(crate) fn bad_gateway() -> Response<ProxyBody> {
     let message = "The app did not answer. It may be starting, restarting or crashed; try again shortly.";

@@ -248,6 +248,7 @@ async fn cases(fx: &Fixture) -> Vec<Case> {
         // no such domain: app admins learn so; below them the app's rights refuse first
         case(M::GET, "/apps/{slug}/domains/{domain}", "/apps/acme-app/domains/none.example.com", None, VIEWER(404)),
         case(M::DELETE, "/apps/{slug}/domains/{domain}", "/apps/acme-app/domains/none.example.com", None, ADMIN(404)),
+        case(M::PATCH, "/apps/{slug}/domains/{domain}", "/apps/acme-app/domains/none.example.com", Some(r#"{"redirect_to": null}"#), ADMIN(404)),
         case(M::POST, "/apps/{slug}/domains/{domain}/verify", "/apps/acme-app/domains/none.example.com/verify", None, ADMIN(404)),
     ]
 }

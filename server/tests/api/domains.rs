@@ -92,7 +92,8 @@ impl FakeDns {
 }
 
 async fn via_host(app: &TestApp, host: &str) -> (StatusCode, String) {
-    let res = reqwest::Client::new().get(format!("http://127.0.0.1:{}/", app.proxy_port)).header("Host", host).send().await.expect("proxy");
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = client.get(format!("http://127.0.0.1:{}/", app.proxy_port)).header("Host", host).send().await.expect("proxy");
     let status = res.status();
     (status, res.text().await.unwrap_or_default())
 }
@@ -167,6 +168,22 @@ async fn a_domain_is_routed_once_dns_proves_it_and_says_exactly_what_is_missing_
         assert_eq!(via_host(&app, domain).await.1, "shop v1");
     }
 
+    // the apex redirects to www (308, port, path and query kept); no chains, no foreign targets
+    app.json(Method::POST, "/apps/shop/domains", json!({"domain": "example.com"})).await;
+    dns.set_a("example.com", &[PUBLIC_IP]).await;
+    assert_eq!(verify(&app, "shop", "example.com").await["verified"], true);
+    let (status, patched) = app.json(Method::PATCH, "/apps/shop/domains/example.com", json!({"redirect_to": "WWW.example.com"})).await;
+    assert_eq!((status, patched["redirect_to"].as_str()), (StatusCode::OK, Some("www.example.com")), "{patched}");
+    let res = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+        .get(format!("http://127.0.0.1:{}/cart?item=7", app.proxy_port)).header("Host", format!("example.com:{}", app.proxy_port)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(res.headers()["location"], format!("http://www.example.com:{}/cart?item=7", app.proxy_port).as_str());
+    let (status, body) = app.json(Method::PATCH, "/apps/shop/domains/www.example.com", json!({"redirect_to": "example.com"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a chain: {body}");
+    let (status, body) = app.json(Method::PATCH, "/apps/shop/domains/api.example.org", json!({"redirect_to": "elsewhere.example.net"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "not a domain of the app: {body}");
+    assert_eq!(via_host(&app, "www.example.com").await.1, "shop v1", "the target still serves the app");
+
     // what is not a domain of the caller's, or not a domain at all
     for bad in ["http://x.example.com/", "203.0.113.9", "shop.localhost", "localhost", "*.example.com", "a b.example.com"] {
         let (status, body) = app.json(Method::POST, "/apps/shop/domains", json!({"domain": bad})).await;
@@ -202,9 +219,14 @@ async fn a_domain_is_routed_once_dns_proves_it_and_says_exactly_what_is_missing_
     // verified domains are routed again after a restart
     let app = app.restart(&[]).await;
     assert_eq!(via_host(&app, "www.example.com").await.1, "shop v1");
+    assert_eq!(via_host(&app, "example.com").await.0, StatusCode::PERMANENT_REDIRECT, "and the apex still redirects");
     let (_, list) = app.get("/apps/shop/domains").await;
     let names: Vec<&str> = list.as_array().unwrap().iter().filter_map(|d| d["domain"].as_str()).collect();
-    assert_eq!(names, ["api.example.org", "www.example.com"], "{list}");
+    assert_eq!(names, ["api.example.org", "example.com", "www.example.com"], "{list}");
+    // serving the app again
+    let (status, _) = app.json(Method::PATCH, "/apps/shop/domains/example.com", json!({"redirect_to": null})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(via_host(&app, "example.com").await.1, "shop v1");
     app.stop().await;
 }
 

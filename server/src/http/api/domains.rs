@@ -38,6 +38,18 @@ pub async fn remove(State(s): State<AppState>, Caller(a): Caller, Path((slug, do
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainPatch {
+    redirect_to: Option<String>,
+}
+
+/// `PATCH /apps/{slug}/domains/{domain}` `{"redirect_to": "www.example.com" | null}`: redirect to
+/// another domain of the app (308), or serve the app again.
+pub async fn update(State(s): State<AppState>, Caller(a): Caller, Path((slug, domain)): Path<(String, String)>, Body(b): Body<DomainPatch>) -> ApiResult<Json<AppDomain>> {
+    Ok(Json(s.services.set_domain_redirect(&a, &slug, &domain, b.redirect_to.as_deref()).await?))
+}
+
 #[derive(Serialize)]
 pub struct Checked {
     #[serde(flatten)]

@@ -270,6 +270,10 @@ impl Services {
             before = page.last().map(|d| d.id);
             dep_ids.extend(page.iter().map(|d| d.id));
         }
+        // its verified domains' certificates go with it (the domain rows cascade)
+        for d in self.store.domains_of_app(app.id).await?.into_iter().filter(|d| d.verified_at.is_some()) {
+            self.drop_certificate(&d.domain).await?;
+        }
         self.store.delete_app(app.id).await?;
         for id in dep_ids {
             self.store.delete_log(&crate::logs::deploy_channel(id)).await?;

@@ -73,9 +73,12 @@ pub struct AppDomain {
     pub checked_at: Option<i64>,
     /// What the last check found wrong (the record missing or pointing elsewhere).
     pub last_error: Option<String>,
-    /// `none` until certificates are issued for custom domains.
+    /// `none` (no ACME, or not verified), `pending`, `issued` or `failed`.
     pub certificate: String,
+    /// When the certificate expires (unix ms).
     pub expires_at: Option<i64>,
+    /// Why the last issuance or renewal failed (a certificate still served stays `issued`).
+    pub certificate_error: Option<String>,
     /// The records to create.
     pub records: Vec<DnsRecord>,
     pub created_at: i64,
@@ -227,9 +230,14 @@ impl Services {
         records
     }
 
-    fn shown(&self, row: DomainRow) -> AppDomain {
+    async fn shown(&self, row: DomainRow) -> Result<AppDomain> {
         let records = self.records_for(&row);
-        AppDomain {
+        let cert = self.store.certificate(&row.domain).await?.filter(|_| row.verified_at.is_some());
+        let (certificate, expires_at, cert_error) = match cert {
+            Some(c) => (c.status, c.not_after, c.last_error),
+            None => ("none".to_string(), None, None),
+        };
+        Ok(AppDomain {
             records,
             domain: row.domain,
             app: row.app_slug,
@@ -237,11 +245,12 @@ impl Services {
             verified_at: row.verified_at,
             checked_at: row.checked_at,
             last_error: row.last_error,
-            certificate: "none".into(),
-            expires_at: None,
+            certificate,
+            expires_at,
+            certificate_error: cert_error,
             created_at: row.created_at,
             redirect_to: row.redirect_to,
-        }
+        })
     }
 
     /// Adds `domain` to app `slug` (app admins); it is routed once verified.
@@ -260,12 +269,16 @@ impl Services {
         }
         let row = self.store.insert_domain(app.id, &domain, &crate::auth::random_token()).await?;
         self.record(&[app.team_id], actor.audit(crate::teams::AuditAction::AppUpdate, &app.slug, &format!("domain {domain} added"))).await;
-        Ok(self.shown(row))
+        self.shown(row).await
     }
 
     pub async fn list_domains(&self, actor: &Actor, slug: &str) -> Result<Vec<AppDomain>> {
         let app = self.app_for(actor, slug, Action::ReadApp).await?;
-        Ok(self.store.domains_of_app(app.id).await?.into_iter().map(|r| self.shown(r)).collect())
+        let mut out = Vec::new();
+        for r in self.store.domains_of_app(app.id).await? {
+            out.push(self.shown(r).await?);
+        }
+        Ok(out)
     }
 
     async fn domain_row(&self, actor: &Actor, slug: &str, domain: &str, action: Action) -> Result<(crate::model::App, DomainRow)> {
@@ -276,7 +289,7 @@ impl Services {
     }
 
     pub async fn get_domain(&self, actor: &Actor, slug: &str, domain: &str) -> Result<AppDomain> {
-        Ok(self.shown(self.domain_row(actor, slug, domain, Action::ReadApp).await?.1))
+        self.shown(self.domain_row(actor, slug, domain, Action::ReadApp).await?.1).await
     }
 
     /// Removes a domain: it stops being routed at once.
@@ -285,6 +298,7 @@ impl Services {
         self.store.delete_domain(row.id).await?;
         if row.verified_at.is_some() {
             self.routes.remove_domain(&row.domain);
+            self.drop_certificate(&row.domain).await?;
         }
         self.record(&[app.team_id], actor.audit(crate::teams::AuditAction::AppUpdate, &app.slug, &format!("domain {} removed", row.domain))).await;
         Ok(())
@@ -324,7 +338,7 @@ impl Services {
             None => format!("domain {} serves the app", row.domain),
         };
         self.record(&[app.team_id], actor.audit(crate::teams::AuditAction::AppUpdate, &app.slug, &what)).await;
-        Ok(self.shown(row))
+        self.shown(row).await
     }
 
     /// Checks a domain now (app admins): the result says what is missing or wrong; a verified one is
@@ -333,7 +347,7 @@ impl Services {
         let (_, row) = self.domain_row(actor, slug, domain, Action::UpdateApp).await?;
         let v = self.check_domain(&row).await;
         let row = self.record_check(&row, &v, false).await?;
-        let shown = self.shown(row);
+        let shown = self.shown(row).await?;
         Ok((Verification { verified: shown.verified, ..v }, shown))
     }
 
@@ -395,6 +409,9 @@ impl Services {
             } else {
                 self.store.set_domain_check(row.id, now, None, 0).await?;
                 self.routes.add_domain(&row.domain, &row.app_slug, row.redirect_to.as_deref());
+                if self.tls.get(&row.domain).is_none() {
+                    self.queue_certificate(&row.domain, &format!("claim-{}", row.id)).await?;
+                }
             }
         } else {
             let why = v.problems.join("; ");
@@ -403,6 +420,7 @@ impl Services {
             if periodic && row.verified_at.is_some() && failed >= UNROUTE_AFTER {
                 self.store.unverify_domain(row.id).await?;
                 self.routes.remove_domain(&row.domain);
+                self.drop_certificate(&row.domain).await?;
                 tracing::warn!(domain = %row.domain, app.slug = %row.app_slug, problems = %why, "a domain stopped pointing here: no longer routed");
             }
         }
@@ -422,7 +440,7 @@ impl Services {
         for row in self.store.verified_domains().await? {
             self.routes.add_domain(&row.domain, &row.app_slug, row.redirect_to.as_deref());
         }
-        Ok(())
+        self.load_certificates().await
     }
 }
 
@@ -447,7 +465,7 @@ impl Job for DomainChecks {
             let v = s.check_domain(&row).await;
             s.record_check(&row, &v, true).await?;
         }
-        Ok(())
+        s.queue_renewals().await
     }
 }
 

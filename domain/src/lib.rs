@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod crypto;
 pub mod detect;
 pub mod domains;
+pub mod tls;
 pub mod dirs;
 pub mod github;
 pub mod error;
@@ -97,6 +98,8 @@ pub struct Settings {
     pub oidc: Option<auth::oidc::OidcSettings>,
     /// Custom domains: where this installation is reached and which nameservers Rhone asks.
     pub domains: domains::DomainSettings,
+    /// Certificates for custom domains from this ACME CA; `None`: no HTTPS.
+    pub acme: Option<tls::AcmeSettings>,
 }
 
 /// The public addresses Rhone puts in links it sends elsewhere.
@@ -166,6 +169,7 @@ impl Settings {
             github_signup: false,
             oidc: None,
             domains: domains::DomainSettings::default(),
+            acme: None,
             data_dir,
         }
     }
@@ -238,6 +242,8 @@ pub struct Services {
     pub oidc: Option<Arc<auth::oidc::Oidc>>,
     /// DNS lookups of custom domains (made at first use).
     dns: Arc<std::sync::OnceLock<domains::Dns>>,
+    /// The certificates the HTTPS listener serves.
+    pub tls: Arc<tls::CertStore>,
     /// Where the dashboard and the apps are reached from outside (links Rhone sends elsewhere); set
     /// by the server once its listeners are bound.
     links: Arc<arc_swap::ArcSwap<Links>>,
@@ -289,6 +295,7 @@ impl Services {
             github,
             oidc,
             dns: Arc::default(),
+            tls: Arc::default(),
             links: Arc::new(arc_swap::ArcSwap::from_pointee(Links { dashboard: "http://localhost:3000".into(), app_scheme: "http".into(), app_port: 8080 })),
         })
     }

@@ -98,11 +98,13 @@ pub struct RouteTable {
     stopped: ArcSwap<std::collections::HashSet<String>>,
     /// Verified custom domains (lower case) → the app they route to.
     domains: ArcSwap<HashMap<String, DomainRoute>>,
+    /// ACME http-01 challenges being answered: token → key authorization.
+    challenges: ArcSwap<HashMap<String, String>>,
 }
 
 impl RouteTable {
     pub fn new(base_domain: impl Into<String>) -> Self {
-        RouteTable { base_domain: base_domain.into().to_ascii_lowercase(), table: ArcSwap::default(), stopped: ArcSwap::default(), domains: ArcSwap::default() }
+        RouteTable { base_domain: base_domain.into().to_ascii_lowercase(), table: ArcSwap::default(), stopped: ArcSwap::default(), domains: ArcSwap::default(), challenges: ArcSwap::default() }
     }
 
     pub fn base_domain(&self) -> &str {
@@ -151,6 +153,39 @@ impl RouteTable {
             d.insert(domain.to_ascii_lowercase(), route.clone());
             d
         });
+    }
+
+    /// Answers `/.well-known/acme-challenge/{token}` with `key_authorization` (on any host) until
+    /// cleared.
+    pub fn set_challenge(&self, token: &str, key_authorization: &str) {
+        self.challenges.rcu(|c| {
+            let mut c = HashMap::clone(c);
+            c.insert(token.to_string(), key_authorization.to_string());
+            c
+        });
+    }
+
+    pub fn clear_challenge(&self, token: &str) {
+        self.challenges.rcu(|c| {
+            let mut c = HashMap::clone(c);
+            c.remove(token);
+            c
+        });
+    }
+
+    /// The key authorization of an http-01 challenge being answered.
+    pub fn challenge(&self, token: &str) -> Option<String> {
+        let c = self.challenges.load();
+        if c.is_empty() {
+            return None;
+        }
+        c.get(token).cloned()
+    }
+
+    /// Whether any http-01 challenge is being answered (the proxy's fast path then lets the
+    /// general path look at `/.well-known/acme-challenge/`).
+    pub fn answering_challenges(&self) -> bool {
+        !self.challenges.load().is_empty()
     }
 
     /// Stops routing a custom domain.

@@ -103,6 +103,13 @@ pub struct Config {
     /// must point at), `dns_resolvers` (comma-separated `ip:port`; unset: the system's) and
     /// `domain_check_interval_secs` (default 3600).
     pub domains: domain::domains::DomainSettings,
+    /// Certificates for custom domains (`acme_directory`, default Let's Encrypt; `acme_email`;
+    /// `acme_ca_file`, an extra root for the ACME server): off until `acme_directory` or
+    /// `acme_email` is set.
+    pub acme: Option<domain::tls::AcmeSettings>,
+    /// The HTTPS listener (`https_addr`, default `0.0.0.0:8443`; 443 in a real install), bound
+    /// when ACME is on.
+    pub https_addr: SocketAddr,
     /// The sender of those emails.
     pub mail_from: String,
     /// The runtime of an app created without naming one: `auto` (docker when an engine answers at
@@ -140,7 +147,29 @@ const KEYS: &[&str] = &[
     "github_client_id", "github_client_secret", "github_signup",
     "oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_name", "oidc_signup",
     "public_hostname", "public_ips", "dns_resolvers", "domain_check_interval_secs",
+    "acme_directory", "acme_email", "acme_ca_file", "https_addr",
 ];
+
+/// The ACME settings: off unless a directory or an email is set.
+fn acme(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<domain::tls::AcmeSettings>, ConfigError> {
+    let (directory, email) = (get("acme_directory"), get("acme_email"));
+    if directory.is_none() && email.is_none() {
+        return Ok(None);
+    }
+    let directory = directory.unwrap_or_else(|| domain::tls::LETS_ENCRYPT.into());
+    match url::Url::parse(&directory) {
+        Ok(u) if matches!(u.scheme(), "https" | "http") && u.host_str().is_some() => {}
+        _ => return Err(ConfigError(format!("acme_directory must be the URL of an ACME directory, got {directory:?}"))),
+    }
+    if let Some(e) = &email {
+        domain::types::Email::parse(e).map_err(|_| ConfigError(format!("acme_email must be an email address, got {e:?}")))?;
+    }
+    let ca_file = get("acme_ca_file").map(PathBuf::from);
+    if let Some(f) = &ca_file {
+        std::fs::read(f).map_err(|e| ConfigError(format!("acme_ca_file {} cannot be read: {e}", f.display())))?;
+    }
+    Ok(Some(domain::tls::AcmeSettings { directory, email, ca_file }))
+}
 
 /// The custom-domain settings, refused with the setting's name when malformed.
 fn domains(get: &dyn Fn(&str) -> Option<String>, check_interval: Duration) -> Result<domain::domains::DomainSettings, ConfigError> {
@@ -387,6 +416,8 @@ impl Config {
             github_signup: flag("github_signup")?,
             oidc: oidc(&get, flag("oidc_signup")?)?,
             domains: domains(&get, secs("domain_check_interval_secs", 3600)?)?,
+            acme: acme(&get)?,
+            https_addr: addr("https_addr", "0.0.0.0:8443")?,
             mail_from: get("mail_from").unwrap_or_else(|| default_from.clone()),
             default_runtime,
             docker_host,
@@ -464,6 +495,21 @@ mod tests {
         assert!(e.contains("public_url"), "{e}");
         let e = Config::from_sources(None, env(&[("RHONE_TRUSTED_PROXIES", "10.0.0.0/40")])).unwrap_err().to_string();
         assert!(e.contains("trusted_proxies") && e.contains("10.0.0.0/40"), "{e}");
+    }
+
+    #[test]
+    fn acme_is_off_until_a_directory_or_email_is_set_and_then_lets_encrypt_by_default() {
+        let c = Config::from_sources(None, env(&[])).unwrap();
+        assert!(c.acme.is_none());
+        assert_eq!(c.https_addr, "0.0.0.0:8443".parse::<SocketAddr>().unwrap());
+        let a = Config::from_sources(None, env(&[("RHONE_ACME_EMAIL", "ops@example.com")])).unwrap().acme.expect("acme");
+        assert_eq!((a.directory.as_str(), a.email.as_deref(), a.ca_file.as_ref()), (domain::tls::LETS_ENCRYPT, Some("ops@example.com"), None));
+        for (k, v) in [("RHONE_ACME_DIRECTORY", "not a url"), ("RHONE_ACME_EMAIL", "nobody"), ("RHONE_HTTPS_ADDR", "443")] {
+            let e = Config::from_sources(None, env(&[(k, v)])).unwrap_err().to_string();
+            assert!(e.contains(&k["RHONE_".len()..].to_ascii_lowercase()), "{k}: {e}");
+        }
+        let e = Config::from_sources(None, env(&[("RHONE_ACME_EMAIL", "ops@example.com"), ("RHONE_ACME_CA_FILE", "/nonexistent/ca.pem")])).unwrap_err().to_string();
+        assert!(e.contains("acme_ca_file"), "{e}");
     }
 
     #[test]

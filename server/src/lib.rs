@@ -35,6 +35,8 @@ const LISTENER_GRACE: Duration = Duration::from_secs(15);
 pub struct Running {
     pub addr: SocketAddr,
     pub proxy_addr: SocketAddr,
+    /// The HTTPS listener's address, when ACME is configured.
+    pub https_addr: Option<SocketAddr>,
     pub services: Services,
     /// Stop the apps on shutdown instead of leaving them running for the next start to re-adopt.
     pub stop_apps: bool,
@@ -103,6 +105,7 @@ pub async fn open_services(config: &Config) -> Result<Services, StartError> {
     settings.github_signup = config.github_signup;
     settings.oidc = config.oidc.clone();
     settings.domains = config.domains.clone();
+    settings.acme = config.acme.clone();
     settings.mail = domain::mail::MailSettings { url: config.smtp_url.as_ref().map(|u| u.expose().to_string()), from: config.mail_from.clone() };
     settings.default_runtime = config.default_runtime;
     settings.docker_host = config.docker_host.clone();
@@ -124,6 +127,19 @@ pub async fn open_services(config: &Config) -> Result<Services, StartError> {
         }
     }
     Ok(services)
+}
+
+/// The HTTPS listener: `SO_REUSEPORT`, so during an upgrade the new Rhone listens beside the old
+/// one until the old one stops (it is not handed over like the other two).
+fn bind_shared(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() };
+    let bound = socket.and_then(|s| {
+        s.set_reuseaddr(true)?;
+        s.set_reuseport(true)?;
+        s.bind(addr)?;
+        s.listen(1024)
+    });
+    bound.map_err(|err| StartError::Bind { addr, err })
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
@@ -200,6 +216,17 @@ pub async fn start(config: Config, site: site::SiteSettings) -> Result<Running, 
         max_connections: config.proxy_max_connections,
         trusted_proxies: config.trusted_proxies.clone(),
     };
+    let mut https_addr = None;
+    if config.acme.is_some() {
+        let listener = bind_shared(config.https_addr)?;
+        https_addr = Some(listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?);
+        let (table, options, lc, certs) = (table.clone(), proxy_options.clone(), lifecycle.clone(), services.tls.clone());
+        listener_tasks.push(tokio::spawn(async move {
+            if let Err(e) = proxy::serve_tls_until(listener, table, options, lc, certs).await {
+                tracing::error!(error = %e, "HTTPS listener stopped");
+            }
+        }));
+    }
     let lc = lifecycle.clone();
     listener_tasks.push(tokio::spawn(async move {
         if let Err(e) = proxy::serve_until(proxy_listener, table, proxy_options, lc).await {
@@ -259,6 +286,7 @@ pub async fn start(config: Config, site: site::SiteSettings) -> Result<Running, 
     Ok(Running {
         addr,
         proxy_addr,
+        https_addr,
         services,
         stop_apps: config.stop_apps,
         supervision,

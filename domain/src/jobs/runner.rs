@@ -22,6 +22,7 @@ impl Services {
             Retention::KIND => execute::<Retention>(self, &job).await?,
             PurgeSessions::KIND => execute::<PurgeSessions>(self, &job).await?,
             crate::domains::DomainChecks::KIND => execute::<crate::domains::DomainChecks>(self, &job).await?,
+            crate::tls::IssueCertificate::KIND => execute::<crate::tls::IssueCertificate>(self, &job).await?,
             PostStatus::KIND => execute::<PostStatus>(self, &job).await?,
             #[cfg(test)]
             super::tests::FailsUntil::KIND => execute::<super::tests::FailsUntil>(self, &job).await?,

@@ -8,6 +8,7 @@ pub mod apps;
 mod audit;
 pub mod credentials;
 pub mod deployments;
+mod certificates;
 mod domains;
 mod github;
 pub mod github_installations;

@@ -58,6 +58,8 @@ pub(crate) struct Upstream {
 pub(crate) struct Peer {
     pub(crate) addr: SocketAddr,
     pub(crate) trusted: bool,
+    /// It came over TLS (the HTTPS listener).
+    pub(crate) https: bool,
 }
 
 /// Sends `req` to the live version of `route` and returns its response. The response body (or
@@ -180,6 +182,7 @@ fn set_forwarding_headers(headers: &mut HeaderMap, host: &str, peer: &Peer) {
         headers.insert(X_FORWARDED_FOR, value);
     }
     let proto = match headers.get(&X_FORWARDED_PROTO).map(HeaderValue::as_bytes) {
+        _ if peer.https => "https",
         Some(b"https") if peer.trusted => "https",
         _ => "http",
     };

@@ -40,7 +40,7 @@ use hyper::{Method, Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::lifecycle::Lifecycle;
@@ -106,6 +106,42 @@ pub async fn serve(
 /// nothing more, answer every HTTP/1 response with `Connection: close`, and wait for the open
 /// connections (upgraded ones included) to close, at most until the drain deadline; then as above.
 pub async fn serve_until(listener: TcpListener, table: Arc<RouteTable>, options: ProxyOptions, lifecycle: Lifecycle) -> io::Result<()> {
+    serve_listener(listener, table, options, lifecycle, None).await
+}
+
+/// The path ACME http-01 challenges are asked at (answered for any host while one is pending).
+pub(crate) const ACME_CHALLENGE_PATH: &str = "/.well-known/acme-challenge/";
+
+/// How long a client may take over the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The HTTPS listener: as [`serve_until`], each connection a TLS handshake first (certificates
+/// picked by SNI from `certs`; ALPN `h2` and `http/1.1`), then the same routing with
+/// `X-Forwarded-Proto: https`.
+pub async fn serve_tls_until(
+    listener: TcpListener,
+    table: Arc<RouteTable>,
+    options: ProxyOptions,
+    lifecycle: Lifecycle,
+    certs: Arc<domain::tls::CertStore>,
+) -> io::Result<()> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_no_client_auth()
+        .with_cert_resolver(certs);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    serve_listener(listener, table, options, lifecycle, Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))).await
+}
+
+async fn serve_listener(
+    listener: TcpListener,
+    table: Arc<RouteTable>,
+    options: ProxyOptions,
+    lifecycle: Lifecycle,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> io::Result<()> {
     let cap = u32::try_from(options.max_connections.max(1)).unwrap_or(u32::MAX);
     let slots = Arc::new(Semaphore::new(cap as usize));
     let idle = options.idle_timeout;
@@ -144,7 +180,23 @@ pub async fn serve_until(listener: TcpListener, table: Arc<RouteTable>, options:
         }
         let activity = Activity::new();
         let io = Tracked::new(stream, activity.clone(), slot);
-        let connection = serve_connection(proxy.clone(), io, peer, activity.clone(), lifecycle.clone(), graceful.watcher());
+        let (proxy, lc, watcher) = (proxy.clone(), lifecycle.clone(), graceful.watcher());
+        let connection: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> = match &tls {
+            None => Box::pin(serve_connection(proxy, io, peer, activity.clone(), lc, watcher, Https::No)),
+            Some(acceptor) => {
+                let (acceptor, activity) = (acceptor.clone(), activity.clone());
+                Box::pin(async move {
+                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
+                        Ok(Ok(stream)) => {
+                            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+                            serve_connection(proxy, stream, peer, activity, lc, watcher, if h2 { Https::H2 } else { Https::Http1 }).await;
+                        }
+                        Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                })
+            }
+        };
         tokio::spawn(async move {
             tokio::select! {
                 () = connection => {}
@@ -168,31 +220,39 @@ pub async fn serve_until(listener: TcpListener, table: Arc<RouteTable>, options:
     Ok(())
 }
 
-/// One client connection: the fast path (`relay`) first; what it does not handle, the general
-/// path (hyper) serves from there on.
-async fn serve_connection(
-    proxy: Arc<Proxy>,
-    mut io: Tracked<TcpStream>,
-    peer: SocketAddr,
-    activity: Arc<Activity>,
-    lifecycle: Lifecycle,
-    watcher: Watcher,
-) {
+/// How a connection came: plain HTTP, or TLS with HTTP/1.1 or HTTP/2 negotiated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Https {
+    No,
+    Http1,
+    H2,
+}
+
+/// One client connection: the fast path (`relay`, HTTP/1 only) first; what it does not handle,
+/// the general path (hyper) serves from there on.
+async fn serve_connection<IO>(proxy: Arc<Proxy>, mut io: IO, peer: SocketAddr, activity: Arc<Activity>, lifecycle: Lifecycle, watcher: Watcher, https: Https)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let draining = lifecycle.draining_flag();
     let closing = lifecycle.close_connections();
     tokio::pin!(closing);
-    let mut relay = relay::Relay::new(proxy.clone(), peer, activity.clone());
-    let read = match relay.run(&mut io, closing.as_mut(), &draining).await {
-        relay::End::Closed => return,
-        relay::End::General(read) => read,
+    let read = if https == Https::H2 {
+        Default::default()
+    } else {
+        let mut relay = relay::Relay::new(proxy.clone(), peer, activity.clone(), https != Https::No);
+        match relay.run(&mut io, closing.as_mut(), &draining).await {
+            relay::End::Closed => return,
+            relay::End::General(read) => read,
+        }
     };
-    drop(relay);
+    let tls = https != Https::No;
     let general = proxy.clone();
     let service = service_fn(move |req: Request<Incoming>| {
         let (proxy, waiting, draining) = (general.clone(), activity.waiting(), draining.clone());
         async move {
             let version = req.version();
-            let mut response = handle(proxy, peer, req).await;
+            let mut response = handle(proxy, peer, tls, req).await;
             drop(waiting);
             if draining.is_set() {
                 if let Ok(response) = &mut response {
@@ -224,8 +284,14 @@ async fn sweep_idle_upstreams(proxy: std::sync::Weak<Proxy>) {
 async fn handle(
     proxy: Arc<Proxy>,
     peer: SocketAddr,
+    https: bool,
     req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
+    if let Some(token) = req.uri().path().strip_prefix(ACME_CHALLENGE_PATH) {
+        if let Some(key_authorization) = proxy.table.challenge(token) {
+            return Ok(pages::acme_challenge(key_authorization));
+        }
+    }
     let Some(host) = request_host(&req) else {
         return Ok(pages::bad_request());
     };
@@ -242,14 +308,14 @@ async fn handle(
             let addr = *addr;
             let trusted = proxy.options.trusted_proxies.contains(peer.ip());
             let upstream = forward::Upstream { addr, timeout: proxy.options.upstream_timeout };
-            forward::forward(&proxy.client, &route, guard, upstream, &host, forward::Peer { addr: peer, trusted }, req).await
+            forward::forward(&proxy.client, &route, guard, upstream, &host, forward::Peer { addr: peer, trusted, https }, req).await
         }
         Target::Pool(pool) => {
             let cookie = req.headers().get(hyper::header::COOKIE).and_then(|v| v.to_str().ok());
             let Some(pick) = pool.pick(cookie) else { return Ok(pages::no_live_version(&route.app_slug)) };
             let trusted = proxy.options.trusted_proxies.contains(peer.ip());
             let upstream = forward::Upstream { addr: pick.addr, timeout: proxy.options.upstream_timeout };
-            let mut res = forward::forward(&proxy.client, &route, guard, upstream, &host, forward::Peer { addr: peer, trusted }, req).await;
+            let mut res = forward::forward(&proxy.client, &route, guard, upstream, &host, forward::Peer { addr: peer, trusted, https }, req).await;
             if let Some(c) = pick.set_cookie.and_then(|c| hyper::header::HeaderValue::from_str(&c).ok()) {
                 res.headers_mut().append(hyper::header::SET_COOKIE, c);
             }

@@ -43,6 +43,14 @@ pub(crate) fn redirect(to: &str, host: &str, path_and_query: &str) -> Response<P
     response
 }
 
+/// 200: an ACME http-01 challenge's key authorization.
+pub(crate) fn acme_challenge(key_authorization: String) -> Response<ProxyBody> {
+    let mut response = Response::new(body::full(key_authorization));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// 502: the app's process could not be reached or failed to answer.
 pub(crate) fn bad_gateway() -> Response<ProxyBody> {
     let message = "The app did not answer. It may be starting, restarting or crashed; try again shortly.";

@@ -18,6 +18,7 @@ mod credentials;
 mod csrf;
 mod deploy;
 mod domains;
+mod tls;
 mod docker;
 mod docker_status;
 mod github;

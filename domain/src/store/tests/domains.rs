@@ -4,7 +4,7 @@
 use super::app_named;
 use super::backends::{both, Db};
 
-both!(a_domain_is_verified_for_one_app_at_most_and_goes_with_its_app,);
+both!(a_domain_is_verified_for_one_app_at_most_and_goes_with_its_app, a_certificate_is_stored_sealed_and_replaced_on_renewal,);
 
 async fn a_domain_is_verified_for_one_app_at_most_and_goes_with_its_app(db: Db) {
     let s = &db.store;
@@ -27,4 +27,24 @@ async fn a_domain_is_verified_for_one_app_at_most_and_goes_with_its_app(db: Db) 
     s.delete_app(a.id).await.unwrap();
     assert!(s.verified_domain("shop.example.com").await.unwrap().is_none(), "the app's domains went with it");
     assert_eq!(s.all_domains().await.unwrap().len(), 1);
+}
+
+async fn a_certificate_is_stored_sealed_and_replaced_on_renewal(db: Db) {
+    let s = &db.store;
+    assert_eq!(s.certificate("shop.example.com").await.unwrap(), None);
+    s.set_certificate_status("shop.example.com", "pending", None).await.unwrap();
+    assert!(s.issued_certificates().await.unwrap().is_empty(), "nothing to serve while pending");
+    s.put_certificate("shop.example.com", "CHAIN-1", &[1; 12], &[2, 3], 1_000, 4_000).await.unwrap();
+    s.set_certificate_status("shop.example.com", "issued", Some("renewal failed: rate limited")).await.unwrap();
+    let c = s.certificate("shop.example.com").await.unwrap().unwrap();
+    assert_eq!((c.status.as_str(), c.not_before, c.not_after, c.last_error.as_deref()), ("issued", Some(1_000), Some(4_000), Some("renewal failed: rate limited")));
+    s.put_certificate("shop.example.com", "CHAIN-2", &[4; 12], &[5], 3_000, 9_000).await.unwrap();
+    let served = s.issued_certificates().await.unwrap();
+    assert_eq!(served, vec![("shop.example.com".to_string(), "CHAIN-2".to_string(), vec![4; 12], vec![5])]);
+    assert_eq!(s.certificate("shop.example.com").await.unwrap().unwrap().last_error, None, "a renewal clears the error");
+    assert_eq!(s.acme_account("https://ca.example/dir").await.unwrap(), None);
+    s.put_acme_account("https://ca.example/dir", &[7; 12], &[8]).await.unwrap();
+    assert_eq!(s.acme_account("https://ca.example/dir").await.unwrap(), Some((vec![7; 12], vec![8])));
+    s.delete_certificate("shop.example.com").await.unwrap();
+    assert!(s.certificates().await.unwrap().is_empty());
 }

@@ -23,13 +23,15 @@ pub(super) struct Client {
     /// A trusted reverse proxy: its `X-Forwarded-For` chain is extended and its
     /// `X-Forwarded-Proto: https` kept.
     pub(super) trusted: bool,
+    /// The connection is TLS (the HTTPS listener): `X-Forwarded-Proto: https`.
+    pub(super) https: bool,
 }
 
 impl Client {
-    pub(super) fn new(ip: IpAddr, trusted: bool) -> Client {
+    pub(super) fn new(ip: IpAddr, trusted: bool, https: bool) -> Client {
         let ip = ip.to_canonical().to_string();
         let forwarded_for = format!("x-forwarded-for: {ip}\r\n").into_bytes();
-        Client { forwarded_for, ip, trusted }
+        Client { forwarded_for, ip, trusted, https }
     }
 }
 
@@ -134,7 +136,7 @@ pub(super) fn request(buf: &[u8], client: &Client, out: &mut Vec<u8>) -> Parsed<
     out.extend_from_slice(b" HTTP/1.1\r\n");
     let mut chain: Vec<&[u8]> = Vec::new();
     let mut proto_seen = false;
-    let mut https = false;
+    let mut https = client.https;
     for h in req.headers.iter() {
         let name = h.name.as_bytes();
         if name.eq_ignore_ascii_case(b"x-forwarded-for") {

@@ -3,7 +3,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::*;
 
 fn client(trusted: bool) -> Client {
-    Client::new(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)), trusted)
+    Client::new(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)), trusted, false)
 }
 
 fn rewrite(raw: &str, trusted: bool) -> (Parsed<Request>, String) {
@@ -211,4 +211,14 @@ fn the_first_cookie_header_is_found_and_a_replica_cookie_can_be_set() {
     let res = done(response(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", false, true, Some("rhone_replica=1; Path=/"), &mut out));
     assert!(res.reusable);
     assert_eq!(String::from_utf8(out).unwrap(), "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nset-cookie: rhone_replica=1; Path=/\r\n\r\n");
+}
+
+#[test]
+fn a_request_over_the_https_listener_is_forwarded_as_https_whatever_it_claims() {
+    let raw = "GET / HTTP/1.1\r\nHost: shop.example.com\r\nX-Forwarded-Proto: http\r\n\r\n";
+    let mut out = Vec::new();
+    let tls = Client::new(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)), false, true);
+    done(request(raw.as_bytes(), &tls, &mut out));
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("\r\nx-forwarded-proto: https\r\n") && !out.contains("proto: http\r\n"), "{out}");
 }

@@ -93,11 +93,11 @@ enum Failure {
 }
 
 impl Relay {
-    pub(crate) fn new(proxy: Arc<Proxy>, peer: SocketAddr, activity: Arc<Activity>) -> Relay {
+    pub(crate) fn new(proxy: Arc<Proxy>, peer: SocketAddr, activity: Arc<Activity>, https: bool) -> Relay {
         let trusted = proxy.options.trusted_proxies.contains(peer.ip());
         Relay {
             proxy,
-            client: head::Client::new(peer.ip(), trusted),
+            client: head::Client::new(peer.ip(), trusted, https),
             activity,
             buf: Vec::with_capacity(CLIENT_BUF),
             out: Vec::new(),
@@ -120,6 +120,9 @@ impl Relay {
                 Ok(None) => return self.general(),
                 Err(()) => return End::Closed,
             };
+            if self.proxy.table.answering_challenges() && is_acme_challenge(&self.buf[..req.head_len]) {
+                return self.general();
+            }
             let host = std::str::from_utf8(&self.buf[req.host.0..req.host.1]).unwrap_or_default();
             let cookie = req.cookie.and_then(|(start, end)| std::str::from_utf8(&self.buf[start..end]).ok());
             let Some((route, guard, pick)) = live_http(&self.proxy.table, host, cookie) else { return self.general() };
@@ -314,6 +317,12 @@ impl Drop for Relay {
             self.proxy.pool.put(up.addr, up.stream);
         }
     }
+}
+
+/// Whether a request head asks for an ACME http-01 challenge response (answered by the general path).
+fn is_acme_challenge(head: &[u8]) -> bool {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    line.windows(super::ACME_CHALLENGE_PATH.len()).any(|w| w == super::ACME_CHALLENGE_PATH.as_bytes())
 }
 
 /// The live version of `host` if it is served over HTTP (one instance or replicas), with this

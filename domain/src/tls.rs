@@ -1,0 +1,283 @@
+//! Certificates for custom domains from an ACME CA (Let's Encrypt by default), obtained by the
+//! http-01 challenge the proxy answers, stored sealed like env vars, served by the HTTPS listener
+//! through an atomically swapped map (no lock and no database on the hot path), renewed at two
+//! thirds of their lifetime.
+//!
+//! Issuance is a job (`IssueCertificate`, retried with backoff): account (created once per
+//! directory, its credentials sealed) → order → http-01 (the token's key authorization is put in
+//! the route table, which the proxy answers at `/.well-known/acme-challenge/{token}`) → finalize
+//! with a fresh key → the chain. Each domain shows `certificate` (`none | pending | issued |
+//! failed`), `expires_at` and the last error.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use instant_acme::{Account, AuthorizationStatus, ChallengeType, Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::jobs::Job;
+use crate::store::now_ms;
+use crate::Services;
+
+/// Let's Encrypt's production directory.
+pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+/// The ACME CA (`acme_directory`, `acme_email`, `acme_ca_file`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcmeSettings {
+    pub directory: String,
+    pub email: Option<String>,
+    /// An extra root to trust for the ACME server itself (a private CA, pebble).
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The certificates the HTTPS listener serves, by host name.
+#[derive(Default)]
+pub struct CertStore {
+    certs: ArcSwap<HashMap<String, Arc<CertifiedKey>>>,
+}
+
+impl std::fmt::Debug for CertStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertStore").field("hosts", &self.certs.load().len()).finish()
+    }
+}
+
+impl CertStore {
+    pub fn insert(&self, host: &str, key: Arc<CertifiedKey>) {
+        let host = host.to_ascii_lowercase();
+        self.certs.rcu(|m| {
+            let mut m = HashMap::clone(m);
+            m.insert(host.clone(), key.clone());
+            m
+        });
+    }
+
+    pub fn remove(&self, host: &str) {
+        let host = host.to_ascii_lowercase();
+        self.certs.rcu(|m| {
+            let mut m = HashMap::clone(m);
+            m.remove(&host);
+            m
+        });
+    }
+
+    pub fn get(&self, host: &str) -> Option<Arc<CertifiedKey>> {
+        self.certs.load().get(&host.trim_end_matches('.').to_ascii_lowercase()).cloned()
+    }
+}
+
+impl ResolvesServerCert for CertStore {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.get(hello.server_name()?)
+    }
+}
+
+/// A chain (PEM) and its private key (PEM) as rustls serves them, and the leaf's validity (unix ms).
+pub fn certified_key(chain_pem: &str, key_pem: &str) -> Result<(Arc<CertifiedKey>, i64, i64)> {
+    let bad = |what: &str, e: &dyn std::fmt::Display| Error::Internal(format!("certificate {what}: {e}"));
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain_pem.as_bytes()).collect::<std::result::Result<_, _>>().map_err(|e| bad("chain", &e))?;
+    let leaf = certs.first().ok_or_else(|| Error::Internal("certificate chain: empty".into()))?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(leaf.as_ref()).map_err(|e| bad("leaf", &e))?;
+    let validity = parsed.validity();
+    let (not_before, not_after) = (validity.not_before.timestamp() * 1000, validity.not_after.timestamp() * 1000);
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| bad("key", &e))?;
+    let signing = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| bad("key", &e))?;
+    Ok((Arc::new(CertifiedKey::new(certs, signing)), not_before, not_after))
+}
+
+/// A stored certificate's state, for the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRow {
+    pub domain: String,
+    /// `pending`, `issued` or `failed`.
+    pub status: String,
+    pub not_before: Option<i64>,
+    pub not_after: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+fn acme_error(e: instant_acme::Error) -> Error {
+    let msg = match &e {
+        instant_acme::Error::Api(p) => format!("the CA refused: {}", p.detail.as_deref().unwrap_or("no detail")),
+        other => format!("the CA could not be reached or answered oddly: {other}"),
+    };
+    Error::Conflict(msg.chars().filter(|c| !c.is_control()).take(300).collect())
+}
+
+/// Removes the http-01 tokens it holds from the route table, however issuance ends.
+struct Tokens<'a> {
+    s: &'a Services,
+    tokens: Vec<String>,
+}
+
+impl Drop for Tokens<'_> {
+    fn drop(&mut self) {
+        for t in &self.tokens {
+            self.s.routes.clear_challenge(t);
+        }
+    }
+}
+
+impl Services {
+    fn acme_aad(directory: &str) -> String {
+        format!("acme-account:{directory}")
+    }
+
+    fn cert_aad(domain: &str) -> String {
+        format!("certificate:{domain}")
+    }
+
+    /// The ACME account for the configured directory: stored, else created (and stored sealed).
+    async fn acme_account(&self, acme: &AcmeSettings) -> Result<Account> {
+        let builder = || match &acme.ca_file {
+            Some(f) => Account::builder_with_root(f),
+            None => Account::builder(),
+        };
+        let builder = builder().map_err(acme_error)?;
+        if let Some((nonce, ct)) = self.store.acme_account(&acme.directory).await? {
+            let json = self.key.open(&Self::acme_aad(&acme.directory), &nonce, &ct)?;
+            let creds: instant_acme::AccountCredentials = serde_json::from_str(&json).map_err(|e| Error::internal("acme credentials", e))?;
+            return builder.from_credentials(creds).await.map_err(acme_error);
+        }
+        let contact = acme.email.as_ref().map(|e| format!("mailto:{e}"));
+        let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
+        let (account, creds) = builder
+            .create(&NewAccount { contact: &contacts, terms_of_service_agreed: true, only_return_existing: false }, acme.directory.clone(), None)
+            .await
+            .map_err(acme_error)?;
+        let json = serde_json::to_string(&creds).map_err(|e| Error::internal("acme credentials", e))?;
+        let (nonce, ct) = self.key.seal(&Self::acme_aad(&acme.directory), &json)?;
+        self.store.put_acme_account(&acme.directory, &nonce, &ct).await?;
+        Ok(account)
+    }
+
+    /// Obtains a certificate for `domain` by http-01 and serves it from now on.
+    async fn issue_certificate(&self, acme: &AcmeSettings, domain: &str) -> Result<i64> {
+        let account = self.acme_account(acme).await?;
+        let ids = [Identifier::Dns(domain.to_string())];
+        let mut order = account.new_order(&NewOrder::new(&ids)).await.map_err(acme_error)?;
+        let mut held = Tokens { s: self, tokens: Vec::new() };
+        {
+            let mut authorizations = order.authorizations();
+            while let Some(authz) = authorizations.next().await {
+                let mut authz = authz.map_err(acme_error)?;
+                match authz.status {
+                    AuthorizationStatus::Pending => {}
+                    AuthorizationStatus::Valid => continue,
+                    other => return Err(Error::Conflict(format!("the CA's authorization for {domain} is {other:?}"))),
+                }
+                let mut challenge = authz.challenge(ChallengeType::Http01).ok_or_else(|| Error::Conflict("the CA offers no http-01 challenge".into()))?;
+                let token = challenge.token.clone();
+                self.routes.set_challenge(&token, challenge.key_authorization().as_str());
+                held.tokens.push(token);
+                challenge.set_ready().await.map_err(acme_error)?;
+            }
+        }
+        let status = order.poll_ready(&RetryPolicy::default()).await.map_err(acme_error)?;
+        drop(held);
+        if status != OrderStatus::Ready {
+            let why = order.state().error.as_ref().and_then(|p| p.detail.clone()).unwrap_or_else(|| format!("the order is {status:?}"));
+            return Err(Error::Conflict(format!("the CA did not validate {domain}: {why}")));
+        }
+        let key_pem = order.finalize().await.map_err(acme_error)?;
+        let chain = order.poll_certificate(&RetryPolicy::default()).await.map_err(acme_error)?;
+        let (certified, not_before, not_after) = certified_key(&chain, &key_pem)?;
+        let (nonce, ct) = self.key.seal(&Self::cert_aad(domain), &key_pem)?;
+        self.store.put_certificate(domain, &chain, &nonce, &ct, not_before, not_after).await?;
+        self.tls.insert(domain, certified);
+        tracing::info!(domain, not_after, "certificate issued");
+        Ok(not_after)
+    }
+
+    /// Queues a certificate for `domain` when ACME is on (`why` makes the job unique: a domain
+    /// claim, or the expiry being renewed).
+    pub(crate) async fn queue_certificate(&self, domain: &str, why: &str) -> Result<()> {
+        if self.settings.acme.is_none() {
+            return Ok(());
+        }
+        if self.store.certificate(domain).await?.is_none() {
+            self.store.set_certificate_status(domain, "pending", None).await?;
+        }
+        self.enqueue(&IssueCertificate { domain: domain.to_string(), why: why.to_string() }).await?;
+        Ok(())
+    }
+
+    /// Serves every stored certificate (at startup).
+    pub(crate) async fn load_certificates(&self) -> Result<()> {
+        for (domain, chain, nonce, ct) in self.store.issued_certificates().await? {
+            let loaded = self.key.open(&Self::cert_aad(&domain), &nonce, &ct).and_then(|key| certified_key(&chain, &key));
+            match loaded {
+                Ok((certified, _, _)) => self.tls.insert(&domain, certified),
+                Err(e) => tracing::error!(%domain, error = %e, "a stored certificate could not be loaded"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues the renewal of every certificate past two thirds of its lifetime.
+    pub(crate) async fn queue_renewals(&self) -> Result<()> {
+        let now = now_ms();
+        for c in self.store.certificates().await? {
+            let (Some(nb), Some(na)) = (c.not_before, c.not_after) else { continue };
+            if c.status == "issued" && now >= nb + (na - nb) * 2 / 3 {
+                self.queue_certificate(&c.domain, &format!("renew-{na}")).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets a removed domain's certificate.
+    pub(crate) async fn drop_certificate(&self, domain: &str) -> Result<()> {
+        self.tls.remove(domain);
+        self.store.delete_certificate(domain).await
+    }
+}
+
+/// Obtains (or renews) one domain's certificate.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IssueCertificate {
+    pub domain: String,
+    pub why: String,
+}
+
+impl Job for IssueCertificate {
+    const KIND: &'static str = "certificate";
+    const MAX_ATTEMPTS: i64 = 8;
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("certificate:{}:{}", self.domain, self.why))
+    }
+
+    async fn run(&self, s: &Services) -> Result<()> {
+        let Some(acme) = s.settings.acme.clone() else { return Ok(()) };
+        if s.store.verified_domain(&self.domain).await?.is_none() {
+            // removed or no longer verified meanwhile
+            return Ok(());
+        }
+        match s.issue_certificate(&acme, &self.domain).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let shown = match &e {
+                    Error::Internal(_) => "the certificate could not be stored (see the server log)".to_string(),
+                    other => other.to_string(),
+                };
+                let status = if s.tls.get(&self.domain).is_some() { "issued" } else { "failed" };
+                s.store.set_certificate_status(&self.domain, status, Some(&shown)).await?;
+                Err(e)
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: i64) -> std::time::Duration {
+        // never faster than the CA's limits like: a minute, doubling, at most six hours
+        std::time::Duration::from_secs((60u64 << attempt.clamp(0, 9) as u32).min(6 * 3600))
+    }
+}

@@ -409,6 +409,7 @@ impl Services {
             } else {
                 self.store.set_domain_check(row.id, now, None, 0).await?;
                 self.routes.add_domain(&row.domain, &row.app_slug, row.redirect_to.as_deref());
+                self.apply_app_https(row.app_id, &row.domain).await?;
                 if self.tls.get(&row.domain).is_none() {
                     self.queue_certificate(&row.domain, &format!("claim-{}", row.id)).await?;
                 }
@@ -439,6 +440,7 @@ impl Services {
     pub(crate) async fn route_domains(&self) -> Result<()> {
         for row in self.store.verified_domains().await? {
             self.routes.add_domain(&row.domain, &row.app_slug, row.redirect_to.as_deref());
+            self.apply_app_https(row.app_id, &row.domain).await?;
         }
         self.load_certificates().await
     }

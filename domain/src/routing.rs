@@ -86,6 +86,26 @@ pub enum Lookup {
 struct DomainRoute {
     slug: String,
     redirect: Option<String>,
+    https: DomainHttps,
+}
+
+/// What the listeners do for a custom domain beyond routing it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DomainHttps {
+    /// It has a certificate: the HTTPS listener serves it.
+    pub certificate: bool,
+    /// Plain HTTP requests get a 308 to HTTPS (the app's setting, once there is a certificate).
+    pub redirect: bool,
+    /// HTTPS responses carry `Strict-Transport-Security`.
+    pub hsts: bool,
+}
+
+impl DomainHttps {
+    /// Whether a request needs more than the fast path relays: a redirect on plain HTTP, a
+    /// header added on HTTPS.
+    pub fn needs_general_path(self, https: bool) -> bool {
+        if https { self.hsts } else { self.redirect && self.certificate }
+    }
 }
 
 type Table = HashMap<String, Option<Arc<Route>>>;
@@ -147,7 +167,9 @@ impl RouteTable {
     /// Routes a verified custom domain to app `slug`, or redirects it to `redirect` (another
     /// domain of the app).
     pub fn add_domain(&self, domain: &str, slug: &str, redirect: Option<&str>) {
-        let route = DomainRoute { slug: slug.to_string(), redirect: redirect.map(str::to_ascii_lowercase) };
+        let key = domain.to_ascii_lowercase();
+        let https = self.domains.load().get(&key).map(|r| r.https).unwrap_or_default();
+        let route = DomainRoute { slug: slug.to_string(), redirect: redirect.map(str::to_ascii_lowercase), https };
         self.domains.rcu(|d| {
             let mut d = HashMap::clone(d);
             d.insert(domain.to_ascii_lowercase(), route.clone());
@@ -186,6 +208,23 @@ impl RouteTable {
     /// general path look at `/.well-known/acme-challenge/`).
     pub fn answering_challenges(&self) -> bool {
         !self.challenges.load().is_empty()
+    }
+
+    /// What the listeners do for `host` if it is a custom domain (port and case ignored).
+    pub fn domain_https(&self, host: &str) -> Option<DomainHttps> {
+        self.custom_domain(host).map(|r| r.https)
+    }
+
+    /// Updates what the listeners do for a custom domain (`f` changes its current flags).
+    pub fn set_domain_https(&self, domain: &str, f: impl Fn(&mut DomainHttps)) {
+        let key = domain.to_ascii_lowercase();
+        self.domains.rcu(|d| {
+            let mut d = HashMap::clone(d);
+            if let Some(r) = d.get_mut(&key) {
+                f(&mut r.https);
+            }
+            d
+        });
     }
 
     /// Stops routing a custom domain.

@@ -215,11 +215,15 @@ pub async fn start(config: Config, site: site::SiteSettings) -> Result<Running, 
         idle_timeout: config.proxy_idle_timeout,
         max_connections: config.proxy_max_connections,
         trusted_proxies: config.trusted_proxies.clone(),
+        https_port: None,
     };
+    let mut proxy_options = proxy_options;
     let mut https_addr = None;
     if config.acme.is_some() {
         let listener = bind_shared(config.https_addr)?;
-        https_addr = Some(listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?);
+        let bound = listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?;
+        https_addr = Some(bound);
+        proxy_options.https_port = Some(bound.port());
         let (table, options, lc, certs) = (table.clone(), proxy_options.clone(), lifecycle.clone(), services.tls.clone());
         listener_tasks.push(tokio::spawn(async move {
             if let Err(e) = proxy::serve_tls_until(listener, table, options, lc, certs).await {

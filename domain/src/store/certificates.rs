@@ -80,6 +80,21 @@ impl Store {
         rows.iter().map(|r| Ok((get(r, "domain")?, get(r, "chain_pem")?, get(r, "key_nonce")?, get(r, "key_ciphertext")?))).collect()
     }
 
+    pub async fn app_https(&self, app_id: i64) -> Result<Option<crate::tls::AppHttps>> {
+        let r = sqlx::query("SELECT redirect, hsts FROM app_https WHERE app_id = $1").bind(app_id).fetch_optional(self.pool()).await?;
+        r.map(|r| Ok(crate::tls::AppHttps { redirect: get::<i64>(&r, "redirect")? != 0, hsts: get::<i64>(&r, "hsts")? != 0 })).transpose()
+    }
+
+    pub async fn put_app_https(&self, app_id: i64, h: crate::tls::AppHttps) -> Result<()> {
+        sqlx::query("INSERT INTO app_https (app_id, redirect, hsts) VALUES ($1, $2, $3) ON CONFLICT (app_id) DO UPDATE SET redirect = excluded.redirect, hsts = excluded.hsts")
+            .bind(app_id)
+            .bind(i64::from(h.redirect))
+            .bind(i64::from(h.hsts))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     pub async fn delete_certificate(&self, domain: &str) -> Result<()> {
         sqlx::query("DELETE FROM certificates WHERE domain = $1").bind(domain).execute(self.pool()).await?;
         Ok(())

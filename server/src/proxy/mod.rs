@@ -64,6 +64,8 @@ pub struct ProxyOptions {
     pub max_connections: usize,
     /// Peers whose `X-Forwarded-For` is extended; from anyone else it is replaced.
     pub trusted_proxies: TrustedProxies,
+    /// The HTTPS listener's port, for redirects to HTTPS (`None`: no HTTPS listener).
+    pub https_port: Option<u16>,
 }
 
 impl Default for ProxyOptions {
@@ -73,6 +75,7 @@ impl Default for ProxyOptions {
             idle_timeout: Duration::from_secs(60),
             max_connections: 4096,
             trusted_proxies: TrustedProxies::default(),
+            https_port: None,
         }
     }
 }
@@ -295,6 +298,13 @@ async fn handle(
     let Some(host) = request_host(&req) else {
         return Ok(pages::bad_request());
     };
+    let domain_https = proxy.table.domain_https(&host).unwrap_or_default();
+    if !https && domain_https.redirect && domain_https.certificate {
+        if let Some(port) = proxy.options.https_port {
+            let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            return Ok(pages::to_https(&host, port, path_and_query));
+        }
+    }
     if req.method() == Method::CONNECT {
         return Ok(pages::bad_request());
     }
@@ -323,6 +333,10 @@ async fn handle(
         }
         Target::Static { root, spa } => static_files::serve(root, *spa, req, guard).await,
     };
+    let mut response = response;
+    if https && domain_https.hsts {
+        response.headers_mut().insert(hyper::header::STRICT_TRANSPORT_SECURITY, hyper::header::HeaderValue::from_static("max-age=31536000"));
+    }
     Ok(response)
 }
 

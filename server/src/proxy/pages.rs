@@ -51,6 +51,21 @@ pub(crate) fn acme_challenge(key_authorization: String) -> Response<ProxyBody> {
     response
 }
 
+/// 308 from plain HTTP to the HTTPS listener (`port`, left out when 443), same host, path and query.
+pub(crate) fn to_https(host: &str, port: u16, path_and_query: &str) -> Response<ProxyBody> {
+    let name = match host.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h,
+        _ => host,
+    };
+    let location = if port == 443 { format!("https://{name}{path_and_query}") } else { format!("https://{name}:{port}{path_and_query}") };
+    let message = format!("This site is served over <a href=\"{0}\">{0}</a>.", escape(&location));
+    let mut response = page(StatusCode::PERMANENT_REDIRECT, "Use HTTPS", &message);
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(http::header::LOCATION, value);
+    }
+    response
+}
+
 /// 502: the app's process could not be reached or failed to answer.
 pub(crate) fn bad_gateway() -> Response<ProxyBody> {
     let message = "The app did not answer. It may be starting, restarting or crashed; try again shortly.";

@@ -244,6 +244,8 @@ async fn cases(fx: &Fixture) -> Vec<Case> {
         case(M::GET, "/apps/{slug}/webhook-secret", "/apps/acme-app/webhook-secret", None, VIEWER(200)),
         case(M::POST, "/apps/{slug}/webhook-secret", "/apps/acme-app/webhook-secret", None, ADMIN(201)),
         case(M::GET, "/apps/{slug}/domains", "/apps/acme-app/domains", None, VIEWER(200)),
+        case(M::GET, "/apps/{slug}/https", "/apps/acme-app/https", None, VIEWER(200)),
+        case(M::PATCH, "/apps/{slug}/https", "/apps/acme-app/https", Some(r#"{"hsts": false}"#), ADMIN(200)),
         case(M::POST, "/apps/{slug}/domains", "/apps/acme-app/domains", Some(r#"{"domain": "d{n}.example.com"}"#), ADMIN(201)),
         // no such domain: app admins learn so; below them the app's rights refuse first
         case(M::GET, "/apps/{slug}/domains/{domain}", "/apps/acme-app/domains/none.example.com", None, VIEWER(404)),

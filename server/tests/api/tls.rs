@@ -143,6 +143,25 @@ async fn a_verified_domain_gets_a_certificate_by_itself_and_is_served_over_https
     let res = https.get(format!("https://{domain}:{https_port}/")).send().await.expect("https request");
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.text().await.unwrap(), "secure v1");
+    // plain HTTP redirects to HTTPS now that there is a certificate (the app's default)
+    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = plain.get(format!("http://127.0.0.1:{proxy_port}/cart?x=1")).header("Host", format!("{domain}:{proxy_port}")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(res.headers()["location"], format!("https://{domain}:{https_port}/cart?x=1").as_str());
+    assert!(res.headers().get("strict-transport-security").is_none());
+    let res = plain.get(format!("http://127.0.0.1:{proxy_port}/")).header("Host", format!("secure.localhost:{proxy_port}")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{{slug}}.{{base_domain}} has no certificate: served over HTTP");
+    // HSTS on, redirect off
+    let (status, h) = app.json(Method::PATCH, "/apps/secure/https", json!({"hsts": true})).await;
+    assert_eq!((status, h["redirect"].as_bool(), h["hsts"].as_bool()), (StatusCode::OK, Some(true), Some(true)), "{h}");
+    let res = https.get(format!("https://{domain}:{https_port}/")).send().await.unwrap();
+    assert_eq!(res.headers().get("strict-transport-security").map(|v| v.to_str().unwrap()), Some("max-age=31536000"));
+    app.json(Method::PATCH, "/apps/secure/https", json!({"redirect": false, "hsts": false})).await;
+    let res = plain.get(format!("http://127.0.0.1:{proxy_port}/")).header("Host", domain).send().await.unwrap();
+    assert_eq!((res.status(), res.text().await.unwrap().as_str()), (StatusCode::OK, "secure v1"), "redirect off: served over HTTP");
+    let res = https.get(format!("https://{domain}:{https_port}/")).send().await.unwrap();
+    assert!(res.headers().get("strict-transport-security").is_none(), "HSTS off");
+
     // a client that offers h2 gets it
     let pem = pebble.root().await;
     let mut roots = rustls::RootCertStore::empty();

@@ -50,6 +50,23 @@ pub async fn update(State(s): State<AppState>, Caller(a): Caller, Path((slug, do
     Ok(Json(s.services.set_domain_redirect(&a, &slug, &domain, b.redirect_to.as_deref()).await?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpsPatch {
+    redirect: Option<bool>,
+    hsts: Option<bool>,
+}
+
+/// `GET /apps/{slug}/https`: whether plain HTTP redirects to HTTPS and whether HSTS is sent.
+pub async fn https(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<Json<domain::tls::AppHttps>> {
+    Ok(Json(s.services.app_https(&a, &slug).await?))
+}
+
+/// `PATCH /apps/{slug}/https` `{"redirect": bool, "hsts": bool}` (admins).
+pub async fn set_https(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>, Body(b): Body<HttpsPatch>) -> ApiResult<Json<domain::tls::AppHttps>> {
+    Ok(Json(s.services.set_app_https(&a, &slug, b.redirect, b.hsts).await?))
+}
+
 #[derive(Serialize)]
 pub struct Checked {
     #[serde(flatten)]

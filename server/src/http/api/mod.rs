@@ -84,6 +84,7 @@ routes! {
     "/webhooks/gitlab/{slug}" => post webhooks::gitlab;
     "/webhooks/gitea/{slug}" => post webhooks::gitea;
     "/apps/{slug}/domains" => get domains::list, post domains::add;
+    "/apps/{slug}/https" => get domains::https, patch domains::set_https;
     "/apps/{slug}/domains/{domain}" => get domains::show, patch domains::update, delete domains::remove;
     "/apps/{slug}/domains/{domain}/verify" => post domains::verify;
     "/apps/{slug}/webhook-secret" => get webhooks::show_secret, post webhooks::make_secret;

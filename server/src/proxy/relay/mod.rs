@@ -125,6 +125,9 @@ impl Relay {
             }
             let host = std::str::from_utf8(&self.buf[req.host.0..req.host.1]).unwrap_or_default();
             let cookie = req.cookie.and_then(|(start, end)| std::str::from_utf8(&self.buf[start..end]).ok());
+            if self.proxy.table.domain_https(host).is_some_and(|h| h.needs_general_path(self.client.https)) {
+                return self.general();
+            }
             let Some((route, guard, pick)) = live_http(&self.proxy.table, host, cookie) else { return self.general() };
             let keep_client = !req.close && !draining.is_set();
             match self.relay(io, &req, &route, guard, pick, keep_client).await {

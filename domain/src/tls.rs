@@ -38,10 +38,12 @@ pub struct AcmeSettings {
     pub ca_file: Option<PathBuf>,
 }
 
-/// The certificates the HTTPS listener serves, by host name.
+/// The certificates the HTTPS listener serves, by host name, and the self-signed one a host
+/// without a certificate gets (so the listener can say why instead of refusing the handshake).
 #[derive(Default)]
 pub struct CertStore {
     certs: ArcSwap<HashMap<String, Arc<CertifiedKey>>>,
+    fallback: ArcSwap<Option<Arc<CertifiedKey>>>,
 }
 
 impl std::fmt::Debug for CertStore {
@@ -72,11 +74,20 @@ impl CertStore {
     pub fn get(&self, host: &str) -> Option<Arc<CertifiedKey>> {
         self.certs.load().get(&host.trim_end_matches('.').to_ascii_lowercase()).cloned()
     }
+
+    /// Makes the self-signed certificate served to hosts without one (once per process).
+    pub fn make_fallback(&self) -> Result<()> {
+        let made = rcgen::generate_simple_self_signed(vec!["no-certificate-yet.rhone.invalid".to_string()]).map_err(|e| Error::internal("fallback certificate", e))?;
+        let key = PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
+        let signing = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| Error::internal("fallback certificate", e))?;
+        self.fallback.store(Arc::new(Some(Arc::new(CertifiedKey::new(vec![made.cert.der().clone()], signing)))));
+        Ok(())
+    }
 }
 
 impl ResolvesServerCert for CertStore {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        self.get(hello.server_name()?)
+        hello.server_name().and_then(|name| self.get(name)).or_else(|| self.fallback.load().as_ref().clone())
     }
 }
 

@@ -220,6 +220,7 @@ pub async fn start(config: Config, site: site::SiteSettings) -> Result<Running, 
     let mut proxy_options = proxy_options;
     let mut https_addr = None;
     if config.acme.is_some() {
+        services.tls.make_fallback().map_err(domain_error)?;
         let listener = bind_shared(config.https_addr)?;
         let bound = listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?;
         https_addr = Some(bound);

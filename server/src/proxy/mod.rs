@@ -133,9 +133,9 @@ pub async fn serve_tls_until(
         .with_safe_default_protocol_versions()
         .map_err(io::Error::other)?
         .with_no_client_auth()
-        .with_cert_resolver(certs);
+        .with_cert_resolver(certs.clone());
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    serve_listener(listener, table, options, lifecycle, Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))).await
+    serve_listener(listener, table, options, lifecycle, Some((tokio_rustls::TlsAcceptor::from(Arc::new(config)), certs))).await
 }
 
 async fn serve_listener(
@@ -143,7 +143,7 @@ async fn serve_listener(
     table: Arc<RouteTable>,
     options: ProxyOptions,
     lifecycle: Lifecycle,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<(tokio_rustls::TlsAcceptor, Arc<domain::tls::CertStore>)>,
 ) -> io::Result<()> {
     let cap = u32::try_from(options.max_connections.max(1)).unwrap_or(u32::MAX);
     let slots = Arc::new(Semaphore::new(cap as usize));
@@ -186,13 +186,18 @@ async fn serve_listener(
         let (proxy, lc, watcher) = (proxy.clone(), lifecycle.clone(), graceful.watcher());
         let connection: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> = match &tls {
             None => Box::pin(serve_connection(proxy, io, peer, activity.clone(), lc, watcher, Https::No)),
-            Some(acceptor) => {
-                let (acceptor, activity) = (acceptor.clone(), activity.clone());
+            Some((acceptor, certs)) => {
+                let (acceptor, certs, activity) = (acceptor.clone(), certs.clone(), activity.clone());
                 Box::pin(async move {
                     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
                         Ok(Ok(stream)) => {
                             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
-                            serve_connection(proxy, stream, peer, activity, lc, watcher, if h2 { Https::H2 } else { Https::Http1 }).await;
+                            let sni = stream.get_ref().1.server_name().map(str::to_string);
+                            match sni.filter(|name| certs.get(name).is_some()) {
+                                Some(_) => serve_connection(proxy, stream, peer, activity, lc, watcher, if h2 { Https::H2 } else { Https::Http1 }).await,
+                                // the fallback certificate: every request learns why
+                                None => serve_no_certificate(proxy, stream, peer, watcher).await,
+                            }
                         }
                         Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -269,6 +274,22 @@ where
     let connection = proxy.builder.serve_connection_with_upgrades(io, service).into_owned();
     if let Err(error) = watcher.watch(connection).await {
         tracing::debug!(%peer, %error, "proxy connection ended with an error");
+    }
+}
+
+/// A TLS connection for a host Rhone has no certificate for (it got the self-signed fallback):
+/// each request is answered with why, never routed.
+async fn serve_no_certificate<IO>(proxy: Arc<Proxy>, io: IO, peer: SocketAddr, watcher: Watcher)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(|req: Request<Incoming>| async move {
+        let host = request_host(&req).unwrap_or_default();
+        Ok::<_, Infallible>(pages::no_certificate(&host))
+    });
+    let connection = proxy.builder.serve_connection(TokioIo::new(io), service).into_owned();
+    if let Err(error) = watcher.watch(connection).await {
+        tracing::debug!(%peer, %error, "a connection without a certificate ended with an error");
     }
 }
 

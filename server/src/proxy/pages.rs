@@ -66,6 +66,17 @@ pub(crate) fn to_https(host: &str, port: u16, path_and_query: &str) -> Response<
     response
 }
 
+/// 421 over HTTPS for a host Rhone has no certificate for (yet).
+pub(crate) fn no_certificate(host: &str) -> Response<ProxyBody> {
+    let name = host.rsplit_once(':').filter(|(h, p)| p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':')).map_or(host, |(h, _)| h);
+    let message = format!(
+        "Rhone has no certificate for <code>{0}</code> yet. A custom domain gets one by itself once it is verified \
+         (give it a minute, then reload); until then use <code>http://{0}</code>.",
+        escape(name)
+    );
+    page(StatusCode::MISDIRECTED_REQUEST, "No certificate yet", &message)
+}
+
 /// 502: the app's process could not be reached or failed to answer.
 pub(crate) fn bad_gateway() -> Response<ProxyBody> {
     let message = "The app did not answer. It may be starting, restarting or crashed; try again shortly.";

@@ -174,9 +174,13 @@ async fn a_verified_domain_gets_a_certificate_by_itself_and_is_served_over_https
     let tcp = tokio::net::TcpStream::connect(&https_addr).await.unwrap();
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(domain.try_into().unwrap(), tcp).await.expect("handshake");
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(b"h2".as_slice()));
-    // a host without a certificate gets no handshake
+    // a host without a certificate: not trusted (a self-signed stand-in), and it says why
     let other = reqwest::Client::builder().resolve("nocert.example.com", https_addr.parse().unwrap()).build().unwrap();
-    assert!(other.get(format!("https://nocert.example.com:{https_port}/")).send().await.is_err());
+    assert!(other.get(format!("https://nocert.example.com:{https_port}/")).send().await.is_err(), "the stand-in certificate is not trusted");
+    let insecure = reqwest::Client::builder().danger_accept_invalid_certs(true).resolve("nocert.example.com", https_addr.parse().unwrap()).build().unwrap();
+    let res = insecure.get(format!("https://nocert.example.com:{https_port}/")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert!(res.text().await.unwrap().contains("no certificate for <code>nocert.example.com</code> yet"));
 
     // removed: no longer served, and its certificate is gone
     let res = app.api(Method::DELETE, &format!("/apps/secure/domains/{domain}")).send().await.unwrap();

@@ -190,7 +190,10 @@ pub async fn start(config: Config, site: site::SiteSettings) -> Result<Running, 
             (api, proxy, lock)
         }
         None => {
-            let lock = lock_data_dir(&config.data_dir, Duration::ZERO).await?;
+            // a moment's patience: a process forking elsewhere (the tests run many servers in one
+            // process) holds a copy of the lock's descriptor until its child execs; another Rhone
+            // that really runs is still refused, a second later
+            let lock = lock_data_dir(&config.data_dir, Duration::from_secs(1)).await?;
             (bind(config.addr).await?, bind(config.proxy_addr).await?, lock)
         }
     };

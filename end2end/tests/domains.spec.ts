@@ -1,4 +1,4 @@
-import { createApp, expect, login, openTab, sfx, test } from './helpers';
+import { createApp, expect, login, openTab, sfx, test, waitInteractive } from './helpers';
 
 /**
  * A custom domain from the settings page, against the DNS server of end2end/run.sh
@@ -36,6 +36,18 @@ test('a custom domain is added, checked until its TXT record exists, and removed
   await row.getByTestId('check-domain').click();
   await expect(panel.getByTestId('domain-check')).toContainText(`${domain} is verified`);
   await expect(row.getByTestId('domain-status')).toHaveText('verified');
+
+  // the app's HTTPS settings: redirect on and HSTS off by default; HSTS turned on stays on
+  const https = panel.getByTestId('https-settings');
+  await expect(https.getByTestId('https-redirect')).toBeChecked();
+  await expect(https.getByTestId('https-hsts')).not.toBeChecked();
+  await https.getByTestId('https-hsts').check();
+  await https.getByTestId('save-https').click();
+  await expect(https.getByTestId('save-https')).toBeEnabled();
+  await page.reload();
+  await waitInteractive(page);
+  await expect(page.getByTestId('https-hsts')).toBeChecked();
+  await expect(page.getByTestId('https-redirect')).toBeChecked();
 
   await row.getByTestId('remove-domain').click();
   await expect(row).toHaveCount(0);

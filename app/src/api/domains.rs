@@ -23,7 +23,17 @@ pub struct DomainView {
     pub checked_at: Option<i64>,
     pub last_error: Option<String>,
     pub certificate: String,
+    /// When the certificate expires (unix ms).
+    pub expires_at: Option<i64>,
+    pub certificate_error: Option<String>,
     pub records: Vec<DomainRecord>,
+}
+
+/// The app's HTTPS settings for its custom domains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpsView {
+    pub redirect: bool,
+    pub hsts: bool,
 }
 
 /// What a check found: verified, or each record that is missing or wrong.
@@ -42,6 +52,8 @@ fn view_of(d: domain::domains::AppDomain) -> DomainView {
         checked_at: d.checked_at,
         last_error: d.last_error,
         certificate: d.certificate,
+        expires_at: d.expires_at,
+        certificate_error: d.certificate_error,
         records: d.records.into_iter().map(|r| DomainRecord { kind: r.kind, name: r.name, value: r.value, purpose: r.purpose }).collect(),
     }
 }
@@ -63,6 +75,21 @@ pub async fn check_domain(slug: String, domain: String) -> Result<DomainCheck, A
     let (services, actor) = super::ctx::authorize().await?;
     let (v, shown) = services.verify_domain(&actor, &slug, &domain).await?;
     Ok(DomainCheck { domain: shown.domain, verified: shown.verified, problems: v.problems })
+}
+
+#[server]
+pub async fn app_https(slug: String) -> Result<HttpsView, AppError> {
+    let (services, actor) = super::ctx::authorize().await?;
+    let h = services.app_https(&actor, &slug).await?;
+    Ok(HttpsView { redirect: h.redirect, hsts: h.hsts })
+}
+
+/// Sets both from the settings form's checkboxes (absent: off).
+#[server]
+pub async fn set_app_https(slug: String, #[server(default)] redirect: Option<String>, #[server(default)] hsts: Option<String>) -> Result<HttpsView, AppError> {
+    let (services, actor) = super::ctx::authorize().await?;
+    let h = services.set_app_https(&actor, &slug, Some(redirect.is_some()), Some(hsts.is_some())).await?;
+    Ok(HttpsView { redirect: h.redirect, hsts: h.hsts })
 }
 
 #[server]

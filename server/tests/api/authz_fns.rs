@@ -100,6 +100,8 @@ fn cases() -> Vec<Case> {
         c(path::<github::GithubAccount>(), Form(&[]), App, ANY_USER),
         c(path::<session::OidcSignIn>(), Form(&[]), App, ANYONE),
         c(path::<domains::AppDomains>(), Form(&[("slug", "{slug}")]), App, VIEWER),
+        c(path::<domains::AppHttps>(), Form(&[("slug", "{slug}")]), App, VIEWER),
+        c(path::<domains::SetAppHttps>(), Form(&[("slug", "{slug}"), ("redirect", "on")]), App, ADMIN),
         c(path::<domains::AddDomain>(), Form(&[("slug", "{slug}"), ("domain", "fn{n}.example.com")]), App, ADMIN),
         // no such domain: app admins learn so, below them the app's rights refuse first
         c(path::<domains::CheckDomain>(), Form(&[("slug", "{slug}"), ("domain", "none.example.com")]), App, [401, 401, 404, 403, 403, 404, 404]),

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::domains::{app_domains, AddDomain, CheckDomain, DomainView, RemoveDomain};
+use crate::api::domains::{app_domains, app_https, AddDomain, CheckDomain, DomainView, RemoveDomain, SetAppHttps};
 use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_DANGER, BUTTON_GHOST, CARD, INPUT};
 
 #[component]
@@ -20,6 +20,11 @@ pub fn Domains(slug: String) -> impl IntoView {
     let check_error = action_error(check);
     let remove_error = action_error(remove);
     let row_slug = StoredValue::new(slug.clone());
+    let set_https = ServerAction::<SetAppHttps>::new();
+    let https_slug = slug.clone();
+    let https = Resource::new(move || set_https.version().get(), move |_| app_https(https_slug.clone()));
+    let https_error = action_error(set_https);
+    let form_slug = StoredValue::new(slug.clone());
     view! {
         <section class=format!("{CARD} space-y-3") data-testid="domains">
             <h2 class="font-semibold">"Domains"</h2>
@@ -27,6 +32,21 @@ pub fn Domains(slug: String) -> impl IntoView {
             <ErrorBox error=add_error/>
             <ErrorBox error=check_error/>
             <ErrorBox error=remove_error/>
+            <ErrorBox error=https_error/>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    let h = https.await.ok()?;
+                    let form_slug = form_slug.get_value();
+                    Some(view! {
+                        <ActionForm action=set_https attr:class="flex flex-wrap items-center gap-4 text-sm" attr:data-testid="https-settings">
+                            <input type="hidden" name="slug" value=form_slug/>
+                            <label class="flex items-center gap-1"><input type="checkbox" name="redirect" value="on" checked=h.redirect data-testid="https-redirect"/>"Redirect HTTP to HTTPS once a domain has a certificate"</label>
+                            <label class="flex items-center gap-1"><input type="checkbox" name="hsts" value="on" checked=h.hsts data-testid="https-hsts"/>"Send HSTS"</label>
+                            <button type="submit" class=BUTTON_GHOST data-testid="save-https" disabled=move || set_https.pending().get()>"Save"</button>
+                        </ActionForm>
+                    })
+                })}
+            </Suspense>
             <ActionForm action=add attr:class="flex gap-2">
                 <input type="hidden" name="slug" value=slug/>
                 <input name="domain" class=INPUT placeholder="shop.example.com" required data-testid="domain-input" aria-label="Domain"/>
@@ -73,7 +93,7 @@ fn DomainRow(d: DomainView, slug: String, check: ServerAction<CheckDomain>, remo
             <div class="flex flex-wrap items-center gap-2">
                 <span class="font-mono font-medium">{name}</span>
                 <span class=format!("rounded px-2 py-0.5 text-xs {badge_class}") data-testid="domain-status">{badge}</span>
-                <span class="text-xs text-gray-500">{format!("certificate: {}", d.certificate)}</span>
+                <span class="text-xs text-gray-500" data-testid="domain-certificate">{certificate_line(&d)}</span>
                 <span class="ml-auto flex gap-2">
                     <ActionForm action=check>
                         <input type="hidden" name="slug" value=check_slug/>
@@ -88,6 +108,7 @@ fn DomainRow(d: DomainView, slug: String, check: ServerAction<CheckDomain>, remo
                 </span>
             </div>
             {d.last_error.map(|e| view! { <p class="mt-1 text-xs text-amber-800" data-testid="domain-error">{e}</p> })}
+            {d.certificate_error.map(|e| view! { <p class="mt-1 text-xs text-red-700" data-testid="certificate-error">{format!("Certificate: {e}")}</p> })}
             {(!d.verified).then(|| view! {
                 <table class="mt-2 w-full text-left text-xs">
                     <thead><tr class="text-gray-500"><th>"Type"</th><th>"Name"</th><th>"Value"</th><th>"For"</th></tr></thead>
@@ -107,5 +128,40 @@ fn DomainRow(d: DomainView, slug: String, check: ServerAction<CheckDomain>, remo
                 </table>
             })}
         </li>
+    }
+}
+
+/// "certificate: issued, expires 2027-03-01" (UTC date), or its state.
+fn certificate_line(d: &DomainView) -> String {
+    match d.expires_at {
+        Some(ms) if d.certificate == "issued" => {
+            let days = ms.div_euclid(86_400_000);
+            let (y, m, day) = civil_from_days(days);
+            format!("certificate: issued, expires {y:04}-{m:02}-{day:02}")
+        }
+        _ => format!("certificate: {}", d.certificate),
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_are_civil() {
+        assert_eq!(super::civil_from_days(0), (1970, 1, 1));
+        assert_eq!(super::civil_from_days(20_513), (2026, 3, 1));
+        assert_eq!(super::civil_from_days(11_016), (2000, 2, 29));
     }
 }

@@ -12,11 +12,6 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
-use hickory_resolver::name_server::TokioConnectionProvider;
-use hickory_resolver::proto::rr::RecordType;
-use hickory_resolver::proto::xfer::Protocol;
-use hickory_resolver::TokioResolver;
 use serde::{Deserialize, Serialize};
 
 use crate::access::Actor;
@@ -25,6 +20,12 @@ use crate::jobs::Job;
 use crate::policy::Action;
 use crate::store::now_ms;
 use crate::Services;
+
+mod dns;
+mod names;
+
+pub use dns::Dns;
+pub use names::{host_name, parse_domain};
 
 /// The label a domain's TXT challenge lives under.
 pub const CHALLENGE_LABEL: &str = "_rhone-challenge";
@@ -115,100 +116,9 @@ pub struct Verification {
     pub problems: Vec<String>,
 }
 
-/// A domain name as typed: lower-cased, IDNA to ASCII, trailing dot dropped; refused when it is not
-/// a public host name (an IP, one label, a wildcard, a bad label) or is Rhone's own base domain.
-pub fn parse_domain(input: &str, base_domain: &str) -> Result<String> {
-    let bad = |why: &str| Error::invalid("domain", why);
-    let s = input.trim().trim_end_matches('.');
-    if s.is_empty() || s.len() > 253 {
-        return Err(bad("must be a domain name like www.example.com"));
-    }
-    if s.contains("://") || s.contains('/') || s.contains(':') || s.contains('@') {
-        return Err(bad("is a domain name only: no scheme, port or path"));
-    }
-    if s.starts_with("*.") {
-        return Err(bad("wildcard domains are not supported for apps"));
-    }
-    let ascii = match url::Host::parse(s) {
-        Ok(url::Host::Domain(d)) => d.to_ascii_lowercase(),
-        Ok(_) => return Err(bad("is an IP address, not a domain name")),
-        Err(_) => return Err(bad("is not a valid domain name")),
-    };
-    let labels: Vec<&str> = ascii.split('.').collect();
-    let label_ok = |l: &&str| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if labels.len() < 2 || !labels.iter().all(label_ok) || labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(bad("is not a valid domain name (labels of letters, digits and '-', and a top-level domain)"));
-    }
-    let base = base_domain.to_ascii_lowercase();
-    if ascii == base || ascii.ends_with(&format!(".{base}")) {
-        return Err(Error::invalid("domain", format!("names under {base} are Rhone's own ({{slug}}.{base}); add a domain of yours")));
-    }
-    Ok(ascii)
-}
-
 /// The value of a domain's TXT challenge.
 pub fn challenge_value(token: &str) -> String {
     format!("rhone-verify={token}")
-}
-
-/// Rhone's DNS lookups.
-pub struct Dns {
-    resolver: TokioResolver,
-}
-
-/// An answer: the records, or why there are none in words.
-type Answer<T> = std::result::Result<Vec<T>, String>;
-
-fn absolute(name: &str) -> String {
-    format!("{}.", name.trim_end_matches('.'))
-}
-
-impl Dns {
-    pub fn new(servers: &[SocketAddr]) -> Result<Dns> {
-        let mut opts = ResolverOpts::default();
-        opts.cache_size = 0;
-        opts.timeout = Duration::from_secs(3);
-        opts.attempts = 2;
-        let builder = if servers.is_empty() {
-            TokioResolver::builder(TokioConnectionProvider::default()).map_err(|e| Error::internal("reading /etc/resolv.conf", e))?
-        } else {
-            let mut config = ResolverConfig::new();
-            for s in servers {
-                config.add_name_server(NameServerConfig::new(*s, Protocol::Udp));
-                config.add_name_server(NameServerConfig::new(*s, Protocol::Tcp));
-            }
-            TokioResolver::builder_with_config(config, TokioConnectionProvider::default())
-        };
-        Ok(Dns { resolver: builder.with_options(opts).build() })
-    }
-
-    async fn lookup(&self, name: &str, kind: RecordType) -> Answer<hickory_resolver::proto::rr::RData> {
-        match self.resolver.lookup(absolute(name), kind).await {
-            Ok(found) => Ok(found.iter().cloned().collect()),
-            Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok(Vec::new()),
-            Err(e) => Err(format!("the lookup of {kind} {name} failed: {e}")),
-        }
-    }
-
-    pub async fn txt(&self, name: &str) -> Answer<String> {
-        Ok(self
-            .lookup(name, RecordType::TXT)
-            .await?
-            .into_iter()
-            .filter_map(|r| r.into_txt().ok())
-            .map(|t| t.txt_data().iter().map(|part| String::from_utf8_lossy(part).into_owned()).collect::<String>())
-            .collect())
-    }
-
-    pub async fn cname(&self, name: &str) -> Answer<String> {
-        Ok(self.lookup(name, RecordType::CNAME).await?.into_iter().filter_map(|r| r.into_cname().ok()).map(|c| c.0.to_ascii().trim_end_matches('.').to_ascii_lowercase()).collect())
-    }
-
-    pub async fn addresses(&self, name: &str) -> Answer<IpAddr> {
-        let mut all: Vec<IpAddr> = self.lookup(name, RecordType::A).await?.into_iter().filter_map(|r| r.into_a().ok()).map(|a| IpAddr::V4(a.0)).collect();
-        all.extend(self.lookup(name, RecordType::AAAA).await?.into_iter().filter_map(|r| r.into_aaaa().ok()).map(|a| IpAddr::V6(a.0)));
-        Ok(all)
-    }
 }
 
 impl Services {
@@ -468,21 +378,5 @@ impl Job for DomainChecks {
             s.record_check(&row, &v, true).await?;
         }
         s.queue_renewals().await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn domains_are_normalised_or_refused_with_the_reason() {
-        assert_eq!(parse_domain(" WWW.Example.COM. ", "rhone.example").unwrap(), "www.example.com");
-        assert_eq!(parse_domain("bücher.example", "rhone.example").unwrap(), "xn--bcher-kva.example");
-        for bad in ["", "localhost", "example", "1.2.3.4", "[::1]", "http://example.com", "example.com/x", "example.com:443", "*.example.com", "-a.example.com", "a_b.example.com", "user@example.com", "app.rhone.example", "rhone.example", "a..b.com", "example.123"] {
-            assert!(parse_domain(bad, "rhone.example").is_err(), "{bad:?} was accepted");
-        }
-        let long = format!("{}.com", "a".repeat(64));
-        assert!(parse_domain(&long, "rhone.example").is_err(), "a 64-character label");
     }
 }

@@ -156,11 +156,7 @@ impl RouteTable {
         if domains.is_empty() {
             return None;
         }
-        let host = host.trim().trim_end_matches('.');
-        let host = match host.rsplit_once(':') {
-            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) && !h.contains(':') => h,
-            _ => host,
-        };
+        let (host, _) = split_port(host.trim().trim_end_matches('.'));
         domains.get(&host.to_ascii_lowercase()).cloned()
     }
 
@@ -170,28 +166,22 @@ impl RouteTable {
         let key = domain.to_ascii_lowercase();
         let https = self.domains.load().get(&key).map(|r| r.https).unwrap_or_default();
         let route = DomainRoute { slug: slug.to_string(), redirect: redirect.map(str::to_ascii_lowercase), https };
-        self.domains.rcu(|d| {
-            let mut d = HashMap::clone(d);
-            d.insert(domain.to_ascii_lowercase(), route.clone());
-            d
+        edit(&self.domains, |d| {
+            d.insert(key.clone(), route.clone());
         });
     }
 
     /// Answers `/.well-known/acme-challenge/{token}` with `key_authorization` (on any host) until
     /// cleared.
     pub fn set_challenge(&self, token: &str, key_authorization: &str) {
-        self.challenges.rcu(|c| {
-            let mut c = HashMap::clone(c);
+        edit(&self.challenges, |c| {
             c.insert(token.to_string(), key_authorization.to_string());
-            c
         });
     }
 
     pub fn clear_challenge(&self, token: &str) {
-        self.challenges.rcu(|c| {
-            let mut c = HashMap::clone(c);
+        edit(&self.challenges, |c| {
             c.remove(token);
-            c
         });
     }
 
@@ -212,27 +202,28 @@ impl RouteTable {
 
     /// What the listeners do for `host` if it is a custom domain (port and case ignored).
     pub fn domain_https(&self, host: &str) -> Option<DomainHttps> {
+        // asked on every request: `{slug}.{base_domain}` (never a custom domain) allocates nothing
+        if self.domains.load().is_empty() || slug_of(host, &self.base_domain).is_some() {
+            return None;
+        }
         self.custom_domain(host).map(|r| r.https)
     }
 
     /// Updates what the listeners do for a custom domain (`f` changes its current flags).
     pub fn set_domain_https(&self, domain: &str, f: impl Fn(&mut DomainHttps)) {
         let key = domain.to_ascii_lowercase();
-        self.domains.rcu(|d| {
-            let mut d = HashMap::clone(d);
+        edit(&self.domains, |d| {
             if let Some(r) = d.get_mut(&key) {
                 f(&mut r.https);
             }
-            d
         });
     }
 
     /// Stops routing a custom domain.
     pub fn remove_domain(&self, domain: &str) {
-        self.domains.rcu(|d| {
-            let mut d = HashMap::clone(d);
-            d.remove(&domain.to_ascii_lowercase());
-            d
+        let key = domain.to_ascii_lowercase();
+        edit(&self.domains, |d| {
+            d.remove(&key);
         });
     }
 
@@ -322,13 +313,27 @@ impl RouteTable {
             previous = t.remove(slug).flatten();
             t
         });
-        self.domains.rcu(|d| {
-            let mut d = HashMap::clone(d);
-            d.retain(|_, r| r.slug != slug);
-            d
-        });
+        edit(&self.domains, |d| d.retain(|_, r| r.slug != slug));
         previous
     }
+}
+
+/// A `Host` value's name and port (`shop.example.com:8080` → the name and `8080`; a port may be
+/// empty, `host:`). An IPv6 literal's colons are not a port.
+pub fn split_port(host: &str) -> (&str, Option<&str>) {
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => (h, Some(port)),
+        _ => (host, None),
+    }
+}
+
+/// Replaces the value behind `cell` with a changed copy (readers keep the one they loaded).
+pub(crate) fn edit<T: Clone>(cell: &ArcSwap<T>, f: impl Fn(&mut T)) {
+    cell.rcu(|old| {
+        let mut new = T::clone(old);
+        f(&mut new);
+        new
+    });
 }
 
 /// `myapp.localhost:8080` with base domain `localhost` → `myapp`. Only one label below the base domain.
@@ -339,11 +344,7 @@ pub fn slug_for_host(host: &str, base_domain: &str) -> Option<String> {
 /// [`slug_for_host`], borrowed from `host` unless it has upper-case letters. `base_domain` is
 /// lower case.
 fn slug_of<'a>(host: &'a str, base_domain: &str) -> Option<Cow<'a, str>> {
-    let host = host.trim().trim_end_matches('.');
-    let host = match host.rsplit_once(':') {
-        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) && !h.contains(':') => h,
-        _ => host,
-    };
+    let (host, _) = split_port(host.trim().trim_end_matches('.'));
     let split = host.len().checked_sub(base_domain.len())?;
     if !host.is_char_boundary(split) || !host[split..].eq_ignore_ascii_case(base_domain) {
         return None;

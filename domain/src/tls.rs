@@ -55,19 +55,15 @@ impl std::fmt::Debug for CertStore {
 impl CertStore {
     pub fn insert(&self, host: &str, key: Arc<CertifiedKey>) {
         let host = host.to_ascii_lowercase();
-        self.certs.rcu(|m| {
-            let mut m = HashMap::clone(m);
+        crate::routing::edit(&self.certs, |m| {
             m.insert(host.clone(), key.clone());
-            m
         });
     }
 
     pub fn remove(&self, host: &str) {
         let host = host.to_ascii_lowercase();
-        self.certs.rcu(|m| {
-            let mut m = HashMap::clone(m);
+        crate::routing::edit(&self.certs, |m| {
             m.remove(&host);
-            m
         });
     }
 

@@ -188,7 +188,7 @@ fn domains(get: &dyn Fn(&str) -> Option<String>, check_interval: Duration) -> Re
         .collect::<Result<Vec<_>, _>>()?;
     let public_hostname = match get("public_hostname") {
         None => None,
-        Some(h) => Some(domain::domains::parse_domain(&h, "invalid.").map_err(|_| ConfigError(format!("public_hostname must be a host name, got {h:?}")))?),
+        Some(h) => Some(domain::domains::host_name(&h).map_err(|_| ConfigError(format!("public_hostname must be a host name, got {h:?}")))?),
     };
     if check_interval.is_zero() {
         return Err(ConfigError("domain_check_interval_secs must be at least 1".into()));

@@ -30,7 +30,7 @@ pub(crate) fn stopped(slug: &str) -> Response<ProxyBody> {
 /// 308 to `to` (another domain of the app), keeping the port the client used and the path and
 /// query.
 pub(crate) fn redirect(to: &str, host: &str, path_and_query: &str) -> Response<ProxyBody> {
-    let port = host.rsplit_once(':').map(|(_, p)| p).filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let port = domain::routing::split_port(host).1.filter(|p| !p.is_empty());
     let location = match port {
         Some(p) => format!("http://{to}:{p}{path_and_query}"),
         None => format!("http://{to}{path_and_query}"),
@@ -53,10 +53,7 @@ pub(crate) fn acme_challenge(key_authorization: String) -> Response<ProxyBody> {
 
 /// 308 from plain HTTP to the HTTPS listener (`port`, left out when 443), same host, path and query.
 pub(crate) fn to_https(host: &str, port: u16, path_and_query: &str) -> Response<ProxyBody> {
-    let name = match host.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h,
-        _ => host,
-    };
+    let (name, _) = domain::routing::split_port(host);
     let location = if port == 443 { format!("https://{name}{path_and_query}") } else { format!("https://{name}:{port}{path_and_query}") };
     let message = format!("This site is served over <a href=\"{0}\">{0}</a>.", escape(&location));
     let mut response = page(StatusCode::PERMANENT_REDIRECT, "Use HTTPS", &message);
@@ -68,7 +65,7 @@ pub(crate) fn to_https(host: &str, port: u16, path_and_query: &str) -> Response<
 
 /// 421 over HTTPS for a host Rhone has no certificate for (yet).
 pub(crate) fn no_certificate(host: &str) -> Response<ProxyBody> {
-    let name = host.rsplit_once(':').filter(|(h, p)| p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':')).map_or(host, |(h, _)| h);
+    let (name, _) = domain::routing::split_port(host);
     let message = format!(
         "Rhone has no certificate for <code>{0}</code> yet. A custom domain gets one by itself once it is verified \
          (give it a minute, then reload); until then use <code>http://{0}</code>.",

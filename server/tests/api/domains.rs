@@ -30,7 +30,7 @@ impl Drop for FakeDns {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -92,8 +92,7 @@ impl FakeDns {
 }
 
 async fn via_host(app: &TestApp, host: &str) -> (StatusCode, String) {
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let res = client.get(format!("http://127.0.0.1:{}/", app.proxy_port)).header("Host", host).send().await.expect("proxy");
+    let res = app.client.get(format!("http://127.0.0.1:{}/", app.proxy_port)).header("Host", host).send().await.expect("proxy");
     let status = res.status();
     (status, res.text().await.unwrap_or_default())
 }
@@ -174,7 +173,7 @@ async fn a_domain_is_routed_once_dns_proves_it_and_says_exactly_what_is_missing_
     assert_eq!(verify(&app, "shop", "example.com").await["verified"], true);
     let (status, patched) = app.json(Method::PATCH, "/apps/shop/domains/example.com", json!({"redirect_to": "WWW.example.com"})).await;
     assert_eq!((status, patched["redirect_to"].as_str()), (StatusCode::OK, Some("www.example.com")), "{patched}");
-    let res = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    let res = app.client
         .get(format!("http://127.0.0.1:{}/cart?item=7", app.proxy_port)).header("Host", format!("example.com:{}", app.proxy_port)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
     assert_eq!(res.headers()["location"], format!("http://www.example.com:{}/cart?item=7", app.proxy_port).as_str());

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::github_stub::{deliver, fixture, GitHubStub, StubInstallation, APP_SLUG, WEBHOOK_SECRET as SECRET};
 use crate::helpers::{files, python_app, spawn_app_with, Repo, TestApp};
+use crate::web::location;
 
 /// GitHub's `installation.created` example, for installation `id` of `login` on `repos`.
 fn installation_created(id: i64, login: &str, repos: &[(i64, &str)]) -> Value {
@@ -17,10 +18,6 @@ fn installation_created(id: i64, login: &str, repos: &[(i64, &str)]) -> Value {
     ev["installation"]["account"]["login"] = json!(login);
     ev["repositories"] = repos.iter().map(|(rid, name)| json!({"id": rid, "name": name.split('/').nth(1), "full_name": name, "private": true})).collect();
     ev
-}
-
-fn location(res: &reqwest::Response) -> String {
-    res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }
 
 /// The install link of `team` for the caller `token`: GitHub's page, with the state to come back with.

@@ -7,11 +7,7 @@ use serde_json::json;
 
 use crate::github_stub::{GitHubStub, CLIENT_ID};
 use crate::helpers::{spawn_app_with, TestApp};
-use crate::web::{owner_login, session_from};
-
-fn location(res: &reqwest::Response) -> String {
-    res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
-}
+use crate::web::{location, owner_login, session_from};
 
 /// Starts a sign-in (or, with `cookie`, a link) and returns GitHub's authorize URL's (state, challenge).
 async fn authorize(app: &TestApp, gh: &GitHubStub, cookie: Option<&str>) -> (String, String) {

@@ -8,15 +8,7 @@ use serde_json::json;
 
 use crate::helpers::{spawn_app_with, TestApp};
 use crate::oidc_stub::{OidcStub, SignIn, Tamper, CLIENT_SECRET};
-use crate::web::{owner_login, session_from};
-
-fn location(res: &reqwest::Response) -> String {
-    res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
+use crate::web::{location, owner_login, session_from};
 
 /// The browser's round trip: Rhone's start page → the provider's authorize page → the callback
 /// URL the provider sends it back to (not followed yet).
@@ -33,15 +25,15 @@ async fn to_provider_and_back(app: &TestApp, idp: &OidcStub, start: &str, cookie
     assert!(q["nonce"].len() >= 32 && q["state"].len() >= 32 && q["state"] != q["nonce"], "{to}");
     assert!(q["scope"].split(' ').any(|s| s == "openid"), "{to}");
     assert!(!to.contains("verifier") && !to.contains(CLIENT_SECRET), "nothing secret goes through the browser: {to}");
-    let res = browser().get(&to).send().await.expect("authorize");
+    let res = app.client.get(&to).send().await.expect("authorize");
     assert_eq!(res.status(), StatusCode::FOUND, "the provider took the request: {:?}", res.text().await);
     let back = location(&res);
     assert!(back.starts_with(&format!("{}/api/v1/oidc/callback?", app.base)), "{back}");
     back
 }
 
-async fn follow(back: &str, cookie: Option<&str>) -> reqwest::Response {
-    let mut req = browser().get(back);
+async fn follow(app: &TestApp, back: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut req = app.client.get(back);
     if let Some(c) = cookie {
         req = req.header("Cookie", c);
     }
@@ -51,7 +43,7 @@ async fn follow(back: &str, cookie: Option<&str>) -> reqwest::Response {
 async fn sign_in(app: &TestApp, idp: &OidcStub, who: SignIn) -> reqwest::Response {
     idp.next_sign_in(who);
     let back = to_provider_and_back(app, idp, "/api/v1/auth/oidc?next=/builds", None).await;
-    follow(&back, None).await
+    follow(app, &back, None).await
 }
 
 fn refused(res: &reqwest::Response, why: &str) {
@@ -88,30 +80,30 @@ async fn single_sign_on_matches_linked_accounts_by_issuer_and_subject_only() {
     assert!(location(&res).starts_with("/account?oidc_error="), "an API token cannot link: {}", location(&res));
     idp.next_sign_in(SignIn::new("u-1", "ada"));
     let back = to_provider_and_back(&app, &idp, "/api/v1/account/oidc/link", Some(&cookie)).await;
-    refused(&follow(&back, None).await, "another%20user");
+    refused(&follow(&app, &back, None).await, "another%20user");
     idp.next_sign_in(SignIn::new("u-1", "ada"));
     let back = to_provider_and_back(&app, &idp, "/api/v1/account/oidc/link", Some(&cookie)).await;
-    assert_eq!(location(&follow(&back, Some(&cookie)).await), "/account?oidc=linked");
+    assert_eq!(location(&follow(&app, &back, Some(&cookie)).await), "/account?oidc=linked");
     let page = app.anon(Method::GET, "/account").header("Cookie", &cookie).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("ada") && page.contains("Acme SSO"), "the account page shows the link");
 
     // now u-1 signs in as the owner, whatever its username and email became
     idp.next_sign_in(SignIn::new("u-1", "ada-lovelace"));
     let back = to_provider_and_back(&app, &idp, "/api/v1/auth/oidc?next=/builds", None).await;
-    let res = follow(&back, None).await;
+    let res = follow(&app, &back, None).await;
     assert_eq!(location(&res), "/builds", "to the page asked for");
     let session = session_from(&res).expect("a session");
     let res = app.anon(Method::GET, "/api/v1/tokens").header("Cookie", &session).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "the session works");
     assert_eq!(idp.token_requests().last().map(String::as_str), Some("basic"), "client_secret_basic, the spec's default");
     // the same callback again (state used), a state never issued
-    refused(&follow(&back, None).await, "expired");
-    refused(&follow(&back.replace("state=", "state=x"), None).await, "expired");
+    refused(&follow(&app, &back, None).await, "expired");
+    refused(&follow(&app, &back.replace("state=", "state=x"), None).await, "expired");
     // another subject with the same username and email is somebody else
     refused(&sign_in(&app, &idp, SignIn::new("u-2", "ada-lovelace")).await, "link");
     // the user cancels at the provider
     let back = to_provider_and_back(&app, &idp, "/api/v1/auth/oidc", None).await;
-    let res = follow(&back, None).await;
+    let res = follow(&app, &back, None).await;
     refused(&res, "access_denied");
     assert!(!location(&res).contains("cancelled"), "the provider's own text is not shown");
 
@@ -122,7 +114,7 @@ async fn single_sign_on_matches_linked_accounts_by_issuer_and_subject_only() {
     let second = crate::web::browser_login_as(&app, "second@example.com", crate::helpers::PASSWORD).await;
     idp.next_sign_in(SignIn::new("u-1", "ada"));
     let back = to_provider_and_back(&app, &idp, "/api/v1/account/oidc/link", Some(&second)).await;
-    let to = location(&follow(&back, Some(&second)).await);
+    let to = location(&follow(&app, &back, Some(&second)).await);
     assert!(to.starts_with("/account?oidc_error=") && to.contains("linked"), "{to}");
     app.stop().await;
 }

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::TestApp;
-use crate::web::{own, session_from, spawn_without_owner};
+use crate::web::{location, own, session_from, spawn_without_owner};
 
 fn setup_form<'a>(email: &'a str, token: &'a str) -> [(&'static str, &'a str); 3] {
     [("email", email), ("password", "owner-password-1"), ("token", token)]
@@ -16,10 +16,6 @@ fn setup_form<'a>(email: &'a str, token: &'a str) -> [(&'static str, &'a str); 3
 
 async fn post_setup(app: &TestApp, email: &str, token: &str) -> reqwest::Response {
     own(app, Method::POST, "/auth/setup").form(&setup_form(email, token)).send().await.expect("setup request")
-}
-
-fn location(res: &reqwest::Response) -> String {
-    res.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default()
 }
 
 #[tokio::test]

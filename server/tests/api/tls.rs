@@ -13,13 +13,9 @@ use reqwest::{Method, StatusCode};
 use rustls::pki_types::pem::PemObject;
 use serde_json::{json, Value};
 
-use crate::domains::FakeDns;
+use crate::domains::{free_port, FakeDns};
 use crate::github_stub::openssl;
 use crate::helpers::{files, python_app, spawn_app_with, Repo};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// A running pebble, with the CA that signed its own HTTPS certificate.
 struct Pebble {
@@ -144,7 +140,7 @@ async fn a_verified_domain_gets_a_certificate_by_itself_and_is_served_over_https
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.text().await.unwrap(), "secure v1");
     // plain HTTP redirects to HTTPS now that there is a certificate (the app's default)
-    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let plain = &app.client;
     let res = plain.get(format!("http://127.0.0.1:{proxy_port}/cart?x=1")).header("Host", format!("{domain}:{proxy_port}")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
     assert_eq!(res.headers()["location"], format!("https://{domain}:{https_port}/cart?x=1").as_str());

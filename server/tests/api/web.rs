@@ -8,6 +8,11 @@ use crate::helpers::{config, TestApp, EMAIL, PASSWORD};
 
 pub const EVIL: &str = "http://evil.example";
 
+/// A redirect's `Location` (empty when there is none).
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
 /// A request as the dashboard's own pages send it: `Origin` is the dashboard.
 pub fn own(app: &TestApp, method: Method, path: &str) -> RequestBuilder {
     app.anon(method, path).header("Origin", &app.base)

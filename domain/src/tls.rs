@@ -36,7 +36,33 @@ pub struct AcmeSettings {
     pub email: Option<String>,
     /// An extra root to trust for the ACME server itself (a private CA, pebble).
     pub ca_file: Option<PathBuf>,
+    /// How a domain proves itself (`acme_challenge`).
+    pub challenge: Challenge,
 }
+
+/// The ACME challenge Rhone answers for a custom domain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Challenge {
+    /// A token served by the HTTP listener at `/.well-known/acme-challenge/` (port 80).
+    #[default]
+    Http01,
+    /// A self-signed certificate shown by the HTTPS listener to a client that offers only ALPN
+    /// `acme-tls/1` (port 443; for installs whose port 80 is closed).
+    TlsAlpn01,
+}
+
+impl Challenge {
+    pub fn parse(s: &str) -> Option<Challenge> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "http-01" => Some(Challenge::Http01),
+            "tls-alpn-01" => Some(Challenge::TlsAlpn01),
+            _ => None,
+        }
+    }
+}
+
+/// The ALPN protocol of tls-alpn-01 validation (RFC 8737).
+pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 
 /// The certificates the HTTPS listener serves, by host name, and the self-signed one a host
 /// without a certificate gets (so the listener can say why instead of refusing the handshake).
@@ -44,6 +70,8 @@ pub struct AcmeSettings {
 pub struct CertStore {
     certs: ArcSwap<HashMap<String, Arc<CertifiedKey>>>,
     fallback: ArcSwap<Option<Arc<CertifiedKey>>>,
+    /// tls-alpn-01 challenge certificates by host, shown only to `acme-tls/1` clients.
+    challenges: ArcSwap<HashMap<String, Arc<CertifiedKey>>>,
 }
 
 impl std::fmt::Debug for CertStore {
@@ -71,6 +99,18 @@ impl CertStore {
         self.certs.load().get(&host.trim_end_matches('.').to_ascii_lowercase()).cloned()
     }
 
+    fn set_challenge(&self, host: &str, key: Option<Arc<CertifiedKey>>) {
+        let host = host.to_ascii_lowercase();
+        crate::routing::edit(&self.challenges, |m| match &key {
+            Some(k) => {
+                m.insert(host.clone(), k.clone());
+            }
+            None => {
+                m.remove(&host);
+            }
+        });
+    }
+
     /// Makes the self-signed certificate served to hosts without one (once per process).
     pub fn make_fallback(&self) -> Result<()> {
         let made = rcgen::generate_simple_self_signed(vec!["no-certificate-yet.rhone.invalid".to_string()]).map_err(|e| Error::internal("fallback certificate", e))?;
@@ -83,6 +123,11 @@ impl CertStore {
 
 impl ResolvesServerCert for CertStore {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        if hello.alpn().is_some_and(|mut offered| offered.any(|p| p == ACME_TLS_ALPN)) {
+            // a validator: its challenge certificate or no handshake at all
+            let name = hello.server_name()?.trim_end_matches('.').to_ascii_lowercase();
+            return self.challenges.load().get(&name).cloned();
+        }
         hello.server_name().and_then(|name| self.get(name)).or_else(|| self.fallback.load().as_ref().clone())
     }
 }
@@ -119,18 +164,36 @@ fn acme_error(e: instant_acme::Error) -> Error {
     Error::Conflict(msg.chars().filter(|c| !c.is_control()).take(300).collect())
 }
 
-/// Removes the http-01 tokens it holds from the route table, however issuance ends.
-struct Tokens<'a> {
+/// Withdraws the challenge answers it holds (http-01 tokens in the route table, tls-alpn-01
+/// certificates in the store), however issuance ends.
+struct Answers<'a> {
     s: &'a Services,
     tokens: Vec<String>,
+    alpn_hosts: Vec<String>,
 }
 
-impl Drop for Tokens<'_> {
+impl Drop for Answers<'_> {
     fn drop(&mut self) {
         for t in &self.tokens {
             self.s.routes.clear_challenge(t);
         }
+        for h in &self.alpn_hosts {
+            self.s.tls.set_challenge(h, None);
+        }
     }
+}
+
+/// The tls-alpn-01 certificate for `domain`: self-signed, naming only it, with the critical
+/// acmeIdentifier extension holding the SHA-256 of the key authorization (RFC 8737).
+fn alpn_challenge_key(domain: &str, digest: &[u8]) -> Result<Arc<CertifiedKey>> {
+    let bad = |e: rcgen::Error| Error::internal("tls-alpn-01 certificate", e);
+    let mut params = rcgen::CertificateParams::new(vec![domain.to_string()]).map_err(bad)?;
+    params.custom_extensions = vec![rcgen::CustomExtension::new_acme_identifier(digest)];
+    let key = rcgen::KeyPair::generate().map_err(bad)?;
+    let cert = params.self_signed(&key).map_err(bad)?;
+    let der = PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    let signing = rustls::crypto::ring::sign::any_supported_type(&der).map_err(|e| Error::internal("tls-alpn-01 certificate", e))?;
+    Ok(Arc::new(CertifiedKey::new(vec![cert.der().clone()], signing)))
 }
 
 impl Services {
@@ -166,12 +229,12 @@ impl Services {
         Ok(account)
     }
 
-    /// Obtains a certificate for `domain` by http-01 and serves it from now on.
+    /// Obtains a certificate for `domain` by the configured challenge and serves it from now on.
     async fn issue_certificate(&self, acme: &AcmeSettings, domain: &str) -> Result<i64> {
         let account = self.acme_account(acme).await?;
         let ids = [Identifier::Dns(domain.to_string())];
         let mut order = account.new_order(&NewOrder::new(&ids)).await.map_err(acme_error)?;
-        let mut held = Tokens { s: self, tokens: Vec::new() };
+        let mut held = Answers { s: self, tokens: Vec::new(), alpn_hosts: Vec::new() };
         {
             let mut authorizations = order.authorizations();
             while let Some(authz) = authorizations.next().await {
@@ -181,10 +244,27 @@ impl Services {
                     AuthorizationStatus::Valid => continue,
                     other => return Err(Error::Conflict(format!("the CA's authorization for {domain} is {other:?}"))),
                 }
-                let mut challenge = authz.challenge(ChallengeType::Http01).ok_or_else(|| Error::Conflict("the CA offers no http-01 challenge".into()))?;
-                let token = challenge.token.clone();
-                self.routes.set_challenge(&token, challenge.key_authorization().as_str());
-                held.tokens.push(token);
+                let host = match &authz.identifier().identifier {
+                    Identifier::Dns(h) => h.clone(),
+                    other => return Err(Error::Conflict(format!("the CA asks about {other:?}, not a DNS name"))),
+                };
+                let (kind, name) = match acme.challenge {
+                    Challenge::Http01 => (ChallengeType::Http01, "http-01"),
+                    Challenge::TlsAlpn01 => (ChallengeType::TlsAlpn01, "tls-alpn-01"),
+                };
+                let mut challenge = authz.challenge(kind).ok_or_else(|| Error::Conflict(format!("the CA offers no {name} challenge for {host}")))?;
+                let key_authorization = challenge.key_authorization();
+                match acme.challenge {
+                    Challenge::Http01 => {
+                        let token = challenge.token.clone();
+                        self.routes.set_challenge(&token, key_authorization.as_str());
+                        held.tokens.push(token);
+                    }
+                    Challenge::TlsAlpn01 => {
+                        self.tls.set_challenge(&host, Some(alpn_challenge_key(&host, key_authorization.digest().as_ref())?));
+                        held.alpn_hosts.push(host);
+                    }
+                }
                 challenge.set_ready().await.map_err(acme_error)?;
             }
         }

@@ -104,8 +104,8 @@ pub struct Config {
     /// `domain_check_interval_secs` (default 3600).
     pub domains: domain::domains::DomainSettings,
     /// Certificates for custom domains (`acme_directory`, default Let's Encrypt; `acme_email`;
-    /// `acme_ca_file`, an extra root for the ACME server): off until `acme_directory` or
-    /// `acme_email` is set.
+    /// `acme_ca_file`, an extra root for the ACME server; `acme_challenge`, `http-01` by default
+    /// or `tls-alpn-01`): off until `acme_directory` or `acme_email` is set.
     pub acme: Option<domain::tls::AcmeSettings>,
     /// The HTTPS listener (`https_addr`, default `0.0.0.0:8443`; 443 in a real install), bound
     /// when ACME is on.
@@ -147,7 +147,7 @@ const KEYS: &[&str] = &[
     "github_client_id", "github_client_secret", "github_signup",
     "oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_name", "oidc_signup",
     "public_hostname", "public_ips", "dns_resolvers", "domain_check_interval_secs",
-    "acme_directory", "acme_email", "acme_ca_file", "https_addr",
+    "acme_directory", "acme_email", "acme_ca_file", "acme_challenge", "https_addr",
 ];
 
 /// The ACME settings: off unless a directory or an email is set.
@@ -168,7 +168,11 @@ fn acme(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<domain::tls::Acme
     if let Some(f) = &ca_file {
         std::fs::read(f).map_err(|e| ConfigError(format!("acme_ca_file {} cannot be read: {e}", f.display())))?;
     }
-    Ok(Some(domain::tls::AcmeSettings { directory, email, ca_file }))
+    let challenge = match get("acme_challenge") {
+        None => domain::tls::Challenge::default(),
+        Some(c) => domain::tls::Challenge::parse(&c).ok_or_else(|| ConfigError(format!("acme_challenge must be http-01 or tls-alpn-01, got {c:?}")))?,
+    };
+    Ok(Some(domain::tls::AcmeSettings { directory, email, ca_file, challenge }))
 }
 
 /// The custom-domain settings, refused with the setting's name when malformed.
@@ -504,7 +508,10 @@ mod tests {
         assert_eq!(c.https_addr, "0.0.0.0:8443".parse::<SocketAddr>().unwrap());
         let a = Config::from_sources(None, env(&[("RHONE_ACME_EMAIL", "ops@example.com")])).unwrap().acme.expect("acme");
         assert_eq!((a.directory.as_str(), a.email.as_deref(), a.ca_file.as_ref()), (domain::tls::LETS_ENCRYPT, Some("ops@example.com"), None));
-        for (k, v) in [("RHONE_ACME_DIRECTORY", "not a url"), ("RHONE_ACME_EMAIL", "nobody"), ("RHONE_HTTPS_ADDR", "443")] {
+        assert_eq!(a.challenge, domain::tls::Challenge::Http01);
+        let t = Config::from_sources(None, env(&[("RHONE_ACME_EMAIL", "ops@example.com"), ("RHONE_ACME_CHALLENGE", "TLS-ALPN-01")])).unwrap().acme.expect("acme");
+        assert_eq!(t.challenge, domain::tls::Challenge::TlsAlpn01);
+        for (k, v) in [("RHONE_ACME_DIRECTORY", "not a url"), ("RHONE_ACME_EMAIL", "nobody"), ("RHONE_HTTPS_ADDR", "443"), ("RHONE_ACME_CHALLENGE", "dns-01")] {
             let e = Config::from_sources(None, env(&[(k, v)])).unwrap_err().to_string();
             assert!(e.contains(&k["RHONE_".len()..].to_ascii_lowercase()), "{k}: {e}");
         }

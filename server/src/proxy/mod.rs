@@ -119,7 +119,8 @@ pub(crate) const ACME_CHALLENGE_PATH: &str = "/.well-known/acme-challenge/";
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The HTTPS listener: as [`serve_until`], each connection a TLS handshake first (certificates
-/// picked by SNI from `certs`; ALPN `h2` and `http/1.1`), then the same routing with
+/// picked by SNI from `certs`; ALPN `h2` and `http/1.1`, and `acme-tls/1` for tls-alpn-01
+/// validators, whose connection ends with the handshake), then the same routing with
 /// `X-Forwarded-Proto: https`.
 pub async fn serve_tls_until(
     listener: TcpListener,
@@ -134,7 +135,8 @@ pub async fn serve_tls_until(
         .map_err(io::Error::other)?
         .with_no_client_auth()
         .with_cert_resolver(certs.clone());
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // `acme-tls/1` last: only a tls-alpn-01 validator offers it, and alone
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), domain::tls::ACME_TLS_ALPN.to_vec()];
     serve_listener(listener, table, options, lifecycle, Some((tokio_rustls::TlsAcceptor::from(Arc::new(config)), certs))).await
 }
 
@@ -190,7 +192,12 @@ async fn serve_listener(
                 let (acceptor, certs, activity) = (acceptor.clone(), certs.clone(), activity.clone());
                 Box::pin(async move {
                     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
-                        Ok(Ok(stream)) => {
+                        Ok(Ok(mut stream)) => {
+                            if stream.get_ref().1.alpn_protocol() == Some(domain::tls::ACME_TLS_ALPN) {
+                                // a tls-alpn-01 validation is the handshake itself
+                                let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+                                return;
+                            }
                             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
                             let sni = stream.get_ref().1.server_name().map(str::to_string);
                             match sni.filter(|name| certs.get(name).is_some()) {

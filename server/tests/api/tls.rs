@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::domains::{free_port, FakeDns};
 use crate::github_stub::openssl;
-use crate::helpers::{files, python_app, spawn_app_with, Repo};
+use crate::helpers::{files, python_app, spawn_app_with, Repo, TestApp};
 
 /// A running pebble, with the CA that signed its own HTTPS certificate.
 struct Pebble {
@@ -39,7 +39,8 @@ fn path(p: &Path) -> &str {
 
 impl Pebble {
     /// Pebble validating http-01 on `http_port` and resolving names at `dns`.
-    async fn start(http_port: u16, tls_port: u16, dns: SocketAddr) -> Pebble {
+    /// `extra`: more settings for pebble's config (e.g. `certificateValidityPeriod`).
+    async fn start(http_port: u16, tls_port: u16, dns: SocketAddr, extra: &[(&str, Value)]) -> Pebble {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let (ca_key, ca, key, csr, cert, ext) = (d.join("ca.key"), d.join("ca.pem"), d.join("key.pem"), d.join("req.csr"), d.join("cert.pem"), d.join("ext.cnf"));
@@ -48,13 +49,16 @@ impl Pebble {
         std::fs::write(&ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
         openssl(&["x509", "-req", "-in", path(&csr), "-CA", path(&ca), "-CAkey", path(&ca_key), "-CAcreateserial", "-out", path(&cert), "-days", "2", "-extfile", path(&ext)]);
         let (acme_port, mgmt_port) = (free_port(), free_port());
-        let config = json!({"pebble": {
+        let mut config = json!({"pebble": {
             "listenAddress": format!("127.0.0.1:{acme_port}"),
             "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
             "certificate": path(&cert), "privateKey": path(&key),
             "httpPort": http_port, "tlsPort": tls_port,
             "ocspResponderURL": "", "externalAccountBindingRequired": false,
         }});
+        for (k, v) in extra {
+            config["pebble"][*k] = v.clone();
+        }
         let config_file = d.join("pebble.json");
         std::fs::write(&config_file, config.to_string()).unwrap();
         let child = Command::new("pebble")
@@ -88,54 +92,103 @@ impl Pebble {
     }
 }
 
-#[tokio::test]
-async fn a_verified_domain_gets_a_certificate_by_itself_and_is_served_over_https() {
-    let dns = FakeDns::start().await;
-    let (proxy_port, https_port) = (free_port(), free_port());
-    let pebble = Pebble::start(proxy_port, https_port, dns.dns).await;
-    let proxy_addr = format!("127.0.0.1:{proxy_port}");
-    let https_addr = format!("127.0.0.1:{https_port}");
-    let app = spawn_app_with(&[
-        ("RHONE_DNS_RESOLVERS", &dns.dns.to_string()),
-        ("RHONE_PUBLIC_IPS", "127.0.0.1"),
-        ("RHONE_PROXY_ADDR", &proxy_addr),
-        ("RHONE_HTTPS_ADDR", &https_addr),
-        ("RHONE_ACME_DIRECTORY", &pebble.directory),
-        ("RHONE_ACME_EMAIL", "ops@example.com"),
-        ("RHONE_ACME_CA_FILE", pebble.ca_file.to_str().unwrap()),
-    ])
-    .await;
-    let repo = Repo::new(&files(&python_app("secure v1")));
-    app.create_app("secure", &repo.path(), json!({})).await;
-    assert_eq!(app.deploy_and_wait("secure").await["status"], "live");
+/// Rhone with ACME against a fresh pebble, an app `slug` deployed, and the DNS server both use.
+struct Setup {
+    dns: FakeDns,
+    pebble: Pebble,
+    app: TestApp,
+    proxy_port: u16,
+    https_port: u16,
+    https_addr: String,
+}
 
-    // verified by its A record (this machine): the certificate comes by itself
-    let domain = "secure.example.com";
-    dns.set_a(domain, &["127.0.0.1"]).await;
-    let (status, added) = app.json(Method::POST, "/apps/secure/domains", json!({"domain": domain})).await;
-    assert_eq!((status, added["certificate"].as_str()), (StatusCode::CREATED, Some("none")), "{added}");
-    let (status, v) = app.json(Method::POST, &format!("/apps/secure/domains/{domain}/verify"), json!({})).await;
-    assert_eq!((status, v["verified"].as_bool()), (StatusCode::OK, Some(true)), "{v}");
+impl Setup {
+    /// `pebble_http_port`: where pebble looks for http-01 answers (`None`: Rhone's proxy).
+    async fn start(slug: &str, body: &str, env: &[(&str, &str)], pebble_http_port: Option<u16>) -> Setup {
+        let dns = FakeDns::start().await;
+        let (proxy_port, https_port) = (free_port(), free_port());
+        let pebble = Pebble::start(pebble_http_port.unwrap_or(proxy_port), https_port, dns.dns, &[]).await;
+        Self::with(dns, pebble, proxy_port, https_port, slug, body, env).await
+    }
+
+    async fn with(dns: FakeDns, pebble: Pebble, proxy_port: u16, https_port: u16, slug: &str, body: &str, env: &[(&str, &str)]) -> Setup {
+        let proxy_addr = format!("127.0.0.1:{proxy_port}");
+        let https_addr = format!("127.0.0.1:{https_port}");
+        let dns_addr = dns.dns.to_string();
+        let mut vars = vec![
+            ("RHONE_DNS_RESOLVERS", dns_addr.as_str()),
+            ("RHONE_PUBLIC_IPS", "127.0.0.1"),
+            ("RHONE_PROXY_ADDR", &proxy_addr),
+            ("RHONE_HTTPS_ADDR", &https_addr),
+            ("RHONE_ACME_DIRECTORY", &pebble.directory),
+            ("RHONE_ACME_EMAIL", "ops@example.com"),
+            ("RHONE_ACME_CA_FILE", pebble.ca_file.to_str().unwrap()),
+        ];
+        vars.extend_from_slice(env);
+        let app = spawn_app_with(&vars).await;
+        let repo = Repo::new(&files(&python_app(body)));
+        app.create_app(slug, &repo.path(), json!({})).await;
+        assert_eq!(app.deploy_and_wait(slug).await["status"], "live");
+        Setup { dns, pebble, app, proxy_port, https_port, https_addr }
+    }
+
+    /// Adds `domain` (pointed at this machine) to app `slug`, verifies it, and waits until its
+    /// certificate is no longer pending.
+    async fn add_domain(&self, slug: &str, domain: &str) -> Value {
+        self.dns.set_a(domain, &["127.0.0.1"]).await;
+        let (status, added) = self.app.json(Method::POST, &format!("/apps/{slug}/domains"), json!({"domain": domain})).await;
+        assert_eq!((status, added["certificate"].as_str()), (StatusCode::CREATED, Some("none")), "{added}");
+        let (status, v) = self.app.json(Method::POST, &format!("/apps/{slug}/domains/{domain}/verify"), json!({})).await;
+        assert_eq!((status, v["verified"].as_bool()), (StatusCode::OK, Some(true)), "{v}");
+        wait_certificate(&self.app, slug, domain, |shown| shown["certificate"] != "pending").await
+    }
+
+    /// A client trusting only pebble's root, reaching `domain` at Rhone's HTTPS listener.
+    async fn https_client(&self, domain: &str) -> reqwest::Client {
+        let root = reqwest::Certificate::from_pem(&self.pebble.root().await).unwrap();
+        reqwest::Client::builder().tls_built_in_root_certs(false).add_root_certificate(root).resolve(domain, self.https_addr.parse().unwrap()).build().unwrap()
+    }
+}
+
+/// Polls `domain`'s state until `done` (at most a minute).
+async fn wait_certificate(app: &TestApp, slug: &str, domain: &str, done: impl Fn(&Value) -> bool) -> Value {
     let mut shown = Value::Null;
     for _ in 0..300 {
-        shown = app.get(&format!("/apps/secure/domains/{domain}")).await.1;
-        if shown["certificate"] != "pending" {
-            break;
+        shown = app.get(&format!("/apps/{slug}/domains/{domain}")).await.1;
+        if done(&shown) {
+            return shown;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+    panic!("{domain} never reached the state wanted: {shown}");
+}
+
+/// A TLS client config trusting `pem`'s certificates and offering `alpn`.
+fn client_config(pem: &[u8], alpn: &[&[u8]]) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots).with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    config
+}
+
+#[tokio::test]
+async fn a_verified_domain_gets_a_certificate_by_itself_and_is_served_over_https() {
+    let s = Setup::start("secure", "secure v1", &[], None).await;
+    let (app, proxy_port, https_port, https_addr) = (&s.app, s.proxy_port, s.https_port, s.https_addr.clone());
+
+    // verified by its A record (this machine): the certificate comes by itself
+    let domain = "secure.example.com";
+    let shown = s.add_domain("secure", domain).await;
     assert_eq!(shown["certificate"], "issued", "{shown}");
     let expires = shown["expires_at"].as_i64().expect("expires_at");
     assert!(expires > chrono::Utc::now().timestamp_millis() + 24 * 3600 * 1000, "{shown}");
 
     // served over HTTPS with a chain to pebble's root, the app behind it
-    let root = reqwest::Certificate::from_pem(&pebble.root().await).unwrap();
-    let https = reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(root)
-        .resolve(domain, https_addr.parse().unwrap())
-        .build()
-        .unwrap();
+    let https = s.https_client(domain).await;
     let res = https.get(format!("https://{domain}:{https_port}/")).send().await.expect("https request");
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.text().await.unwrap(), "secure v1");
@@ -159,14 +212,7 @@ async fn a_verified_domain_gets_a_certificate_by_itself_and_is_served_over_https
     assert!(res.headers().get("strict-transport-security").is_none(), "HSTS off");
 
     // a client that offers h2 gets it
-    let pem = pebble.root().await;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots).with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let config = client_config(&s.pebble.root().await, &[b"h2", b"http/1.1"]);
     let tcp = tokio::net::TcpStream::connect(&https_addr).await.unwrap();
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(domain.try_into().unwrap(), tcp).await.expect("handshake");
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(b"h2".as_slice()));
@@ -183,12 +229,59 @@ async fn a_verified_domain_gets_a_certificate_by_itself_and_is_served_over_https
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let res = https.get(format!("https://{domain}:{https_port}/")).send().await.expect("the open connection answers");
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "no longer routed");
-    let fresh = reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(&pebble.root().await).unwrap())
-        .resolve(domain, https_addr.parse().unwrap())
-        .build()
-        .unwrap();
+    let fresh = s.https_client(domain).await;
     assert!(fresh.get(format!("https://{domain}:{https_port}/")).send().await.is_err(), "a new connection gets no certificate for it");
-    app.stop().await;
+    s.app.stop().await;
+}
+
+#[tokio::test]
+async fn tls_alpn_01_is_answered_by_the_https_listener_alone() {
+    // pebble looks for http-01 answers on a port where nothing listens: only tls-alpn-01 can pass
+    let s = Setup::start("alpn", "alpn v1", &[("RHONE_ACME_CHALLENGE", "tls-alpn-01")], Some(free_port())).await;
+    let domain = "alpn.example.com";
+    let shown = s.add_domain("alpn", domain).await;
+    assert_eq!(shown["certificate"], "issued", "{shown}");
+    let res = s.https_client(domain).await.get(format!("https://{domain}:{}/", s.https_port)).send().await.expect("https request");
+    assert_eq!((res.status(), res.text().await.unwrap().as_str()), (StatusCode::OK, "alpn v1"));
+
+    // a client posing as a validator when no validation is under way gets no certificate at all
+    // (neither the issued one nor the stand-in)
+    let root = s.pebble.root().await;
+    let validator = tokio_rustls::TlsConnector::from(Arc::new(client_config(&root, &[domain::tls::ACME_TLS_ALPN])));
+    let mut insecure = client_config(&root, &[domain::tls::ACME_TLS_ALPN]);
+    insecure.dangerous().set_certificate_verifier(Arc::new(AnyCertificate(rustls::crypto::ring::default_provider())));
+    for connector in [validator, tokio_rustls::TlsConnector::from(Arc::new(insecure))] {
+        let tcp = tokio::net::TcpStream::connect(&s.https_addr).await.unwrap();
+        assert!(connector.connect(domain.try_into().unwrap(), tcp).await.is_err(), "no acme-tls/1 handshake without a pending challenge");
+    }
+    s.app.stop().await;
+}
+
+/// Accepts any server certificate (to see what a host presents, trusted or not).
+#[derive(Debug)]
+struct AnyCertificate(rustls::crypto::CryptoProvider);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(&self, m: &[u8], c: &rustls::pki_types::CertificateDer<'_>, d: &rustls::DigitallySignedStruct) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(&self, m: &[u8], c: &rustls::pki_types::CertificateDer<'_>, d: &rustls::DigitallySignedStruct) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }

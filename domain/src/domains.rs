@@ -80,6 +80,9 @@ pub struct AppDomain {
     pub expires_at: Option<i64>,
     /// Why the last issuance or renewal failed (a certificate still served stays `issued`).
     pub certificate_error: Option<String>,
+    /// Said loudly (the app page's banner): the certificate has expired, or it is due for
+    /// renewal and the renewal failed.
+    pub certificate_warning: Option<String>,
     /// The records to create.
     pub records: Vec<DnsRecord>,
     pub created_at: i64,
@@ -143,7 +146,10 @@ impl Services {
     async fn shown(&self, row: DomainRow) -> Result<AppDomain> {
         let records = self.records_for(&row);
         let cert = self.store.certificate(&row.domain).await?.filter(|_| row.verified_at.is_some());
+        let warning = cert.as_ref().and_then(|c| crate::tls::certificate_warning(&row.domain, c, now_ms()));
         let (certificate, expires_at, cert_error) = match cert {
+            // an expired certificate protects nothing, whatever was last stored
+            Some(c) if c.not_after.is_some_and(|na| na <= now_ms()) => ("failed".to_string(), c.not_after, c.last_error),
             Some(c) => (c.status, c.not_after, c.last_error),
             None => ("none".to_string(), None, None),
         };
@@ -158,6 +164,7 @@ impl Services {
             certificate,
             expires_at,
             certificate_error: cert_error,
+            certificate_warning: warning,
             created_at: row.created_at,
             redirect_to: row.redirect_to,
         })
@@ -230,7 +237,7 @@ impl Services {
                     return Err(Error::invalid("redirect_to", format!("{t} is not a domain of {slug}: add it first")));
                 };
                 if other.redirect_to.is_some() {
-                    return Err(Error::Conflict(format!("{t} redirects to {} itself: redirect to the domain that serves the app", other.redirect_to.as_deref().unwrap_or_default())));
+                    return Err(Error::Conflict(format!("{t} itself redirects to {}: redirect to the domain that serves the app", other.redirect_to.as_deref().unwrap_or_default())));
                 }
                 if let Some(source) = all.iter().find(|d| d.redirect_to.as_deref() == Some(row.domain.as_str())) {
                     return Err(Error::Conflict(format!("{} redirects to {}: change that first", source.domain, row.domain)));

@@ -145,6 +145,58 @@ pub fn certified_key(chain_pem: &str, key_pem: &str) -> Result<(Arc<CertifiedKey
     Ok((Arc::new(CertifiedKey::new(certs, signing)), not_before, not_after))
 }
 
+/// When a certificate valid from `not_before` to `not_after` (unix ms) is renewed, unless its CA
+/// suggests otherwise: at two thirds of its lifetime.
+pub fn renewal_due(not_before: i64, not_after: i64) -> i64 {
+    not_before + (not_after - not_before) * 2 / 3
+}
+
+/// The moment in the CA's suggested renewal window `[start, end]` (unix ms) when `domain` is
+/// renewed. RFC 9773 asks for a uniformly random point; this one is spread by the domain's hash,
+/// so re-checking every hour does not move it.
+pub fn ari_point(domain: &str, start: i64, end: i64) -> i64 {
+    use sha2::Digest;
+    if end <= start {
+        return start;
+    }
+    let h = sha2::Sha256::digest(domain.as_bytes());
+    let fraction = u64::from_be_bytes(h[..8].try_into().unwrap_or_default()) % 1_000_000;
+    start + ((end - start) as i128 * fraction as i128 / 1_000_000) as i64
+}
+
+/// The CA's suggested renewal window for the leaf of `chain_pem` (unix ms), when the CA has
+/// renewal information (`None` otherwise, or when it cannot be read: two thirds then).
+async fn suggested_window(account: &Account, chain_pem: &str) -> Option<(i64, i64)> {
+    let leaf = CertificateDer::pem_slice_iter(chain_pem.as_bytes()).next()?.ok()?;
+    let id = instant_acme::CertificateIdentifier::try_from(&leaf).ok()?;
+    match account.renewal_info(&id).await {
+        Ok((info, _)) => {
+            let w = info.suggested_window;
+            Some(((w.start.unix_timestamp_nanos() / 1_000_000) as i64, (w.end.unix_timestamp_nanos() / 1_000_000) as i64))
+        }
+        Err(instant_acme::Error::Unsupported(_)) => None,
+        Err(e) => {
+            tracing::debug!(error = %e, "renewal information could not be read");
+            None
+        }
+    }
+}
+
+/// What a domain's certificate state warrants saying loudly, if anything: it has expired, or it
+/// is past its renewal time and the renewal failed.
+pub fn certificate_warning(domain: &str, c: &CertificateRow, now: i64) -> Option<String> {
+    let (Some(nb), Some(na)) = (c.not_before, c.not_after) else { return None };
+    let date = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default();
+    let why = c.last_error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+    if na <= now {
+        return Some(format!("The certificate for {domain} expired on {} and browsers refuse it; renewing failed{why}", date(na)));
+    }
+    if now >= renewal_due(nb, na) && c.last_error.is_some() {
+        return Some(format!("The certificate for {domain} expires on {} and could not be renewed yet{why}", date(na)));
+    }
+    None
+}
+
 /// A stored certificate's state, for the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateRow {
@@ -313,13 +365,35 @@ impl Services {
         Ok(())
     }
 
-    /// Queues the renewal of every certificate past two thirds of its lifetime.
+    /// Queues the renewal of every certificate that is due: at two thirds of its lifetime, or
+    /// within the window the CA suggests (ACME renewal information, RFC 9773) when it has one.
+    /// A round of attempts is one job (retried with backoff); a new round starts only once the
+    /// last one has ended. A certificate past its renewal time whose renewal failed is logged as
+    /// an error at every check (the API and dashboard show it too, see `certificate_warning`).
     pub(crate) async fn queue_renewals(&self) -> Result<()> {
+        let Some(acme) = self.settings.acme.clone() else { return Ok(()) };
         let now = now_ms();
+        let chains: HashMap<String, String> = self.store.issued_certificates().await?.into_iter().map(|(d, chain, _, _)| (d, chain)).collect();
+        let mut account: Option<Option<Account>> = None;
         for c in self.store.certificates().await? {
-            let (Some(nb), Some(na)) = (c.not_before, c.not_after) else { continue };
-            if c.status == "issued" && now >= nb + (na - nb) * 2 / 3 {
-                self.queue_certificate(&c.domain, &format!("renew-{na}")).await?;
+            let (Some(nb), Some(na), Some(chain)) = (c.not_before, c.not_after, chains.get(&c.domain)) else { continue };
+            let mut due = renewal_due(nb, na);
+            if account.is_none() {
+                account = Some(self.acme_account(&acme).await.inspect_err(|e| tracing::warn!(error = %e, "no ACME account for renewal information")).ok());
+            }
+            if let Some(Some(a)) = &account {
+                if let Some((start, end)) = suggested_window(a, chain).await {
+                    due = ari_point(&c.domain, start, end);
+                }
+            }
+            if now < due {
+                continue;
+            }
+            if let Some(error) = &c.last_error {
+                tracing::error!(domain = %c.domain, expires_at = na, %error, "a certificate is due for renewal and its renewal failed");
+            }
+            if !self.store.active_job_with_prefix(&format!("certificate:{}:renew-", c.domain)).await? {
+                self.queue_certificate(&c.domain, &format!("renew-{na}-{now}")).await?;
             }
         }
         Ok(())
@@ -424,5 +498,33 @@ impl Job for IssueCertificate {
     fn backoff(&self, attempt: i64) -> std::time::Duration {
         // never faster than the CA's limits like: a minute, doubling, at most six hours
         std::time::Duration::from_secs((60u64 << attempt.clamp(0, 9) as u32).min(6 * 3600))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renewal_is_due_at_two_thirds_or_at_a_stable_point_inside_the_cas_window() {
+        assert_eq!(renewal_due(0, 90), 60);
+        assert_eq!(renewal_due(1_000, 91_000), 61_000);
+        let p = ari_point("a.example.com", 1_000, 2_000);
+        assert!((1_000..=2_000).contains(&p), "{p}");
+        assert_eq!(ari_point("a.example.com", 1_000, 2_000), p, "the same point at every check");
+        assert_ne!(ari_point("a.example.com", 0, 1_000_000_000), ari_point("b.example.com", 0, 1_000_000_000), "spread by domain");
+        assert_eq!(ari_point("a.example.com", 5, 5), 5);
+        assert_eq!(ari_point("a.example.com", 9, 5), 9, "a backwards window: its start");
+    }
+
+    #[test]
+    fn a_failed_renewal_or_an_expiry_is_said_and_a_healthy_certificate_is_not() {
+        let row = |nb, na, err: Option<&str>| CertificateRow { domain: "a.example.com".into(), status: "issued".into(), not_before: Some(nb), not_after: Some(na), last_error: err.map(Into::into) };
+        assert_eq!(certificate_warning("a.example.com", &row(0, 90_000, None), 70_000), None, "due, no failure yet");
+        assert_eq!(certificate_warning("a.example.com", &row(0, 90_000, Some("boom")), 10_000), None, "not due yet");
+        let w = certificate_warning("a.example.com", &row(0, 90_000, Some("the CA refused: x")), 70_000).unwrap();
+        assert!(w.contains("could not be renewed") && w.contains("the CA refused: x") && w.contains("1970-01-01 00:01 UTC"), "{w}");
+        let w = certificate_warning("a.example.com", &row(0, 90_000, None), 90_000).unwrap();
+        assert!(w.contains("expired on"), "{w}");
     }
 }

@@ -49,7 +49,26 @@ test('a custom domain is added, checked until its TXT record exists, and removed
   await expect(page.getByTestId('https-hsts')).toBeChecked();
   await expect(page.getByTestId('https-redirect')).toBeChecked();
 
+  // apex → www: add www, then choose where the apex's visitors go
+  const www = `www.${domain}`;
+  await panel.getByTestId('domain-input').fill(www);
+  await panel.getByTestId('add-domain').click();
+  const wwwRow = panel.getByTestId(`domain-${www}`);
+  await expect(wwwRow.getByTestId('domain-status')).toHaveText('not verified');
+  await row.getByTestId('domain-redirect').selectOption(www);
+  await row.getByTestId('save-domain-redirect').click();
+  await expect(row.getByTestId('domain-redirects')).toHaveText(`Redirects to ${www} (308, path and query kept)`);
+  await page.reload();
+  await waitInteractive(page);
+  await expect(row.getByTestId('domain-redirect')).toHaveValue(www);
+  // a chain is refused with the reason
+  await wwwRow.getByTestId('domain-redirect').selectOption(domain);
+  await wwwRow.getByTestId('save-domain-redirect').click();
+  await expect(panel.getByTestId('error')).toContainText(`${domain} itself redirects to ${www}: redirect to the domain that serves the app`);
+
   await row.getByTestId('remove-domain').click();
   await expect(row).toHaveCount(0);
+  await wwwRow.getByTestId('remove-domain').click();
+  await expect(wwwRow).toHaveCount(0);
   await expect(panel.getByTestId('no-domains')).toBeVisible();
 });

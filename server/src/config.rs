@@ -152,6 +152,10 @@ const KEYS: &[&str] = &[
 
 /// The ACME settings: off unless a directory or an email is set.
 fn acme(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<domain::tls::AcmeSettings>, ConfigError> {
+    let challenge = match get("acme_challenge") {
+        None => domain::tls::Challenge::default(),
+        Some(c) => domain::tls::Challenge::parse(&c).ok_or_else(|| ConfigError(format!("acme_challenge must be http-01 or tls-alpn-01, got {c:?}")))?,
+    };
     let (directory, email) = (get("acme_directory"), get("acme_email"));
     if directory.is_none() && email.is_none() {
         return Ok(None);
@@ -168,10 +172,6 @@ fn acme(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<domain::tls::Acme
     if let Some(f) = &ca_file {
         std::fs::read(f).map_err(|e| ConfigError(format!("acme_ca_file {} cannot be read: {e}", f.display())))?;
     }
-    let challenge = match get("acme_challenge") {
-        None => domain::tls::Challenge::default(),
-        Some(c) => domain::tls::Challenge::parse(&c).ok_or_else(|| ConfigError(format!("acme_challenge must be http-01 or tls-alpn-01, got {c:?}")))?,
-    };
     Ok(Some(domain::tls::AcmeSettings { directory, email, ca_file, challenge }))
 }
 

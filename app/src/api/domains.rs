@@ -26,7 +26,11 @@ pub struct DomainView {
     /// When the certificate expires (unix ms).
     pub expires_at: Option<i64>,
     pub certificate_error: Option<String>,
+    /// The certificate has expired, or is due for renewal and the renewal failed.
+    pub certificate_warning: Option<String>,
     pub records: Vec<DomainRecord>,
+    /// Another domain of the app this one redirects to.
+    pub redirect_to: Option<String>,
 }
 
 /// The app's HTTPS settings for its custom domains.
@@ -54,6 +58,8 @@ fn view_of(d: domain::domains::AppDomain) -> DomainView {
         certificate: d.certificate,
         expires_at: d.expires_at,
         certificate_error: d.certificate_error,
+        certificate_warning: d.certificate_warning,
+        redirect_to: d.redirect_to,
         records: d.records.into_iter().map(|r| DomainRecord { kind: r.kind, name: r.name, value: r.value, purpose: r.purpose }).collect(),
     }
 }
@@ -90,6 +96,14 @@ pub async fn set_app_https(slug: String, #[server(default)] redirect: Option<Str
     let (services, actor) = super::ctx::authorize().await?;
     let h = services.set_app_https(&actor, &slug, Some(redirect.is_some()), Some(hsts.is_some())).await?;
     Ok(HttpsView { redirect: h.redirect, hsts: h.hsts })
+}
+
+/// Makes `domain` redirect to another domain of the app (e.g. the apex to `www`), or serve the
+/// app again (`redirect_to` empty or absent).
+#[server]
+pub async fn set_domain_redirect(slug: String, domain: String, #[server(default)] redirect_to: Option<String>) -> Result<DomainView, AppError> {
+    let (services, actor) = super::ctx::authorize().await?;
+    Ok(view_of(services.set_domain_redirect(&actor, &slug, &domain, redirect_to.as_deref()).await?))
 }
 
 #[server]

@@ -146,6 +146,16 @@ impl Store {
         rows.iter().map(|r| Ok((get(r, "kind")?, get(r, "payload")?))).collect()
     }
 
+    /// Whether a job whose dedupe key starts with `prefix` is queued or running.
+    pub async fn active_job_with_prefix(&self, prefix: &str) -> Result<bool> {
+        let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running') AND dedupe_key LIKE $1 ESCAPE '\\'")
+            .bind(pattern)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(get::<i64>(&row, "n")? > 0)
+    }
+
     pub async fn queued_jobs(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running')")
             .fetch_one(self.pool())

@@ -28,8 +28,7 @@ struct Pebble {
 
 impl Drop for Pebble {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
@@ -81,6 +80,11 @@ impl Pebble {
         panic!("pebble did not start");
     }
 
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     fn client(&self) -> reqwest::Client {
         let ca = reqwest::Certificate::from_pem(&std::fs::read(&self.ca_file).unwrap()).unwrap();
         reqwest::Client::builder().add_root_certificate(ca).build().unwrap()
@@ -105,9 +109,13 @@ struct Setup {
 impl Setup {
     /// `pebble_http_port`: where pebble looks for http-01 answers (`None`: Rhone's proxy).
     async fn start(slug: &str, body: &str, env: &[(&str, &str)], pebble_http_port: Option<u16>) -> Setup {
+        Self::start_with(slug, body, env, pebble_http_port, &[]).await
+    }
+
+    async fn start_with(slug: &str, body: &str, env: &[(&str, &str)], pebble_http_port: Option<u16>, pebble_config: &[(&str, Value)]) -> Setup {
         let dns = FakeDns::start().await;
         let (proxy_port, https_port) = (free_port(), free_port());
-        let pebble = Pebble::start(pebble_http_port.unwrap_or(proxy_port), https_port, dns.dns, &[]).await;
+        let pebble = Pebble::start(pebble_http_port.unwrap_or(proxy_port), https_port, dns.dns, pebble_config).await;
         Self::with(dns, pebble, proxy_port, https_port, slug, body, env).await
     }
 
@@ -161,6 +169,15 @@ async fn wait_certificate(app: &TestApp, slug: &str, domain: &str, done: impl Fn
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     panic!("{domain} never reached the state wanted: {shown}");
+}
+
+/// The leaf certificate the HTTPS listener presents for `domain` (DER), over a new connection
+/// verified against `root`.
+async fn served_leaf(https_addr: &str, domain: &str, root: &[u8]) -> Vec<u8> {
+    let tcp = tokio::net::TcpStream::connect(https_addr).await.unwrap();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config(root, &[b"http/1.1"])));
+    let tls = connector.connect(domain.to_string().try_into().unwrap(), tcp).await.expect("a trusted handshake");
+    tls.get_ref().1.peer_certificates().unwrap()[0].to_vec()
 }
 
 /// A TLS client config trusting `pem`'s certificates and offering `alpn`.
@@ -254,6 +271,45 @@ async fn tls_alpn_01_is_answered_by_the_https_listener_alone() {
         let tcp = tokio::net::TcpStream::connect(&s.https_addr).await.unwrap();
         assert!(connector.connect(domain.try_into().unwrap(), tcp).await.is_err(), "no acme-tls/1 handshake without a pending challenge");
     }
+    s.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_certificate_is_renewed_by_itself_and_a_failing_renewal_is_said_loudly() {
+    // pebble issues certificates valid for 15 s: due for renewal at two thirds, 10 s in
+    let validity = 15;
+    let s = Setup::start_with("renew", "renew v1", &[("RHONE_DOMAIN_CHECK_INTERVAL_SECS", "1")], None, &[("certificateValidityPeriod", json!(validity))]).await;
+    let domain = "renew.example.com";
+    let first = s.add_domain("renew", domain).await;
+    assert_eq!(first["certificate"], "issued", "{first}");
+    assert!(first["certificate_warning"].is_null(), "{first}");
+    let first_expiry = first["expires_at"].as_i64().unwrap();
+    let root = s.pebble.root().await;
+    let first_leaf = served_leaf(&s.https_addr, domain, &root).await;
+
+    // renewed without anyone asking, and the new certificate is what is served
+    let renewed = wait_certificate(&s.app, "renew", domain, |d| d["expires_at"].as_i64().is_some_and(|e| e > first_expiry)).await;
+    assert_eq!(renewed["certificate"], "issued", "{renewed}");
+    assert!(renewed["certificate_error"].is_null() && renewed["certificate_warning"].is_null(), "{renewed}");
+    let second_leaf = served_leaf(&s.https_addr, domain, &root).await;
+    assert_ne!(first_leaf, second_leaf, "the renewed certificate is served to new connections");
+    let res = s.https_client(domain).await.get(format!("https://{domain}:{}/", s.https_port)).send().await.unwrap();
+    assert_eq!(res.text().await.unwrap(), "renew v1");
+
+    // the CA goes away: the next renewal fails, the certificate is still served (and said so),
+    // and the domain carries a warning naming the expiry and the error
+    let mut s = s;
+    s.pebble.kill();
+    let failing = wait_certificate(&s.app, "renew", domain, |d| !d["certificate_warning"].is_null()).await;
+    assert_eq!(failing["certificate"], "issued", "still valid, still served: {failing}");
+    let warning = failing["certificate_warning"].as_str().unwrap();
+    assert!(warning.contains("could not be renewed") && warning.contains("could not be reached"), "{warning}");
+    assert!(failing["certificate_error"].as_str().is_some_and(|e| e.contains("could not be reached")), "{failing}");
+    assert_eq!(served_leaf(&s.https_addr, domain, &root).await, second_leaf);
+
+    // expired: failed, and the warning says browsers refuse it
+    let expired = wait_certificate(&s.app, "renew", domain, |d| d["certificate"] == "failed").await;
+    assert!(expired["certificate_warning"].as_str().is_some_and(|w| w.contains("expired on")), "{expired}");
     s.app.stop().await;
 }
 

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::domains::{app_domains, app_https, AddDomain, CheckDomain, DomainView, RemoveDomain, SetAppHttps};
+use crate::api::domains::{app_domains, app_https, AddDomain, CheckDomain, DomainView, RemoveDomain, SetAppHttps, SetDomainRedirect};
 use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_DANGER, BUTTON_GHOST, CARD, INPUT};
 
 #[component]
@@ -11,12 +11,14 @@ pub fn Domains(slug: String) -> impl IntoView {
     let add = ServerAction::<AddDomain>::new();
     let check = ServerAction::<CheckDomain>::new();
     let remove = ServerAction::<RemoveDomain>::new();
+    let redirect = ServerAction::<SetDomainRedirect>::new();
     let list_slug = slug.clone();
     let list = Resource::new(
-        move || (add.version().get(), check.version().get(), remove.version().get()),
+        move || (add.version().get(), check.version().get(), remove.version().get(), redirect.version().get()),
         move |_| app_domains(list_slug.clone()),
     );
     let add_error = action_error(add);
+    let redirect_error = action_error(redirect);
     let check_error = action_error(check);
     let remove_error = action_error(remove);
     let row_slug = StoredValue::new(slug.clone());
@@ -33,6 +35,7 @@ pub fn Domains(slug: String) -> impl IntoView {
             <ErrorBox error=check_error/>
             <ErrorBox error=remove_error/>
             <ErrorBox error=https_error/>
+            <ErrorBox error=redirect_error/>
             <Suspense>
                 {move || Suspend::new(async move {
                     let h = https.await.ok()?;
@@ -72,7 +75,10 @@ pub fn Domains(slug: String) -> impl IntoView {
                     }
                     view! {
                         <ul class="space-y-3">
-                            {domains.into_iter().map(|d| view! { <DomainRow d slug=row_slug.get_value() check remove/> }).collect_view()}
+                            {domains.iter().map(|d| {
+                                let others: Vec<String> = domains.iter().filter(|o| o.domain != d.domain).map(|o| o.domain.clone()).collect();
+                                view! { <DomainRow d=d.clone() others slug=row_slug.get_value() check remove redirect/> }
+                            }).collect_view()}
                         </ul>
                     }.into_any()
                 })}
@@ -82,11 +88,37 @@ pub fn Domains(slug: String) -> impl IntoView {
 }
 
 #[component]
-fn DomainRow(d: DomainView, slug: String, check: ServerAction<CheckDomain>, remove: ServerAction<RemoveDomain>) -> impl IntoView {
+fn DomainRow(
+    d: DomainView,
+    /// The app's other domains (what this one may redirect to).
+    others: Vec<String>,
+    slug: String,
+    check: ServerAction<CheckDomain>,
+    remove: ServerAction<RemoveDomain>,
+    redirect: ServerAction<SetDomainRedirect>,
+) -> impl IntoView {
     let (badge, badge_class) = if d.verified { ("verified", "bg-green-100 text-green-800") } else { ("not verified", "bg-amber-100 text-amber-800") };
     let testid = format!("domain-{}", d.domain);
     let (check_slug, check_domain) = (slug.clone(), d.domain.clone());
-    let (remove_slug, remove_domain) = (slug, d.domain.clone());
+    let (remove_slug, remove_domain) = (slug.clone(), d.domain.clone());
+    let (redirect_slug, redirect_domain) = (slug, d.domain.clone());
+    let current = d.redirect_to.clone();
+    let redirect_form = (!others.is_empty() || current.is_some()).then(|| view! {
+        <ActionForm action=redirect attr:class="mt-2 flex flex-wrap items-center gap-2 text-xs" attr:data-testid="domain-redirect-form">
+            <input type="hidden" name="slug" value=redirect_slug/>
+            <input type="hidden" name="domain" value=redirect_domain/>
+            <label class="flex items-center gap-1">"Visitors here:"
+                <select name="redirect_to" class="rounded border border-gray-300 px-1 py-0.5" data-testid="domain-redirect">
+                    <option value="" selected=current.is_none()>"see the app"</option>
+                    {others.into_iter().map(|o| {
+                        let selected = current.as_deref() == Some(o.as_str());
+                        view! { <option value=o.clone() selected=selected>{format!("are redirected to {o}")}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class=BUTTON_GHOST data-testid="save-domain-redirect" disabled=move || redirect.pending().get()>"Save"</button>
+        </ActionForm>
+    });
     let name = d.domain.clone();
     view! {
         <li class="rounded border border-gray-200 p-3 text-sm" data-testid=testid>
@@ -108,7 +140,10 @@ fn DomainRow(d: DomainView, slug: String, check: ServerAction<CheckDomain>, remo
                 </span>
             </div>
             {d.last_error.map(|e| view! { <p class="mt-1 text-xs text-amber-800" data-testid="domain-error">{e}</p> })}
-            {d.certificate_error.map(|e| view! { <p class="mt-1 text-xs text-red-700" data-testid="certificate-error">{format!("Certificate: {e}")}</p> })}
+            {d.certificate_warning.clone().map(|w| view! { <p class="mt-1 rounded bg-red-50 px-2 py-1 text-xs font-medium text-red-800" role="alert" data-testid="certificate-warning">{w}</p> })}
+            {d.certificate_error.filter(|_| d.certificate_warning.is_none()).map(|e| view! { <p class="mt-1 text-xs text-red-700" data-testid="certificate-error">{format!("Certificate: {e}")}</p> })}
+            {d.redirect_to.clone().map(|t| view! { <p class="mt-1 text-xs text-gray-600" data-testid="domain-redirects">{format!("Redirects to {t} (308, path and query kept)")}</p> })}
+            {redirect_form}
             {(!d.verified).then(|| view! {
                 <table class="mt-2 w-full text-left text-xs">
                     <thead><tr class="text-gray-500"><th>"Type"</th><th>"Name"</th><th>"Value"</th><th>"For"</th></tr></thead>

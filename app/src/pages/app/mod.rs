@@ -99,9 +99,29 @@ fn AppView(access: AppAccess, deps: Deployments, site: Resource<Result<SiteInfo,
                 " · your role: " <span data-testid="app-role">{role.as_str()}</span>
             </nav>
             <Header info site status deps can_operate=role.can_deploy()/>
+            <CertificateWarnings slug=slug.clone()/>
             <Tabs base role/>
             <Outlet/>
         </div>
+    }
+}
+
+/// A banner for each custom domain whose certificate has expired or could not be renewed: a
+/// site about to break for its visitors is said on every page of the app, not only in settings.
+#[component]
+fn CertificateWarnings(slug: String) -> impl IntoView {
+    let domains = Resource::new(move || slug.clone(), crate::api::domains::app_domains);
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                let warnings: Vec<String> = domains.await.unwrap_or_default().into_iter().filter_map(|d| d.certificate_warning).collect();
+                (!warnings.is_empty()).then(|| view! {
+                    <div class="rounded border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900" role="alert" data-testid="certificate-warnings">
+                        {warnings.into_iter().map(|w| view! { <p>{w}</p> }).collect_view()}
+                    </div>
+                })
+            })}
+        </Suspense>
     }
 }
 

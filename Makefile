@@ -29,7 +29,7 @@ setup: system-deps rust-tools node-deps
 
 system-deps:
 	@missing=""; \
-	for p in git:git chromium:chromium python3:python3 node:nodejs npm:npm go:golang-go curl:curl ssh-keygen:openssh-client /usr/sbin/sshd:openssh-server pebble-challtestsrv:pebble; do \
+	for p in git:git chromium:chromium python3:python3 node:nodejs npm:npm go:golang-go curl:curl ssh-keygen:openssh-client /usr/sbin/sshd:openssh-server pebble-challtestsrv:pebble /usr/sbin/named:bind9 dig:bind9-dnsutils; do \
 	  command -v $${p%%:*} >/dev/null || missing="$$missing $${p##*:}"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; $(APT) update -q && $(APT) install -y -q $$missing; fi
 

@@ -170,6 +170,14 @@ impl Services {
         self.routes.register(&app.slug);
         tracing::info!(app.slug = %app.slug, team.slug = %team.slug, "app created");
         self.record(&[team.id], actor.audit(AuditAction::AppCreate, &app.slug, "")).await;
+        if self.settings.acme.is_some() {
+            // its {slug}.{base_domain} is covered by the wildcard, or gets its own certificate
+            // (a failure here is retried by the periodic checks)
+            let queued = async { self.refresh_slug_https().await?; self.ensure_platform_certificates().await };
+            if let Err(e) = queued.await {
+                tracing::warn!(app.slug = %app.slug, error = %e, "could not queue the app's certificate");
+            }
+        }
         Ok(app)
     }
 
@@ -274,6 +282,7 @@ impl Services {
         for d in self.store.domains_of_app(app.id).await?.into_iter().filter(|d| d.verified_at.is_some()) {
             self.drop_certificate(&d.domain).await?;
         }
+        self.drop_app_certificate(&app.slug).await?;
         self.store.delete_app(app.id).await?;
         for id in dep_ids {
             self.store.delete_log(&crate::logs::deploy_channel(id)).await?;

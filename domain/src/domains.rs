@@ -345,7 +345,7 @@ impl Services {
         self.store.domain(row.id).await
     }
 
-    fn dns(&self) -> Result<&Dns> {
+    pub(crate) fn dns(&self) -> Result<&Dns> {
         if let Some(d) = self.dns.get() {
             return Ok(d);
         }
@@ -359,7 +359,8 @@ impl Services {
             self.routes.add_domain(&row.domain, &row.app_slug, row.redirect_to.as_deref());
             self.apply_app_https(row.app_id, &row.domain).await?;
         }
-        self.load_certificates().await
+        self.load_certificates().await?;
+        self.ensure_platform_certificates().await
     }
 }
 
@@ -384,6 +385,7 @@ impl Job for DomainChecks {
             let v = s.check_domain(&row).await;
             s.record_check(&row, &v, true).await?;
         }
+        s.ensure_platform_certificates().await?;
         s.queue_renewals().await
     }
 }

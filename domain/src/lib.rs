@@ -10,6 +10,7 @@ pub mod auth;
 pub mod credentials;
 pub mod crypto;
 pub mod detect;
+pub mod dns01;
 pub mod domains;
 pub mod tls;
 pub mod dirs;
@@ -100,6 +101,12 @@ pub struct Settings {
     pub domains: domains::DomainSettings,
     /// Certificates for custom domains from this ACME CA; `None`: no HTTPS.
     pub acme: Option<tls::AcmeSettings>,
+    /// Where DNS-01 records are published (`dns_provider`): with one, `*.{base_domain}` gets a
+    /// wildcard certificate.
+    pub dns_provider: Option<dns01::DnsProvider>,
+    /// The dashboard's public host (`public_url`'s), which gets a certificate and is routed by
+    /// the proxy to the dashboard when ACME is on.
+    pub dashboard_host: Option<String>,
 }
 
 /// The public addresses Rhone puts in links it sends elsewhere.
@@ -170,6 +177,8 @@ impl Settings {
             oidc: None,
             domains: domains::DomainSettings::default(),
             acme: None,
+            dns_provider: None,
+            dashboard_host: None,
             data_dir,
         }
     }

@@ -120,11 +120,24 @@ pub struct RouteTable {
     domains: ArcSwap<HashMap<String, DomainRoute>>,
     /// ACME http-01 challenges being answered: token → key authorization.
     challenges: ArcSwap<HashMap<String, String>>,
+    /// What the listeners do for `{slug}.{base_domain}` hosts that have a certificate, by slug
+    /// (empty while none has: the hot path then only loads it).
+    slug_https: ArcSwap<HashMap<String, DomainHttps>>,
+    /// The dashboard's public host and the route to its listener (when the proxy serves it).
+    dashboard: ArcSwap<Option<(String, Arc<Route>)>>,
 }
 
 impl RouteTable {
     pub fn new(base_domain: impl Into<String>) -> Self {
-        RouteTable { base_domain: base_domain.into().to_ascii_lowercase(), table: ArcSwap::default(), stopped: ArcSwap::default(), domains: ArcSwap::default(), challenges: ArcSwap::default() }
+        RouteTable {
+            base_domain: base_domain.into().to_ascii_lowercase(),
+            table: ArcSwap::default(),
+            stopped: ArcSwap::default(),
+            domains: ArcSwap::default(),
+            challenges: ArcSwap::default(),
+            slug_https: ArcSwap::default(),
+            dashboard: ArcSwap::default(),
+        }
     }
 
     pub fn base_domain(&self) -> &str {
@@ -139,15 +152,31 @@ impl RouteTable {
             None => match self.custom_domain(host) {
                 Some(DomainRoute { redirect: Some(to), .. }) => return Lookup::Redirect(to),
                 Some(DomainRoute { slug, .. }) => Cow::Owned(slug),
-                None => return Lookup::Unknown,
+                None => return self.dashboard_route(host).map_or(Lookup::Unknown, Lookup::Live),
             },
         };
         match self.table.load().get(slug.as_ref()) {
             Some(Some(route)) => Lookup::Live(route.clone()),
             Some(None) if self.stopped.load().contains(slug.as_ref()) => Lookup::Stopped(slug.into_owned()),
             Some(None) => Lookup::NoLiveVersion(slug.into_owned()),
-            None => Lookup::Unknown,
+            // the dashboard's host may sit under the base domain too (no app has its name)
+            None => self.dashboard_route(host).map_or(Lookup::Unknown, Lookup::Live),
         }
+    }
+
+    /// The dashboard's route when `host` is its public host.
+    fn dashboard_route(&self, host: &str) -> Option<Arc<Route>> {
+        let dashboard = self.dashboard.load();
+        let (name, route) = dashboard.as_ref().as_ref()?;
+        let (host, _) = split_port(host.trim().trim_end_matches('.'));
+        host.eq_ignore_ascii_case(name).then(|| route.clone())
+    }
+
+    /// Routes `host` (the dashboard's public host, outside `base_domain`) to the dashboard
+    /// listening at `addr`, so the HTTPS listener can serve it with its certificate.
+    pub fn set_dashboard(&self, host: &str, addr: SocketAddr) {
+        let route = Arc::new(Route::new("", 0, Target::Http(addr)));
+        self.dashboard.store(Arc::new(Some((host.trim_end_matches('.').to_ascii_lowercase(), route))));
     }
 
     /// The app a verified custom domain routes to (`host` may carry a port and upper case).
@@ -202,11 +231,27 @@ impl RouteTable {
 
     /// What the listeners do for `host` if it is a custom domain (port and case ignored).
     pub fn domain_https(&self, host: &str) -> Option<DomainHttps> {
-        // asked on every request: `{slug}.{base_domain}` (never a custom domain) allocates nothing
-        if self.domains.load().is_empty() || slug_of(host, &self.base_domain).is_some() {
+        // asked on every request: `{slug}.{base_domain}` allocates nothing
+        if let Some(slug) = slug_of(host, &self.base_domain) {
+            let slugs = self.slug_https.load();
+            return if slugs.is_empty() { None } else { slugs.get(slug.as_ref()).copied() };
+        }
+        if self.domains.load().is_empty() {
             return None;
         }
         self.custom_domain(host).map(|r| r.https)
+    }
+
+    /// Sets what the listeners do for `{slug}.{base_domain}` (`None`: it has no certificate).
+    pub fn set_slug_https(&self, slug: &str, https: Option<DomainHttps>) {
+        edit(&self.slug_https, |m| match https {
+            Some(h) => {
+                m.insert(slug.to_string(), h);
+            }
+            None => {
+                m.remove(slug);
+            }
+        });
     }
 
     /// Updates what the listeners do for a custom domain (`f` changes its current flags).

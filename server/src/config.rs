@@ -1,6 +1,8 @@
 //! Rhone's configuration: one typed struct, loaded once at startup from an optional `rhone.toml` and
 //! `RHONE_*` environment variables (the environment wins), validated, passed explicitly.
 
+mod dns;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -107,6 +109,11 @@ pub struct Config {
     /// `acme_ca_file`, an extra root for the ACME server; `acme_challenge`, `http-01` by default
     /// or `tls-alpn-01`): off until `acme_directory` or `acme_email` is set.
     pub acme: Option<domain::tls::AcmeSettings>,
+    /// DNS-01 (`dns_provider` = `rfc2136` with `dns_rfc2136_server`, `dns_rfc2136_zone` (default
+    /// the base domain), `dns_rfc2136_key_name`, `dns_rfc2136_key_algorithm`,
+    /// `dns_rfc2136_key_secret`; or `cloudflare` with `cloudflare_api_token`,
+    /// `cloudflare_api_url`, `cloudflare_zone_id`): a wildcard certificate for `*.{base_domain}`.
+    pub dns_provider: Option<domain::dns01::DnsProvider>,
     /// The HTTPS listener (`https_addr`, default `0.0.0.0:8443`; 443 in a real install), bound
     /// when ACME is on.
     pub https_addr: SocketAddr,
@@ -148,6 +155,8 @@ const KEYS: &[&str] = &[
     "oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_name", "oidc_signup",
     "public_hostname", "public_ips", "dns_resolvers", "domain_check_interval_secs",
     "acme_directory", "acme_email", "acme_ca_file", "acme_challenge", "https_addr",
+    "dns_provider", "dns_rfc2136_server", "dns_rfc2136_zone", "dns_rfc2136_key_name", "dns_rfc2136_key_algorithm",
+    "dns_rfc2136_key_secret", "cloudflare_api_token", "cloudflare_api_url", "cloudflare_zone_id",
 ];
 
 /// The ACME settings: off unless a directory or an email is set.
@@ -309,6 +318,7 @@ impl Config {
         let data_dir = PathBuf::from(get("data_dir").unwrap_or_else(|| "./data".into()));
         let base_domain = get("base_domain").unwrap_or_else(|| "localhost".into()).to_ascii_lowercase();
         let default_from = format!("Rhone <rhone@{base_domain}>");
+        let dns_provider = dns::dns_provider(&get, &base_domain)?;
         if base_domain.starts_with('.') || base_domain.contains(['/', ':', ' ']) {
             return Err(ConfigError(format!("base_domain must be a domain name like example.com, got {base_domain:?}")));
         }
@@ -421,6 +431,7 @@ impl Config {
             oidc: oidc(&get, flag("oidc_signup")?)?,
             domains: domains(&get, secs("domain_check_interval_secs", 3600)?)?,
             acme: acme(&get)?,
+            dns_provider,
             https_addr: addr("https_addr", "0.0.0.0:8443")?,
             mail_from: get("mail_from").unwrap_or_else(|| default_from.clone()),
             default_runtime,
@@ -517,6 +528,35 @@ mod tests {
         }
         let e = Config::from_sources(None, env(&[("RHONE_ACME_EMAIL", "ops@example.com"), ("RHONE_ACME_CA_FILE", "/nonexistent/ca.pem")])).unwrap_err().to_string();
         assert!(e.contains("acme_ca_file"), "{e}");
+    }
+
+    #[test]
+    fn a_dns_provider_is_parsed_or_each_missing_setting_named() {
+        assert!(Config::from_sources(None, env(&[])).unwrap().dns_provider.is_none());
+        let rfc = [("RHONE_BASE_DOMAIN", "apps.example.com"), ("RHONE_DNS_PROVIDER", "rfc2136"), ("RHONE_DNS_RFC2136_SERVER", "192.0.2.53"), ("RHONE_DNS_RFC2136_KEY_NAME", "rhone"), ("RHONE_DNS_RFC2136_KEY_SECRET", "c2VjcmV0")];
+        match Config::from_sources(None, env(&rfc)).unwrap().dns_provider {
+            Some(domain::dns01::DnsProvider::Rfc2136(r)) => {
+                assert_eq!((r.server.to_string().as_str(), r.zone.as_str(), r.key_name.as_str(), r.secret.as_slice()), ("192.0.2.53:53", "apps.example.com", "rhone", b"secret".as_slice()));
+                assert_eq!(r.algorithm, domain::dns01::TsigAlgorithm::HmacSha256);
+            }
+            other => panic!("{other:?}"),
+        }
+        for (drop, named) in [(2, "dns_rfc2136_server"), (3, "dns_rfc2136_key_name"), (4, "dns_rfc2136_key_secret")] {
+            let partial: Vec<(&str, &str)> = rfc.iter().enumerate().filter(|(i, _)| *i != drop).map(|(_, kv)| *kv).collect();
+            let e = Config::from_sources(None, env(&partial)).unwrap_err().to_string();
+            assert!(e.contains(named), "{e}");
+        }
+        for (k, v, named) in [("RHONE_DNS_RFC2136_KEY_SECRET", "not base64!", "dns_rfc2136_key_secret"), ("RHONE_DNS_RFC2136_KEY_ALGORITHM", "hmac-md5", "dns_rfc2136_key_algorithm"), ("RHONE_DNS_PROVIDER", "route53", "dns_provider")] {
+            let mut bad = rfc.to_vec();
+            bad.push((k, v));
+            let e = Config::from_sources(None, env(&bad)).unwrap_err().to_string();
+            assert!(e.contains(named), "{e}");
+        }
+        let e = Config::from_sources(None, env(&[("RHONE_DNS_PROVIDER", "cloudflare")])).unwrap_err().to_string();
+        assert!(e.contains("cloudflare_api_token"), "{e}");
+        let cf = Config::from_sources(None, env(&[("RHONE_DNS_PROVIDER", "cloudflare"), ("RHONE_CLOUDFLARE_API_TOKEN", "tok")])).unwrap().dns_provider;
+        assert!(matches!(cf, Some(domain::dns01::DnsProvider::Cloudflare(ref c)) if c.api_url == domain::dns01::Cloudflare::DEFAULT_API_URL), "{cf:?}");
+        assert!(!format!("{cf:?}").contains("tok\""), "the token is not printed");
     }
 
     #[test]

@@ -106,6 +106,8 @@ pub async fn open_services(config: &Config) -> Result<Services, StartError> {
     settings.oidc = config.oidc.clone();
     settings.domains = config.domains.clone();
     settings.acme = config.acme.clone();
+    settings.dns_provider = config.dns_provider.clone();
+    settings.dashboard_host = config.public_url.as_ref().map(|u| u.host().to_ascii_lowercase());
     settings.mail = domain::mail::MailSettings { url: config.smtp_url.as_ref().map(|u| u.expose().to_string()), from: config.mail_from.clone() };
     settings.default_runtime = config.default_runtime;
     settings.docker_host = config.docker_host.clone();
@@ -224,6 +226,11 @@ pub async fn start(config: Config, site: site::SiteSettings) -> Result<Running, 
     let mut https_addr = None;
     if config.acme.is_some() {
         services.tls.make_fallback().map_err(domain_error)?;
+        // the dashboard's public host is served by the proxy too, with its certificate
+        if let Some(host) = services.settings.dashboard_host.as_deref().filter(|h| domain::tls::is_public_name(h)) {
+            let to = if addr.ip().is_unspecified() { SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port()) } else { addr };
+            services.routes.set_dashboard(host, to);
+        }
         let listener = bind_shared(config.https_addr)?;
         let bound = listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?;
         https_addr = Some(bound);

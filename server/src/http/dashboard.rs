@@ -42,6 +42,10 @@ impl PublicUrl {
         self.https
     }
 
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     fn default_port(&self) -> u16 {
         if self.https { 443 } else { 80 }
     }

@@ -19,7 +19,7 @@ pub const PUBLIC_HOST: &str = "edge.rhone.test";
 pub struct FakeDns {
     child: Child,
     pub dns: SocketAddr,
-    management: String,
+    pub management: String,
     http: reqwest::Client,
 }
 

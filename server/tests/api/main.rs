@@ -19,6 +19,7 @@ mod csrf;
 mod deploy;
 mod domains;
 mod tls;
+mod dns01;
 mod docker;
 mod docker_status;
 mod github;

@@ -341,3 +341,167 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+/// Rhone on base domain `base` with ACME against `pebble` and DNS-01 through `provider_env`.
+async fn wildcard_rhone(pebble: &Pebble, resolver: SocketAddr, base: &str, provider_env: &[(&str, &str)]) -> (TestApp, String, u16) {
+    let (proxy_port, https_port) = (free_port(), free_port());
+    let (proxy_addr, https_addr, resolver) = (format!("127.0.0.1:{proxy_port}"), format!("127.0.0.1:{https_port}"), resolver.to_string());
+    let mut vars = vec![
+        ("RHONE_BASE_DOMAIN", base),
+        ("RHONE_DNS_RESOLVERS", resolver.as_str()),
+        ("RHONE_PROXY_ADDR", &proxy_addr),
+        ("RHONE_HTTPS_ADDR", &https_addr),
+        ("RHONE_ACME_DIRECTORY", &pebble.directory),
+        ("RHONE_ACME_EMAIL", "ops@example.com"),
+        ("RHONE_ACME_CA_FILE", pebble.ca_file.to_str().unwrap()),
+    ];
+    vars.extend_from_slice(provider_env);
+    let app = spawn_app_with(&vars).await;
+    (app, https_addr, https_port)
+}
+
+/// Deploys app `slug`, then waits until its `{slug}.{base_domain}` certificate is issued.
+async fn deploy_and_await_host_certificate(app: &TestApp, slug: &str) -> Value {
+    let repo = Repo::new(&files(&python_app(&format!("{slug} v1"))));
+    app.create_app(slug, &repo.path(), json!({})).await;
+    assert_eq!(app.deploy_and_wait(slug).await["status"], "live");
+    let mut shown = Value::Null;
+    for _ in 0..300 {
+        shown = app.get(&format!("/apps/{slug}/https")).await.1;
+        if shown["certificate"] != "pending" && shown["certificate"] != "none" {
+            return shown;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("{slug}'s certificate never came: {shown}");
+}
+
+#[tokio::test]
+async fn the_base_domain_gets_a_wildcard_certificate_by_dns_01_through_rfc_2136() {
+    let base = "apps.example.test";
+    let named = crate::dns01::bind::Named::start_zone(&format!("{base}."), "* IN A 127.0.0.1");
+    // pebble asks bind9: the only proof of *.apps.example.test is the TXT record Rhone writes there
+    let pebble = Pebble::start(free_port(), free_port(), named.addr(), &[]).await;
+    let (server, secret) = (named.addr().to_string(), named.secret_base64());
+    let (app, https_addr, https_port) = wildcard_rhone(
+        &pebble,
+        named.addr(),
+        base,
+        &[("RHONE_DNS_PROVIDER", "rfc2136"), ("RHONE_DNS_RFC2136_SERVER", &server), ("RHONE_DNS_RFC2136_KEY_NAME", "rhone-key"), ("RHONE_DNS_RFC2136_KEY_SECRET", &secret)],
+    )
+    .await;
+    let shown = deploy_and_await_host_certificate(&app, "wild").await;
+    assert_eq!((shown["certificate"].as_str(), shown["covered_by"].as_str(), shown["host"].as_str()), (Some("issued"), Some("*.apps.example.test"), Some("wild.apps.example.test")), "{shown}");
+    let root = reqwest::Certificate::from_pem(&pebble.root().await).unwrap();
+    let client = |host: &str| reqwest::Client::builder().tls_built_in_root_certs(false).add_root_certificate(root.clone()).resolve(host, https_addr.parse().unwrap()).build().unwrap();
+    let res = client("wild.apps.example.test").get(format!("https://wild.apps.example.test:{https_port}/")).send().await.expect("https");
+    assert_eq!(res.text().await.unwrap(), "wild v1");
+
+    // a second app is covered by the same certificate at once
+    let repo = Repo::new(&files(&python_app("tame v1")));
+    app.create_app("tame", &repo.path(), json!({})).await;
+    assert_eq!(app.deploy_and_wait("tame").await["status"], "live");
+    let (_, h) = app.get("/apps/tame/https").await;
+    assert_eq!((h["certificate"].as_str(), h["covered_by"].as_str()), (Some("issued"), Some("*.apps.example.test")), "{h}");
+    let res = client("tame.apps.example.test").get(format!("https://tame.apps.example.test:{https_port}/")).send().await.expect("https");
+    assert_eq!(res.text().await.unwrap(), "tame v1");
+    // plain HTTP to {slug}.{base_domain} now redirects to HTTPS (the app's default)
+    let res = app.client.get(format!("http://127.0.0.1:{}/x?y=1", app.proxy_port)).header("Host", "tame.apps.example.test").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(res.headers()["location"], format!("https://tame.apps.example.test:{https_port}/x?y=1").as_str());
+    // the challenge record is taken back out of the zone
+    let challenge = format!("_acme-challenge.{base}");
+    for _ in 0..50 {
+        if named.txt(&challenge).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(named.txt(&challenge).is_empty(), "{:?}", named.txt(&challenge));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_wildcard_certificate_also_comes_through_the_cloudflare_api() {
+    let base = "apps.example.test";
+    let dns = FakeDns::start().await;
+    let pebble = Pebble::start(free_port(), free_port(), dns.dns, &[]).await;
+    // the stand-in mirrors its records into challtestsrv, the DNS server pebble and Rhone ask
+    let (api, state) = crate::dns01::cloudflare::start_mirroring(Some(dns.management.clone())).await;
+    let (app, https_addr, https_port) = wildcard_rhone(
+        &pebble,
+        dns.dns,
+        base,
+        &[("RHONE_DNS_PROVIDER", "cloudflare"), ("RHONE_CLOUDFLARE_API_TOKEN", crate::dns01::cloudflare::TOKEN), ("RHONE_CLOUDFLARE_API_URL", &api)],
+    )
+    .await;
+    let shown = deploy_and_await_host_certificate(&app, "cloudy").await;
+    assert_eq!((shown["certificate"].as_str(), shown["covered_by"].as_str()), (Some("issued"), Some("*.apps.example.test")), "{shown}");
+    let root = reqwest::Certificate::from_pem(&pebble.root().await).unwrap();
+    let https = reqwest::Client::builder().tls_built_in_root_certs(false).add_root_certificate(root).resolve("cloudy.apps.example.test", https_addr.parse().unwrap()).build().unwrap();
+    let res = https.get(format!("https://cloudy.apps.example.test:{https_port}/")).send().await.expect("https");
+    assert_eq!(res.text().await.unwrap(), "cloudy v1");
+    // the record was created through the API and deleted afterwards
+    for _ in 0..50 {
+        if crate::dns01::cloudflare::contents(&state).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(crate::dns01::cloudflare::contents(&state).is_empty());
+    let log = crate::dns01::cloudflare::requests(&state);
+    assert!(log.iter().any(|l| l.starts_with("POST /client/v4/zones/")), "{log:?}");
+    assert!(log.iter().any(|l| l.starts_with("DELETE /client/v4/zones/")), "{log:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_dns_provider_each_app_gets_its_own_certificate_by_http_01_and_the_dashboard_too() {
+    let base = "apps.example.test";
+    let dns = FakeDns::start().await;
+    let (proxy_port, https_port) = (free_port(), free_port());
+    let pebble = Pebble::start(proxy_port, https_port, dns.dns, &[]).await;
+    for host in ["solo.apps.example.test", "rhone.example.test"] {
+        dns.set_a(host, &["127.0.0.1"]).await;
+    }
+    let (proxy_addr, https_addr, resolver) = (format!("127.0.0.1:{proxy_port}"), format!("127.0.0.1:{https_port}"), dns.dns.to_string());
+    // (a real install's HTTPS listener is on 443, and its public_url has no port)
+    let public_url = format!("https://rhone.example.test:{https_port}");
+    let app = spawn_app_with(&[
+        ("RHONE_BASE_DOMAIN", base),
+        ("RHONE_PUBLIC_URL", &public_url),
+        ("RHONE_DNS_RESOLVERS", &resolver),
+        ("RHONE_PROXY_ADDR", &proxy_addr),
+        ("RHONE_HTTPS_ADDR", &https_addr),
+        ("RHONE_ACME_DIRECTORY", &pebble.directory),
+        ("RHONE_ACME_EMAIL", "ops@example.com"),
+        ("RHONE_ACME_CA_FILE", pebble.ca_file.to_str().unwrap()),
+    ])
+    .await;
+    let shown = deploy_and_await_host_certificate(&app, "solo").await;
+    assert_eq!((shown["certificate"].as_str(), shown["covered_by"].as_str()), (Some("issued"), Some("solo.apps.example.test")), "{shown}");
+    let root = reqwest::Certificate::from_pem(&pebble.root().await).unwrap();
+    let client = |host: &str| reqwest::Client::builder().tls_built_in_root_certs(false).add_root_certificate(root.clone()).resolve(host, https_addr.parse().unwrap()).build().unwrap();
+    let res = client("solo.apps.example.test").get(format!("https://solo.apps.example.test:{https_port}/")).send().await.expect("https");
+    assert_eq!(res.text().await.unwrap(), "solo v1");
+    // another app's host is not covered by solo's certificate
+    assert!(client("other.apps.example.test").get(format!("https://other.apps.example.test:{https_port}/")).send().await.is_err());
+
+    // the dashboard's public host gets one too, and the proxy serves the dashboard there
+    let dashboard = client("rhone.example.test");
+    let mut status = None;
+    for _ in 0..300 {
+        if let Ok(res) = dashboard.get(format!("https://rhone.example.test:{https_port}/healthz")).send().await {
+            status = Some(res.status());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, Some(StatusCode::OK), "the dashboard over HTTPS at its public host");
+
+    // deleting the app deletes its certificate
+    let res = app.api(Method::DELETE, "/apps/solo").send().await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    assert!(client("solo.apps.example.test").get(format!("https://solo.apps.example.test:{https_port}/")).send().await.is_err(), "no longer served");
+    app.stop().await;
+}

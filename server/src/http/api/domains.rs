@@ -58,8 +58,20 @@ pub struct HttpsPatch {
 }
 
 /// `GET /apps/{slug}/https`: whether plain HTTP redirects to HTTPS and whether HSTS is sent.
-pub async fn https(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<Json<domain::tls::AppHttps>> {
-    Ok(Json(s.services.app_https(&a, &slug).await?))
+/// Also the state of the app's own `{slug}.{base_domain}` certificate (`host`, `certificate`,
+/// `covered_by`, `expires_at`, `certificate_error`).
+pub async fn https(State(s): State<AppState>, Caller(a): Caller, Path(slug): Path<String>) -> ApiResult<Json<AppHttpsShown>> {
+    let settings = s.services.app_https(&a, &slug).await?;
+    let host = s.services.app_host_certificate(&a, &slug).await?;
+    Ok(Json(AppHttpsShown { settings, host }))
+}
+
+#[derive(serde::Serialize)]
+pub struct AppHttpsShown {
+    #[serde(flatten)]
+    settings: domain::tls::AppHttps,
+    #[serde(flatten)]
+    host: domain::tls::HostCertificate,
 }
 
 /// `PATCH /apps/{slug}/https` `{"redirect": bool, "hsts": bool}` (admins).

@@ -9,6 +9,10 @@
 //! with a fresh key → the chain. Each domain shows `certificate` (`none | pending | issued |
 //! failed`), `expires_at` and the last error.
 
+mod platform;
+
+pub use platform::{is_public_name, HostCertificate};
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -61,6 +65,41 @@ impl Challenge {
     }
 }
 
+/// How one authorization is proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proof {
+    Http01,
+    TlsAlpn01,
+    Dns01,
+}
+
+impl From<Challenge> for Proof {
+    fn from(c: Challenge) -> Proof {
+        match c {
+            Challenge::Http01 => Proof::Http01,
+            Challenge::TlsAlpn01 => Proof::TlsAlpn01,
+        }
+    }
+}
+
+impl Proof {
+    fn kind(self) -> ChallengeType {
+        match self {
+            Proof::Http01 => ChallengeType::Http01,
+            Proof::TlsAlpn01 => ChallengeType::TlsAlpn01,
+            Proof::Dns01 => ChallengeType::Dns01,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Proof::Http01 => "http-01",
+            Proof::TlsAlpn01 => "tls-alpn-01",
+            Proof::Dns01 => "dns-01",
+        }
+    }
+}
+
 /// The ALPN protocol of tls-alpn-01 validation (RFC 8737).
 pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 
@@ -95,8 +134,19 @@ impl CertStore {
         });
     }
 
+    /// The certificate for `host`: its own, else a wildcard one for its parent (`*.{parent}`).
     pub fn get(&self, host: &str) -> Option<Arc<CertifiedKey>> {
-        self.certs.load().get(&host.trim_end_matches('.').to_ascii_lowercase()).cloned()
+        let certs = self.certs.load();
+        if certs.is_empty() {
+            return None;
+        }
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        certs.get(&host).or_else(|| host.split_once('.').and_then(|(_, parent)| certs.get(&format!("*.{parent}")))).cloned()
+    }
+
+    /// Whether `host` has a certificate of its own (a wildcard covering it does not count).
+    pub fn has_own(&self, host: &str) -> bool {
+        self.certs.load().contains_key(&host.trim_end_matches('.').to_ascii_lowercase())
     }
 
     fn set_challenge(&self, host: &str, key: Option<Arc<CertifiedKey>>) {
@@ -222,6 +272,8 @@ struct Answers<'a> {
     s: &'a Services,
     tokens: Vec<String>,
     alpn_hosts: Vec<String>,
+    /// DNS-01 TXT records published (name, value), removed through the provider afterwards.
+    txt: Vec<(String, String)>,
 }
 
 impl Drop for Answers<'_> {
@@ -231,6 +283,16 @@ impl Drop for Answers<'_> {
         }
         for h in &self.alpn_hosts {
             self.s.tls.set_challenge(h, None);
+        }
+        if let (Some(provider), false) = (self.s.settings.dns_provider.clone(), self.txt.is_empty()) {
+            let txt = std::mem::take(&mut self.txt);
+            tokio::spawn(async move {
+                for (name, value) in txt {
+                    if let Err(e) = provider.remove_txt(&name, &value).await {
+                        tracing::warn!(%name, error = %e, "a DNS-01 challenge record could not be removed");
+                    }
+                }
+            });
         }
     }
 }
@@ -286,7 +348,7 @@ impl Services {
         let account = self.acme_account(acme).await?;
         let ids = [Identifier::Dns(domain.to_string())];
         let mut order = account.new_order(&NewOrder::new(&ids)).await.map_err(acme_error)?;
-        let mut held = Answers { s: self, tokens: Vec::new(), alpn_hosts: Vec::new() };
+        let mut held = Answers { s: self, tokens: Vec::new(), alpn_hosts: Vec::new(), txt: Vec::new() };
         {
             let mut authorizations = order.authorizations();
             while let Some(authz) = authorizations.next().await {
@@ -300,21 +362,26 @@ impl Services {
                     Identifier::Dns(h) => h.clone(),
                     other => return Err(Error::Conflict(format!("the CA asks about {other:?}, not a DNS name"))),
                 };
-                let (kind, name) = match acme.challenge {
-                    Challenge::Http01 => (ChallengeType::Http01, "http-01"),
-                    Challenge::TlsAlpn01 => (ChallengeType::TlsAlpn01, "tls-alpn-01"),
-                };
-                let mut challenge = authz.challenge(kind).ok_or_else(|| Error::Conflict(format!("the CA offers no {name} challenge for {host}")))?;
+                // a wildcard can only be proven through DNS
+                let how = if authz.wildcard { Proof::Dns01 } else { Proof::from(acme.challenge) };
+                let mut challenge = authz.challenge(how.kind()).ok_or_else(|| Error::Conflict(format!("the CA offers no {} challenge for {host}", how.name())))?;
                 let key_authorization = challenge.key_authorization();
-                match acme.challenge {
-                    Challenge::Http01 => {
+                match how {
+                    Proof::Http01 => {
                         let token = challenge.token.clone();
                         self.routes.set_challenge(&token, key_authorization.as_str());
                         held.tokens.push(token);
                     }
-                    Challenge::TlsAlpn01 => {
+                    Proof::TlsAlpn01 => {
                         self.tls.set_challenge(&host, Some(alpn_challenge_key(&host, key_authorization.digest().as_ref())?));
                         held.alpn_hosts.push(host);
+                    }
+                    Proof::Dns01 => {
+                        let provider = self.settings.dns_provider.as_ref().ok_or_else(|| Error::Conflict(format!("{domain} needs a DNS provider (dns_provider) to be proven")))?;
+                        let (name, value) = (format!("_acme-challenge.{host}"), key_authorization.dns_value());
+                        provider.set_txt(&name, &value).await.map_err(|e| Error::Conflict(format!("the DNS-01 record {name} could not be published: {e}")))?;
+                        held.txt.push((name.clone(), value.clone()));
+                        self.await_txt(&name, &value).await;
                     }
                 }
                 challenge.set_ready().await.map_err(acme_error)?;
@@ -333,6 +400,7 @@ impl Services {
         self.store.put_certificate(domain, &chain, &nonce, &ct, not_before, not_after).await?;
         self.tls.insert(domain, certified);
         self.routes.set_domain_https(domain, |h| h.certificate = true);
+        self.refresh_slug_https().await?;
         tracing::info!(domain, not_after, "certificate issued");
         Ok(not_after)
     }
@@ -362,7 +430,7 @@ impl Services {
                 Err(e) => tracing::error!(%domain, error = %e, "a stored certificate could not be loaded"),
             }
         }
-        Ok(())
+        self.refresh_slug_https().await
     }
 
     /// Queues the renewal of every certificate that is due: at two thirds of its lifetime, or
@@ -442,6 +510,7 @@ impl Services {
                 h.hsts = now.hsts;
             });
         }
+        self.refresh_slug_https().await?;
         let what = format!("HTTPS redirect {}, HSTS {}", if now.redirect { "on" } else { "off" }, if now.hsts { "on" } else { "off" });
         self.record(&[app.team_id], actor.audit(crate::teams::AuditAction::AppUpdate, &app.slug, &what)).await;
         Ok(now)
@@ -477,8 +546,8 @@ impl Job for IssueCertificate {
 
     async fn run(&self, s: &Services) -> Result<()> {
         let Some(acme) = s.settings.acme.clone() else { return Ok(()) };
-        if s.store.verified_domain(&self.domain).await?.is_none() {
-            // removed or no longer verified meanwhile
+        if !s.wants_certificate(&self.domain).await? {
+            // removed or no longer verified meanwhile (or the app is gone)
             return Ok(());
         }
         match s.issue_certificate(&acme, &self.domain).await {

@@ -79,6 +79,7 @@ bench: build-release
 	bash bench/deploy.sh $(CARGO_TARGET_DIR)/release/rhone
 	bash bench/memory.sh $(CARGO_TARGET_DIR)/release/rhone
 	bash bench/proxy.sh $(CARGO_TARGET_DIR)/release/rhone
+	bash bench/https.sh $(CARGO_TARGET_DIR)/release/rhone
 	bash bench/restart.sh $(CARGO_TARGET_DIR)/release/rhone
 	bash bench/ssr.sh $(CARGO_TARGET_DIR)/release/rhone
 	# last: exits 1 if a deploy or an upgrade dropped anything

@@ -9,11 +9,12 @@
 # pebble's intermediate). Should certbot fail, nginx falls back to a self-made ECDSA P-256 chain of
 # the same length, and says so. Both offer TLS 1.2 and 1.3 with their default groups and ciphers;
 # wrk negotiates TLS 1.3 with no ALPN (so HTTP/1.1), sends the domain as SNI and Host, and does not
-# verify certificates. wrk -t1, keep-alive, at 64 and 512 connections; then full handshakes: 64
-# connections sending `Connection: close`, so each request is a new TCP connection and a new TLS
-# handshake (the script checks on nginx that none is resumed). Rounds are interleaved and each figure
-# is the median of the rounds. Prints req/s (handshakes/s), p99 and Rhone's ratios to nginx;
-# asserts nothing.
+# verify certificates. wrk -t1: keep-alive at 64 and 512 connections; then handshakes at 64
+# connections sending `Connection: close`, so each request is a new connection and a new TLS
+# handshake: full ones (wrk would resume its TLS session on each reconnect, so a 15-line shim
+# preloaded into wrk drops it) and resumed ones (wrk as is); a 1 s run against nginx, which logs
+# $ssl_session_reused, shows which is which. Rounds are interleaved and each figure is the median
+# of the rounds. Prints req/s (handshakes/s), p99 and Rhone's ratios to nginx; asserts nothing.
 # usage: bench/https.sh <path-to-rhone> [seconds per run] [rounds]
 set -euo pipefail
 BIN=${1:?path to the rhone binary}
@@ -27,6 +28,7 @@ command -v nginx >/dev/null || missing+=(nginx-light)
 { command -v pebble && command -v pebble-challtestsrv; } >/dev/null || missing+=(pebble)
 command -v certbot >/dev/null || missing+=(certbot)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v cc >/dev/null || missing+=(gcc libc6-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
 fi
@@ -146,7 +148,7 @@ fi
 # nginx terminating TLS: as many workers as cores (like Rhone's runtime), pooled keep-alive
 # upstream connections, the same X-Forwarded-* headers Rhone sets; TLS settings at their defaults
 # but the protocols, which match Rhone's (rustls: TLS 1.2 and 1.3). $ssl_session_reused is logged
-# to show the handshake runs do full handshakes.
+# to show which handshakes the handshake runs resume.
 cat > "$TMP/nginx/nginx.conf" <<EOF
 worker_processes auto;
 daemon off;
@@ -190,79 +192,102 @@ for port in $HTTPS $NGINX; do
 done
 
 # wrk connects to 127.0.0.1 while the URL's host (the SNI name and the Host header) stays the domain.
-cat >"$PKI/connect.lua" <<'EOF'
+cat >"$PKI/connect.lua" <<'LUA'
 function wrk.resolve(host, service) wrk.addrs = wrk.lookup("127.0.0.1", service) end
-EOF
+LUA
+# wrk reuses a connection's SSL object after SSL_clear, which keeps the TLS session: every
+# reconnect resumes it. Preloaded into wrk, this drops the session there, so each reconnect is a
+# full handshake (certificate, signature, key exchange).
+cat >"$PKI/noresume.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+int SSL_clear(void *ssl) {
+  static int (*clear)(void *);
+  static int (*set_session)(void *, void *);
+  if (!clear) {
+    clear = (int (*)(void *)) dlsym(RTLD_NEXT, "SSL_clear");
+    set_session = (int (*)(void *, void *)) dlsym(RTLD_NEXT, "SSL_set_session");
+  }
+  int r = clear(ssl);
+  set_session(ssl, 0);
+  return r;
+}
+C
+cc -shared -fPIC -O2 -o "$PKI/noresume.so" "$PKI/noresume.c" -ldl
 
-# "<name>: TLSv1.3 TLS_AES_256_GCM_SHA384 X25519, 2 certificates, leaf id-ecPublicKey prime256v1"
+# "TLSv1.3 TLS_AES_256_GCM_SHA384 X25519, 2 certificates, leaf id-ecPublicKey prime256v1"
 tls_info() {
   local out
-  out=$(openssl s_client -connect "127.0.0.1:$2" -servername "$DOMAIN" -showcerts </dev/null 2>/dev/null)
-  printf '%s: %s, %s certificates, leaf %s\n' "$1" \
-    "$(awk '/^New, / { sub(/,$/, "", $2); printf "%s %s", $2, $5 } /^Server Temp Key:/ { sub(/,$/, "", $4); printf " %s", $4 }' <<<"$out")" \
+  out=$(openssl s_client -connect "127.0.0.1:$1" -servername "$DOMAIN" -showcerts </dev/null 2>/dev/null)
+  printf '%s, %s certificates, leaf %s\n' \
+    "$(awk '/^New, / { sub(/,$/, "", $2); p = $2 " " $5 } /^Server Temp Key:/ { sub(/,$/, "", $4); k = $4 } END { print p, k }' <<<"$out")" \
     "$(grep -c '^ *[0-9]* s:' <<<"$out")" \
     "$(openssl x509 -noout -text <<<"$out" | awk '/Public Key Algorithm:/ { a = $4 } /ASN1 OID:/ { o = $3 } END { print a, o }')"
 }
 
-# One wrk run → "req/s p99_ms".
+# One wrk run → "req/s p99_ms". $1: a mode (ka64, ka512: keep-alive; full, resumed: a new
+# connection per request), $2: a target.
 run() {
-  local url=$1 conns=$2; shift 2
-  wrk -t1 -c"$conns" -d"${SECS}s" --latency "$@" "$url" | awk '
+  local conns=64 preload=() url
+  case $2 in
+    direct) url="http://127.0.0.1:$UPSTREAM/" ;;
+    nginx-tls) url="https://$DOMAIN:$NGINX/" ;;
+    rhone-tls) url="https://$DOMAIN:$HTTPS/" ;;
+  esac
+  local args=(-s "$PKI/connect.lua")
+  case $1 in
+    ka*) conns=${1#ka} ;;
+    full) args+=(-H 'Connection: close'); preload=(env "LD_PRELOAD=$PKI/noresume.so") ;;
+    resumed) args+=(-H 'Connection: close') ;;
+  esac
+  ${preload[@]+"${preload[@]}"} wrk -t1 -c"$conns" -d"${SECS}s" --latency "${args[@]}" "$url" | awk '
     /Requests\/sec/ { rps = $2 }
     $1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
                   p99 = (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v }
     END { printf "%.0f %.3f\n", rps, p99 }'
 }
-median() {
-  python3 -c 'import statistics,sys
-runs=[r.split() for r in sys.argv[1].split(";") if r]
-print(statistics.median(float(r[0]) for r in runs), statistics.median(float(r[1]) for r in runs))' "$1"
+# Handshakes nginx saw in 1 s of wrk with Connection: close (with $1 preloaded), and how many
+# of them resumed a session.
+handshakes() {
+  : >"$TMP/nginx/reused.log"
+  ${1:+env "LD_PRELOAD=$1"} wrk -t1 -c64 -d1s -H 'Connection: close' -s "$PKI/connect.lua" "https://$DOMAIN:$NGINX/reused" >/dev/null
+  echo "$(grep -c . "$TMP/nginx/reused.log" || true) handshakes, $(grep -c r "$TMP/nginx/reused.log" || true) resumed"
 }
 
-echo "upstream: nginx (1 worker) on 127.0.0.1:$UPSTREAM; $(nproc) cores; wrk -t1 -d${SECS}s; median of $ROUNDS rounds; $(openssl version | cut -d' ' -f1-2)"
-tls_info "rhone" "$HTTPS"
-tls_info "nginx ($NGINX_FROM)" "$NGINX"
-wrk -t1 -c64 -d1s -H 'Connection: close' -s "$PKI/connect.lua" "https://$DOMAIN:$NGINX/reused" >/dev/null
-echo "nginx, a 1 s run with Connection: close: $(grep -c . "$TMP/nginx/reused.log") connections, $(grep -c r "$TMP/nginx/reused.log" || true) of them resumed"
-declare -A RESULTS
-TARGETS=(direct "nginx-tls" "rhone-tls")
-url() {
-  case $1 in
-    direct) echo "http://127.0.0.1:$UPSTREAM/" ;;
-    nginx-tls) echo "https://$DOMAIN:$NGINX/" ;;
-    rhone-tls) echo "https://$DOMAIN:$HTTPS/" ;;
-  esac
-}
-for conns in 64 512; do
+echo "upstream: nginx (1 worker) on 127.0.0.1:$UPSTREAM; $(nproc) cores; wrk -t1 -d${SECS}s; median of $ROUNDS rounds"
+echo "rhone: $(tls_info "$HTTPS") (pebble, http-01)"
+echo "nginx: $(tls_info "$NGINX") ($NGINX_FROM)"
+echo "1 s check on nginx: full-handshake runs: $(handshakes "$PKI/noresume.so"); resumed runs: $(handshakes)"
+MODES=(ka64 ka512 full resumed)
+declare -A TARGETS=([ka64]="direct nginx-tls rhone-tls" [ka512]="direct nginx-tls rhone-tls" [full]="direct nginx-tls rhone-tls" [resumed]="nginx-tls rhone-tls")
+declare -A LABEL=([ka64]="keep-alive 64" [ka512]="keep-alive 512" [full]="full handshake 64" [resumed]="resumed 64")
+declare -A RESULTS RPS P99
+for mode in "${MODES[@]}"; do
   for round in $(seq "$ROUNDS"); do
-    for target in "${TARGETS[@]}"; do
-      RESULTS[$target-$conns]+="$(run "$(url "$target")" "$conns" -s "$PKI/connect.lua");"
+    for target in ${TARGETS[$mode]}; do
+      RESULTS[$target-$mode]+="$(run "$mode" "$target");"
     done
   done
 done
-for round in $(seq "$ROUNDS"); do
-  for target in "${TARGETS[@]}"; do
-    RESULTS[$target-close]+="$(run "$(url "$target")" 64 -s "$PKI/connect.lua" -H 'Connection: close');"
-  done
-done
 
-printf '%-10s %-16s %6s %12s %10s\n' target mode conns req/s p99_ms
-declare -A RPS P99
-for mode in 64 512 close; do
-  for target in "${TARGETS[@]}"; do
-    read -r rps p99 <<<"$(median "${RESULTS[$target-$mode]}")"
+printf '%-10s %-18s %12s %10s\n' target mode req/s p99_ms
+for mode in "${MODES[@]}"; do
+  for target in ${TARGETS[$mode]}; do
+    read -r rps p99 <<<"$(python3 -c 'import statistics,sys
+runs=[r.split() for r in sys.argv[1].split(";") if r]
+print(statistics.median(float(r[0]) for r in runs), statistics.median(float(r[1]) for r in runs))' "${RESULTS[$target-$mode]}")"
     RPS[$target-$mode]=$rps; P99[$target-$mode]=$p99
-    if [ "$mode" = close ]; then label="new connection"; conns=64; else label=keep-alive; conns=$mode; fi
-    printf '%-10s %-16s %6s %12.0f %10.3f\n' "$target" "$label" "$conns" "$rps" "$p99"
+    label=${LABEL[$mode]}
+    [ "$target" = direct ] && [ "$mode" = full ] && label="new TCP conn 64"
+    printf '%-10s %-18s %12.0f %10.3f\n' "$target" "$label" "$rps" "$p99"
   done
 done
-echo "(new connection: each request a new TCP connection, and over TLS a full handshake: req/s = handshakes/s; direct is plain TCP)"
-for mode in 64 512 close; do
+echo "(full handshake / resumed: Connection: close, each request a new connection and TLS handshake, so req/s = handshakes/s; p99 counts from the request's first byte, after the handshake)"
+for mode in "${MODES[@]}"; do
   python3 -c 'import sys
-r, rp, b, bp, mode = sys.argv[1:]
-what = "handshakes/s" if mode == "close" else "req/s"
-where = "64 new connections" if mode == "close" else f"{mode} keep-alive connections"
-print(f"rhone/nginx over TLS at {where}: {what} {float(r)/float(b):.2f}x, p99 {float(rp)/float(bp):.2f}x (target: {what} >= 1.00x, p99 <= 1.00x)")' \
-    "${RPS[rhone-tls-$mode]}" "${P99[rhone-tls-$mode]}" "${RPS[nginx-tls-$mode]}" "${P99[nginx-tls-$mode]}" "$mode"
+r, rp, b, bp, label, mode = sys.argv[1:]
+what = "req/s" if mode.startswith("ka") else "handshakes/s"
+print(f"rhone/nginx, {label}: {what} {float(r)/float(b):.2f}x, p99 {float(rp)/float(bp):.2f}x (target: {what} >= 1.00x, p99 <= 1.00x)")' \
+    "${RPS[rhone-tls-$mode]}" "${P99[rhone-tls-$mode]}" "${RPS[nginx-tls-$mode]}" "${P99[nginx-tls-$mode]}" "${LABEL[$mode]}" "$mode"
 done
 echo "rhone RSS after the load: $(awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' /proc/$PID/status)"

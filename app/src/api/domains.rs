@@ -40,6 +40,18 @@ pub struct HttpsView {
     pub hsts: bool,
 }
 
+/// The app's own `{slug}.{base_domain}` certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostCertificateView {
+    pub host: String,
+    /// `none`, `pending`, `issued` or `failed`.
+    pub certificate: String,
+    /// `*.{base_domain}` (the wildcard) or the host itself.
+    pub covered_by: Option<String>,
+    pub expires_at: Option<i64>,
+    pub certificate_error: Option<String>,
+}
+
 /// What a check found: verified, or each record that is missing or wrong.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DomainCheck {
@@ -100,6 +112,13 @@ pub async fn set_app_https(slug: String, #[server(default)] redirect: Option<Str
 
 /// Makes `domain` redirect to another domain of the app (e.g. the apex to `www`), or serve the
 /// app again (`redirect_to` empty or absent).
+#[server]
+pub async fn app_host_certificate(slug: String) -> Result<HostCertificateView, AppError> {
+    let (services, actor) = super::ctx::authorize().await?;
+    let c = services.app_host_certificate(&actor, &slug).await?;
+    Ok(HostCertificateView { host: c.host, certificate: c.certificate, covered_by: c.covered_by, expires_at: c.expires_at, certificate_error: c.certificate_error })
+}
+
 #[server]
 pub async fn set_domain_redirect(slug: String, domain: String, #[server(default)] redirect_to: Option<String>) -> Result<DomainView, AppError> {
     let (services, actor) = super::ctx::authorize().await?;

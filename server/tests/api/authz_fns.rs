@@ -105,6 +105,7 @@ fn cases() -> Vec<Case> {
         c(path::<domains::AddDomain>(), Form(&[("slug", "{slug}"), ("domain", "fn{n}.example.com")]), App, ADMIN),
         // no such domain: app admins learn so, below them the app's rights refuse first
         c(path::<domains::CheckDomain>(), Form(&[("slug", "{slug}"), ("domain", "none.example.com")]), App, [401, 401, 404, 403, 403, 404, 404]),
+        c(path::<domains::AppHostCertificate>(), Form(&[("slug", "{slug}")]), App, VIEWER),
         c(path::<domains::SetDomainRedirect>(), Form(&[("slug", "{slug}"), ("domain", "none.example.com"), ("redirect_to", "")]), App, [401, 401, 404, 403, 403, 404, 404]),
         c(path::<domains::RemoveDomain>(), Form(&[("slug", "{slug}"), ("domain", "none.example.com")]), App, [401, 401, 404, 403, 403, 404, 404]),
         c(path::<session::OidcAccount>(), Form(&[]), App, ANY_USER),

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::domains::{app_domains, app_https, AddDomain, CheckDomain, DomainView, RemoveDomain, SetAppHttps, SetDomainRedirect};
+use crate::api::domains::{app_domains, app_host_certificate, app_https, AddDomain, CheckDomain, DomainView, RemoveDomain, SetAppHttps, SetDomainRedirect};
 use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_DANGER, BUTTON_GHOST, CARD, INPUT};
 
 #[component]
@@ -27,6 +27,8 @@ pub fn Domains(slug: String) -> impl IntoView {
     let https = Resource::new(move || set_https.version().get(), move |_| app_https(https_slug.clone()));
     let https_error = action_error(set_https);
     let form_slug = StoredValue::new(slug.clone());
+    let host_slug = slug.clone();
+    let host = Resource::new(|| (), move |_| app_host_certificate(host_slug.clone()));
     view! {
         <section class=format!("{CARD} space-y-3") data-testid="domains">
             <h2 class="font-semibold">"Domains"</h2>
@@ -36,6 +38,16 @@ pub fn Domains(slug: String) -> impl IntoView {
             <ErrorBox error=remove_error/>
             <ErrorBox error=https_error/>
             <ErrorBox error=redirect_error/>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    let h = host.await.ok().filter(|h| h.certificate != "none")?;
+                    let line = host_certificate_line(&h);
+                    Some(view! {
+                        <p class="text-sm text-gray-600" data-testid="host-certificate">{line}</p>
+                        {h.certificate_error.map(|e| view! { <p class="text-xs text-red-700" data-testid="host-certificate-error">{format!("Certificate: {e}")}</p> })}
+                    })
+                })}
+            </Suspense>
             <Suspense>
                 {move || Suspend::new(async move {
                     let h = https.await.ok()?;
@@ -163,6 +175,22 @@ fn DomainRow(
                 </table>
             })}
         </li>
+    }
+}
+
+/// "shop.apps.example.com: HTTPS by the wildcard certificate *.apps.example.com, expires 2027-03-01".
+fn host_certificate_line(h: &crate::api::domains::HostCertificateView) -> String {
+    let by = match h.covered_by.as_deref() {
+        Some(w) if w.starts_with("*.") => format!(" by the wildcard certificate {w}"),
+        _ => String::new(),
+    };
+    match (h.certificate.as_str(), h.expires_at) {
+        ("issued", Some(ms)) => {
+            let (y, m, d) = civil_from_days(ms.div_euclid(86_400_000));
+            format!("{}: HTTPS{by}, expires {y:04}-{m:02}-{d:02}", h.host)
+        }
+        ("pending", _) => format!("{}: its certificate is being obtained{by}", h.host),
+        (state, _) => format!("{}: certificate {state}{by}", h.host),
     }
 }
 

@@ -22,8 +22,8 @@ pub enum AppError {
     Invalid { field: String, msg: String },
     #[error("Too many attempts. Try again in {0} seconds.")]
     RateLimited(u64),
-    #[error("This needs a paid plan.")]
-    PaymentRequired,
+    #[error("{0}")]
+    PaymentRequired(String),
     #[error("Something went wrong on the server; the details are in the server log. Try again.")]
     Internal,
     #[error("Could not reach Rhone ({0}). Check your connection and try again.")]
@@ -69,7 +69,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Unauthorized => 401,
-            AppError::PaymentRequired => 402,
+            AppError::PaymentRequired(_) => 402,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
@@ -118,7 +118,7 @@ impl From<domain::Error> for AppError {
             E::Conflict(msg) => AppError::Conflict(msg),
             E::Invalid { field, msg } => AppError::Invalid { field: field.to_string(), msg },
             E::RateLimited { retry_after_secs } => AppError::RateLimited(retry_after_secs),
-            E::PaymentRequired => AppError::PaymentRequired,
+            E::PaymentRequired(why) => AppError::PaymentRequired(why),
             E::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error in a server function");
                 AppError::Internal

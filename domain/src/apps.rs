@@ -166,6 +166,7 @@ impl Services {
             self.probe_repo(team.id, &draft.repo_url, &draft.branch).await?;
         }
         draft.runtime = self.runtime_choice(input.runtime.as_deref()).await?;
+        self.check_limit(team.id, crate::billing::Limit::Apps).await?;
         let app = self.store.insert_app(&draft).await?;
         self.routes.register(&app.slug);
         tracing::info!(app.slug = %app.slug, team.slug = %team.slug, "app created");

@@ -178,6 +178,7 @@ impl Services {
         if mine.iter().any(|d| d.domain == domain) {
             return Err(Error::Conflict(format!("{domain} is already a domain of {slug}")));
         }
+        self.check_limit(app.team_id, crate::billing::Limit::CustomDomains).await?;
         if mine.len() >= MAX_DOMAINS_PER_APP {
             return Err(Error::Conflict(format!("an app has at most {MAX_DOMAINS_PER_APP} domains")));
         }

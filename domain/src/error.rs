@@ -18,8 +18,9 @@ pub enum Error {
     Invalid { field: &'static str, msg: String },
     #[error("too many attempts, try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
-    #[error("payment required")]
-    PaymentRequired,
+    /// A plan limit: what it allows, what is used, how to upgrade.
+    #[error("{0}")]
+    PaymentRequired(String),
     #[error("internal error")]
     Internal(String),
 }

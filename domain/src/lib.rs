@@ -7,6 +7,7 @@ pub mod access;
 pub mod admin;
 pub mod apps;
 pub mod auth;
+pub mod billing;
 pub mod credentials;
 pub mod crypto;
 pub mod detect;
@@ -107,6 +108,8 @@ pub struct Settings {
     /// The dashboard's public host (`public_url`'s), which gets a certificate and is routed by
     /// the proxy to the dashboard when ACME is on.
     pub dashboard_host: Option<String>,
+    /// Plans, limits and Stripe (`stripe_*`); `None`: billing off, everything unlimited.
+    pub billing: Option<billing::BillingSettings>,
 }
 
 /// The public addresses Rhone puts in links it sends elsewhere.
@@ -179,6 +182,7 @@ impl Settings {
             acme: None,
             dns_provider: None,
             dashboard_host: None,
+            billing: None,
             data_dir,
         }
     }

@@ -253,6 +253,7 @@ impl Services {
             return Err(Error::Forbidden("only an owner can invite owners".into()));
         }
         let email = Email::parse(email)?;
+        self.check_limit(team.id, crate::billing::Limit::Members).await?;
         let token = random_token();
         let invitation = self
             .store

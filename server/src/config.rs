@@ -1,6 +1,7 @@
 //! Rhone's configuration: one typed struct, loaded once at startup from an optional `rhone.toml` and
 //! `RHONE_*` environment variables (the environment wins), validated, passed explicitly.
 
+mod billing;
 mod dns;
 
 use std::collections::HashMap;
@@ -114,6 +115,11 @@ pub struct Config {
     /// `dns_rfc2136_key_secret`; or `cloudflare` with `cloudflare_api_token`,
     /// `cloudflare_api_url`, `cloudflare_zone_id`): a wildcard certificate for `*.{base_domain}`.
     pub dns_provider: Option<domain::dns01::DnsProvider>,
+    /// Billing (`stripe_secret_key`, `stripe_webhook_secret`, `stripe_api_url`, `stripe_prices`,
+    /// `stripe_metered_prices`, `plan_limits` (`free.builds=100,pro.apps=unlimited`),
+    /// `usage_report_secs` (default 3600), `billing_grace_days` (default 7)): off, everything
+    /// unlimited, without a secret key.
+    pub billing: Option<domain::billing::BillingSettings>,
     /// The HTTPS listener (`https_addr`, default `0.0.0.0:8443`; 443 in a real install), bound
     /// when ACME is on.
     pub https_addr: SocketAddr,
@@ -157,6 +163,8 @@ const KEYS: &[&str] = &[
     "acme_directory", "acme_email", "acme_ca_file", "acme_challenge", "https_addr",
     "dns_provider", "dns_rfc2136_server", "dns_rfc2136_zone", "dns_rfc2136_key_name", "dns_rfc2136_key_algorithm",
     "dns_rfc2136_key_secret", "cloudflare_api_token", "cloudflare_api_url", "cloudflare_zone_id",
+    "stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "stripe_prices", "stripe_metered_prices",
+    "usage_report_secs", "billing_grace_days", "plan_limits",
 ];
 
 /// The ACME settings: off unless a directory or an email is set.
@@ -342,6 +350,15 @@ impl Config {
             }
         };
         const DAY: usize = 24 * 3600;
+        let grace_days = match get("billing_grace_days") {
+            None => 7,
+            Some(v) => v.parse::<u64>().ok().filter(|d| *d <= 365).ok_or_else(|| ConfigError(format!("billing_grace_days must be from 0 to 365, got {v:?}")))?,
+        };
+        let usage_report = secs("usage_report_secs", 3600)?;
+        if usage_report.is_zero() {
+            return Err(ConfigError("usage_report_secs must be at least 1".into()));
+        }
+        let billing = billing::billing(&get, usage_report, grace_days)?;
         let kept = domain::jobs::RetentionSettings::default();
         let apps_dir = get("apps_dir").map(PathBuf::from);
         let tools_dir = get("tools_dir").map(PathBuf::from);
@@ -432,6 +449,7 @@ impl Config {
             domains: domains(&get, secs("domain_check_interval_secs", 3600)?)?,
             acme: acme(&get)?,
             dns_provider,
+            billing,
             https_addr: addr("https_addr", "0.0.0.0:8443")?,
             mail_from: get("mail_from").unwrap_or_else(|| default_from.clone()),
             default_runtime,
@@ -528,6 +546,24 @@ mod tests {
         }
         let e = Config::from_sources(None, env(&[("RHONE_ACME_EMAIL", "ops@example.com"), ("RHONE_ACME_CA_FILE", "/nonexistent/ca.pem")])).unwrap_err().to_string();
         assert!(e.contains("acme_ca_file"), "{e}");
+    }
+
+    #[test]
+    fn billing_is_off_without_a_key_and_its_settings_are_parsed_or_named() {
+        assert!(Config::from_sources(None, env(&[])).unwrap().billing.is_none());
+        let on = [("RHONE_STRIPE_SECRET_KEY", "sk_test_x"), ("RHONE_STRIPE_PRICES", "starter=price_s, pro=price_p"), ("RHONE_STRIPE_METERED_PRICES", "pro=price_m1|price_m2"), ("RHONE_PLAN_LIMITS", "free.apps=5,pro.members=unlimited")];
+        let b = Config::from_sources(None, env(&on)).unwrap().billing.expect("billing");
+        assert_eq!(b.api_url, domain::billing::STRIPE_API);
+        assert_eq!((b.plan("starter").unwrap().flat_price.as_deref(), b.plan("pro").unwrap().metered_prices.len()), (Some("price_s"), 2));
+        assert_eq!((b.plan("free").unwrap().limits.apps, b.plan("pro").unwrap().limits.members), (Some(5), None));
+        assert_eq!(b.grace, Duration::from_secs(7 * 86_400));
+        assert!(!format!("{b:?}").contains("sk_test_x"), "the key is not printed");
+        for (k, v, named) in [("RHONE_STRIPE_PRICES", "gold=price_g", "stripe_prices"), ("RHONE_PLAN_LIMITS", "free.seats=3", "plan_limits"), ("RHONE_STRIPE_API_URL", "stripe", "stripe_api_url"), ("RHONE_BILLING_GRACE_DAYS", "-1", "billing_grace_days")] {
+            let mut bad = on.to_vec();
+            bad.push((k, v));
+            let e = Config::from_sources(None, env(&bad)).unwrap_err().to_string();
+            assert!(e.contains(named), "{k}: {e}");
+        }
     }
 
     #[test]

@@ -107,6 +107,7 @@ pub async fn open_services(config: &Config) -> Result<Services, StartError> {
     settings.domains = config.domains.clone();
     settings.acme = config.acme.clone();
     settings.dns_provider = config.dns_provider.clone();
+    settings.billing = config.billing.clone();
     settings.dashboard_host = config.public_url.as_ref().map(|u| u.host().to_ascii_lowercase());
     settings.mail = domain::mail::MailSettings { url: config.smtp_url.as_ref().map(|u| u.expose().to_string()), from: config.mail_from.clone() };
     settings.default_runtime = config.default_runtime;

@@ -24,7 +24,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::PaymentRequired => StatusCode::PAYMENT_REQUIRED,
+        Error::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

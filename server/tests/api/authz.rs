@@ -188,6 +188,10 @@ async fn cases(fx: &Fixture) -> Vec<Case> {
         case(M::GET, "/teams/{team}/invitations/{id}", format!("/teams/{TEAM}/invitations/{inv}"), None, ADMIN(200)),
         fresh(M::DELETE, "/teams/{team}/invitations/{id}", format!("/teams/{TEAM}/invitations/{inv}"), Fresh::Invitation, ADMIN(204)),
         case(M::GET, "/teams/{team}/audit", format!("/teams/{TEAM}/audit"), None, ADMIN_READ(200)),
+        // billing is off here: members see "unlimited"; owners (who may buy) are told it is not configured
+        case(M::GET, "/teams/{team}/billing", format!("/teams/{TEAM}/billing"), None, VIEWER(200)),
+        case(M::POST, "/teams/{team}/billing/checkout", format!("/teams/{TEAM}/billing/checkout"), Some(r#"{"plan": "starter"}"#), OWNER(404)),
+        case(M::POST, "/teams/{team}/billing/portal", format!("/teams/{TEAM}/billing/portal"), None, OWNER(404)),
         // no GitHub App on this installation: admins are told so (409)
         case(M::GET, "/teams/{team}/github/install", format!("/teams/{TEAM}/github/install"), None, ADMIN(409)),
         case(M::GET, "/teams/{team}/github/repositories", format!("/teams/{TEAM}/github/repositories"), None, ADMIN(200)),
@@ -239,6 +243,8 @@ async fn cases(fx: &Fixture) -> Vec<Case> {
         case(M::GET, "/deployments/{id}/logs", format!("/deployments/{dep}/logs?before=1"), None, VIEWER(200)),
         // authenticated by GitHub's signature alone: no session or token stands in for it
         case(M::POST, "/webhooks/github", "/webhooks/github", Some(r#"{"zen": "unsigned"}"#), [401; 8]),
+        // Stripe's: its signature alone, and off while billing is
+        case(M::POST, "/webhooks/stripe", "/webhooks/stripe", Some(r#"{"id": "evt_1"}"#), [404; 8]),
         case(M::POST, "/webhooks/gitlab/{slug}", "/webhooks/gitlab/acme-app", Some("{}"), [401; 8]),
         case(M::POST, "/webhooks/gitea/{slug}", "/webhooks/gitea/acme-app", Some("{}"), [401; 8]),
         case(M::GET, "/apps/{slug}/webhook-secret", "/apps/acme-app/webhook-secret", None, VIEWER(200)),

@@ -20,6 +20,8 @@ mod deploy;
 mod domains;
 mod tls;
 mod dns01;
+mod billing;
+mod stripe_stub;
 mod docker;
 mod docker_status;
 mod github;

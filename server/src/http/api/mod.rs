@@ -7,6 +7,7 @@
 mod account;
 mod admin;
 mod apps;
+mod billing;
 mod builds;
 mod credentials;
 mod deployments;
@@ -50,6 +51,9 @@ routes! {
     "/teams" => get teams::list, post teams::create;
     "/teams/{team}" => get teams::show, patch teams::update, delete teams::delete;
     "/teams/{team}/members" => get teams::members;
+    "/teams/{team}/billing" => get billing::show;
+    "/teams/{team}/billing/checkout" => post billing::checkout;
+    "/teams/{team}/billing/portal" => post billing::portal;
     "/teams/{team}/members/{user}" => patch teams::change_role, delete teams::remove_member;
     "/teams/{team}/invitations" => get invitations::list, post invitations::create;
     "/teams/{team}/invitations/{id}" => get invitations::show, delete invitations::revoke;
@@ -81,6 +85,7 @@ routes! {
     "/deployments/{id}/rollback" => post deployments::rollback;
     "/deployments/{id}/logs" => get logs::build;
     "/webhooks/github" => post webhooks::github;
+    "/webhooks/stripe" => post billing::stripe;
     "/webhooks/gitlab/{slug}" => post webhooks::gitlab;
     "/webhooks/gitea/{slug}" => post webhooks::gitea;
     "/apps/{slug}/domains" => get domains::list, post domains::add;

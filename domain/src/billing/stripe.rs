@@ -1,0 +1,84 @@
+//! The calls Rhone makes to Stripe, through async-stripe (its base URL configurable: tests point it
+//! at a stand-in speaking the same endpoints).
+
+use std::collections::HashMap;
+
+use stripe_checkout::checkout_session::{CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData};
+use stripe_checkout::CheckoutSessionMode;
+
+use super::BillingSettings;
+use crate::error::{Error, Result};
+
+pub(super) struct Stripe {
+    client: stripe::Client,
+}
+
+/// A client for the configured Stripe API.
+pub(super) fn client(b: &BillingSettings) -> Result<Stripe> {
+    // rustls has two crypto providers linked in here; async-stripe's connector takes the default one
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // async-stripe joins its base and `v1/…` without a separator
+    let base = format!("{}/", b.api_url.trim_end_matches('/'));
+    let client = stripe::ClientBuilder::new(b.secret_key.clone()).url(base).build().map_err(|e| Error::internal("stripe client", e))?;
+    Ok(Stripe { client })
+}
+
+/// A Stripe failure in words a user may read (never the key).
+fn refused(e: stripe::StripeError) -> Error {
+    match e {
+        stripe::StripeError::Stripe(api, status) => {
+            let why = api.message.clone().unwrap_or_else(|| "no message".into());
+            Error::Conflict(format!("Stripe refused ({status}): {}", why.chars().filter(|c| !c.is_control()).take(300).collect::<String>()))
+        }
+        stripe::StripeError::ClientError(_) | stripe::StripeError::Timeout => Error::Conflict("Stripe could not be reached; try again in a minute".into()),
+        other => Error::internal("stripe", other),
+    }
+}
+
+impl Stripe {
+    /// A customer for team `team_id` (named after it, its id in the metadata).
+    pub(super) async fn create_customer(&self, team_id: i64, slug: &str, name: &str, email: &str) -> Result<String> {
+        let metadata = HashMap::from([("rhone_team".to_string(), team_id.to_string()), ("rhone_team_slug".to_string(), slug.to_string())]);
+        let c = stripe_core::customer::CreateCustomer::new().name(name).email(email).metadata(metadata).send(&self.client).await.map_err(refused)?;
+        Ok(c.id.to_string())
+    }
+
+    /// A Checkout session subscribing `customer` to `price` (and the plan's metered prices); the
+    /// session names the team in `client_reference_id` and `metadata[rhone_team]`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn checkout(&self, customer: &str, price: &str, metered: &[String], team_id: i64, plan: &str, success: &str, cancel: &str) -> Result<String> {
+        let mut items = Vec::new();
+        let mut flat = CreateCheckoutSessionLineItems::new();
+        flat.price = Some(price.to_string());
+        flat.quantity = Some(1);
+        items.push(flat);
+        for m in metered {
+            // metered prices take no quantity
+            let mut item = CreateCheckoutSessionLineItems::new();
+            item.price = Some(m.clone());
+            items.push(item);
+        }
+        let metadata = HashMap::from([("rhone_team".to_string(), team_id.to_string()), ("rhone_plan".to_string(), plan.to_string())]);
+        let mut subscription = CreateCheckoutSessionSubscriptionData::new();
+        subscription.metadata = Some(metadata.clone());
+        let session = CreateCheckoutSession::new()
+            .mode(CheckoutSessionMode::Subscription)
+            .customer(customer)
+            .line_items(items)
+            .client_reference_id(team_id.to_string())
+            .metadata(metadata)
+            .subscription_data(subscription)
+            .success_url(success)
+            .cancel_url(cancel)
+            .send(&self.client)
+            .await
+            .map_err(refused)?;
+        session.url.ok_or_else(|| Error::Conflict("Stripe made a Checkout session without a URL".into()))
+    }
+
+    /// A Billing Portal session for `customer`, coming back to `back`.
+    pub(super) async fn portal(&self, customer: &str, back: &str) -> Result<String> {
+        let s = stripe_billing::billing_portal_session::CreateBillingPortalSession::new().customer(customer).return_url(back).send(&self.client).await.map_err(refused)?;
+        Ok(s.url)
+    }
+}

@@ -1,0 +1,112 @@
+//! Each team's billing state (Stripe customer, plan, subscription, payment) and the Stripe events
+//! already handled; the counts plan limits are checked against.
+
+use sqlx::any::AnyRow;
+
+use super::{get, now_ms, Store};
+use crate::billing::BillingAccount;
+use crate::error::Result;
+
+const COLUMNS: &str = "team_id, customer_id, plan, subscription_id, subscription_status, subscription_at, payment_at, period_start, period_end, payment_failed_at";
+
+fn row(r: &AnyRow) -> Result<BillingAccount> {
+    Ok(BillingAccount {
+        team_id: get(r, "team_id")?,
+        customer_id: get(r, "customer_id")?,
+        plan: get(r, "plan")?,
+        subscription_id: get(r, "subscription_id")?,
+        subscription_status: get(r, "subscription_status")?,
+        subscription_at: get(r, "subscription_at")?,
+        payment_at: get(r, "payment_at")?,
+        period_start: get(r, "period_start")?,
+        period_end: get(r, "period_end")?,
+        payment_failed_at: get(r, "payment_failed_at")?,
+    })
+}
+
+impl Store {
+    /// Team `team_id`'s billing state (a team that never paid: on the free plan).
+    pub async fn billing_account(&self, team_id: i64) -> Result<BillingAccount> {
+        let r = sqlx::query(&format!("SELECT {COLUMNS} FROM billing_accounts WHERE team_id = $1")).bind(team_id).fetch_optional(self.pool()).await?;
+        Ok(match r {
+            Some(r) => row(&r)?,
+            None => BillingAccount::free(team_id),
+        })
+    }
+
+    pub async fn billing_account_by_customer(&self, customer_id: &str) -> Result<Option<BillingAccount>> {
+        let r = sqlx::query(&format!("SELECT {COLUMNS} FROM billing_accounts WHERE customer_id = $1")).bind(customer_id).fetch_optional(self.pool()).await?;
+        r.as_ref().map(row).transpose()
+    }
+
+    /// Stores the whole state (inserting the row on first use).
+    pub async fn put_billing_account(&self, a: &BillingAccount) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO billing_accounts (team_id, customer_id, plan, subscription_id, subscription_status, subscription_at, payment_at, period_start, period_end, payment_failed_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (team_id) DO UPDATE SET customer_id = excluded.customer_id, plan = excluded.plan, subscription_id = excluded.subscription_id,
+               subscription_status = excluded.subscription_status, subscription_at = excluded.subscription_at, payment_at = excluded.payment_at,
+               period_start = excluded.period_start, period_end = excluded.period_end, payment_failed_at = excluded.payment_failed_at, updated_at = excluded.updated_at",
+        )
+        .bind(a.team_id)
+        .bind(a.customer_id.as_deref())
+        .bind(&a.plan)
+        .bind(a.subscription_id.as_deref())
+        .bind(a.subscription_status.as_deref())
+        .bind(a.subscription_at)
+        .bind(a.payment_at)
+        .bind(a.period_start)
+        .bind(a.period_end)
+        .bind(a.payment_failed_at)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Whether Stripe event `id` was handled already.
+    pub async fn stripe_event_seen(&self, id: &str) -> Result<bool> {
+        Ok(sqlx::query("SELECT id FROM stripe_events WHERE id = $1").bind(id).fetch_optional(self.pool()).await?.is_some())
+    }
+
+    /// Records Stripe event `id` as handled (false if it already was).
+    pub async fn record_stripe_event(&self, id: &str, kind: &str, created: i64) -> Result<bool> {
+        let done = sqlx::query("INSERT INTO stripe_events (id, type, created, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
+            .bind(id)
+            .bind(kind)
+            .bind(created)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn count(&self, sql: &str, team_id: i64, since: Option<i64>) -> Result<u64> {
+        let mut q = sqlx::query(sql).bind(team_id);
+        if let Some(s) = since {
+            q = q.bind(s);
+        }
+        let n: i64 = get(&q.fetch_one(self.pool()).await?, "n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    pub async fn count_team_apps(&self, team_id: i64) -> Result<u64> {
+        self.count("SELECT COUNT(*) AS n FROM apps WHERE team_id = $1", team_id, None).await
+    }
+
+    /// Members plus invitations still open (each would become a member).
+    pub async fn count_team_seats(&self, team_id: i64) -> Result<u64> {
+        let members = self.count("SELECT COUNT(*) AS n FROM team_members WHERE team_id = $1", team_id, None).await?;
+        let open = self.count("SELECT COUNT(*) AS n FROM invitations WHERE team_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2", team_id, Some(now_ms())).await?;
+        Ok(members + open)
+    }
+
+    pub async fn count_team_domains(&self, team_id: i64) -> Result<u64> {
+        self.count("SELECT COUNT(*) AS n FROM app_domains d JOIN apps a ON a.id = d.app_id WHERE a.team_id = $1", team_id, None).await
+    }
+
+    /// Deployments that build (not rollbacks or restarts) made since `since` (unix ms).
+    pub async fn count_team_builds(&self, team_id: i64, since: i64) -> Result<u64> {
+        self.count("SELECT COUNT(*) AS n FROM deployments d JOIN apps a ON a.id = d.app_id WHERE a.team_id = $1 AND d.kind = 'deploy' AND d.created_at >= $2", team_id, Some(since)).await
+    }
+}

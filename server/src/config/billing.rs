@@ -1,0 +1,73 @@
+//! Billing (`stripe_secret_key` turns it on): Stripe's keys and API URL, the plans' prices
+//! (`stripe_prices`, `stripe_metered_prices`), the grace period after a failed payment and how
+//! often usage is reported.
+
+use std::time::Duration;
+
+use domain::billing::{default_plans, BillingSettings, STRIPE_API};
+
+use super::ConfigError;
+
+/// `starter=price_1,pro=price_2` → (plan, value) pairs, each plan known.
+fn per_plan(key: &str, v: &str, plans: &[domain::billing::Plan]) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((plan, value)) = pair.split_once('=').map(|(p, v)| (p.trim().to_ascii_lowercase(), v.trim().to_string())) else {
+            return Err(ConfigError(format!("{key} must be plan=value pairs separated by commas, got {pair:?}")));
+        };
+        if !plans.iter().any(|p| p.name == plan) || value.is_empty() {
+            let names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
+            return Err(ConfigError(format!("{key}: {pair:?} names no plan (plans: {})", names.join(", "))));
+        }
+        out.push((plan, value));
+    }
+    Ok(out)
+}
+
+pub(super) fn billing(get: &dyn Fn(&str) -> Option<String>, usage_report: Duration, grace_days: u64) -> Result<Option<BillingSettings>, ConfigError> {
+    let Some(secret_key) = get("stripe_secret_key").filter(|k| !k.trim().is_empty()) else { return Ok(None) };
+    let api_url = get("stripe_api_url").unwrap_or_else(|| STRIPE_API.to_string());
+    match url::Url::parse(&api_url) {
+        Ok(u) if matches!(u.scheme(), "https" | "http") && u.host_str().is_some() => {}
+        _ => return Err(ConfigError(format!("stripe_api_url must be an http(s) URL, got {api_url:?}"))),
+    }
+    let mut plans = default_plans();
+    for (plan, price) in per_plan("stripe_prices", &get("stripe_prices").unwrap_or_default(), &plans)? {
+        if let Some(p) = plans.iter_mut().find(|p| p.name == plan) {
+            p.flat_price = Some(price);
+        }
+    }
+    for (plan, prices) in per_plan("stripe_metered_prices", &get("stripe_metered_prices").unwrap_or_default(), &plans)? {
+        if let Some(p) = plans.iter_mut().find(|p| p.name == plan) {
+            p.metered_prices = prices.split('|').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+        }
+    }
+    for setting in get("plan_limits").unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let bad = || ConfigError(format!("plan_limits must be plan.limit=number|unlimited pairs (limits: apps, members, custom_domains, machine_hours, builds, bandwidth_gb), got {setting:?}"));
+        let (name, value) = setting.split_once('=').ok_or_else(bad)?;
+        let (plan, limit) = name.trim().split_once('.').ok_or_else(bad)?;
+        let value = match value.trim() {
+            "unlimited" => None,
+            n => Some(n.parse::<u64>().map_err(|_| bad())?),
+        };
+        let p = plans.iter_mut().find(|p| p.name == plan.trim().to_ascii_lowercase()).ok_or_else(bad)?;
+        let l = &mut p.limits;
+        *match limit.trim() {
+            "apps" => &mut l.apps,
+            "members" => &mut l.members,
+            "custom_domains" => &mut l.custom_domains,
+            "machine_hours" => &mut l.machine_hours,
+            "builds" => &mut l.builds,
+            "bandwidth_gb" => &mut l.bandwidth_gb,
+            _ => return Err(bad()),
+        } = value;
+    }
+    Ok(Some(BillingSettings {
+        secret_key: secret_key.trim().to_string(),
+        webhook_secret: get("stripe_webhook_secret").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+        api_url: api_url.trim_end_matches('/').to_string(),
+        plans,
+        grace: Duration::from_secs(grace_days.saturating_mul(86_400)),
+        usage_report,
+    }))
+}

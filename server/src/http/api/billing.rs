@@ -1,0 +1,54 @@
+//! A team's billing: `GET /teams/{team}/billing` (plan, limits, usage), `POST …/billing/checkout`
+//! `{"plan": …}` → `{"url": …}` (Stripe Checkout), `POST …/billing/portal` → `{"url": …}` (the
+//! Billing Portal); and `POST /webhooks/stripe`, authenticated by its signature alone.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::billing::{StripeReply, StripeWebhookError, TeamBilling};
+use serde::{Deserialize, Serialize};
+
+use crate::http::auth::Caller;
+use crate::http::error::ApiResult;
+use crate::http::json::Body;
+
+use super::super::error::error_response;
+use super::super::AppState;
+
+pub async fn show(State(s): State<AppState>, Caller(a): Caller, Path(team): Path<String>) -> ApiResult<Json<TeamBilling>> {
+    Ok(Json(s.services.team_billing(&a, &team).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    plan: String,
+}
+
+#[derive(Serialize)]
+pub struct Redirect {
+    url: String,
+}
+
+pub async fn checkout(State(s): State<AppState>, Caller(a): Caller, Path(team): Path<String>, Body(b): Body<CheckoutRequest>) -> ApiResult<Json<Redirect>> {
+    Ok(Json(Redirect { url: s.services.billing_checkout(&a, &team, &b.plan).await? }))
+}
+
+pub async fn portal(State(s): State<AppState>, Caller(a): Caller, Path(team): Path<String>) -> ApiResult<Json<Redirect>> {
+    Ok(Json(Redirect { url: s.services.billing_portal(&a, &team).await? }))
+}
+
+/// Stripe's events: 200 once handled (or already handled, or not acted on), 400 for a missing or
+/// wrong signature (nothing is parsed or changed), 404 while billing is off.
+pub async fn stripe(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
+    match s.services.stripe_webhook(signature, &body).await {
+        Ok(reply @ (StripeReply::Handled { .. } | StripeReply::Duplicate { .. } | StripeReply::Ignored { .. })) => (StatusCode::OK, Json(reply)).into_response(),
+        Err(StripeWebhookError::NotConfigured) => error_response(StatusCode::NOT_FOUND, "Stripe webhooks are not configured (stripe_webhook_secret)"),
+        Err(StripeWebhookError::BadSignature) => error_response(StatusCode::BAD_REQUEST, "the Stripe-Signature header is missing, wrong or too old"),
+        Err(StripeWebhookError::Malformed(why)) => error_response(StatusCode::BAD_REQUEST, why),
+        Err(StripeWebhookError::Internal) => error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+    }
+}

@@ -1,0 +1,238 @@
+//! Billing against the Stripe stand-in (`stripe_stub.rs`) and signed webhook events built on
+//! Stripe's example objects: plan limits refused with 402 and a message, Checkout with a customer
+//! made once, the webhook's signature, replays and out-of-order events, and a failed payment's
+//! grace period, restriction and restoration.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app_with, TestApp};
+use crate::stripe_stub::{object, StripeStub, SECRET_KEY};
+
+const WEBHOOK_SECRET: &str = "whsec_test_rhone";
+
+async fn billed(stub: &StripeStub, grace_days: &str) -> TestApp {
+    spawn_app_with(&[
+        ("RHONE_STRIPE_SECRET_KEY", SECRET_KEY),
+        ("RHONE_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("RHONE_STRIPE_API_URL", &stub.url),
+        ("RHONE_STRIPE_PRICES", "starter=price_starter,pro=price_pro"),
+        ("RHONE_BILLING_GRACE_DAYS", grace_days),
+    ])
+    .await
+}
+
+/// The test user's own team and its id.
+async fn own_team(app: &TestApp) -> (String, i64) {
+    let teams = app.get("/teams").await.1;
+    (teams[0]["slug"].as_str().unwrap().to_string(), teams[0]["id"].as_i64().unwrap())
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Stripe's event envelope around `object`.
+fn event(id: &str, kind: &str, created: i64, object: Value) -> String {
+    let mut e = crate::stripe_stub::object("event");
+    e["id"] = json!(id);
+    e["type"] = json!(kind);
+    e["created"] = json!(created);
+    e["data"] = json!({"object": object});
+    e.to_string()
+}
+
+async fn deliver(app: &TestApp, body: &str, signature: Option<String>) -> (StatusCode, Value) {
+    let mut req = app.anon(Method::POST, "/api/v1/webhooks/stripe").header("content-type", "application/json").body(body.to_string());
+    if let Some(s) = signature {
+        req = req.header("Stripe-Signature", s);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn signed(app: &TestApp, body: &str) -> (StatusCode, Value) {
+    deliver(app, body, Some(domain::billing::sign(WEBHOOK_SECRET, now(), body.as_bytes()))).await
+}
+
+fn checkout_completed(team_id: i64, customer: &str, plan: &str) -> Value {
+    let mut s = object("checkout.session");
+    s["client_reference_id"] = json!(team_id.to_string());
+    s["customer"] = json!(customer);
+    s["subscription"] = json!("sub_test_1");
+    s["metadata"] = json!({"rhone_team": team_id.to_string(), "rhone_plan": plan});
+    s["status"] = json!("complete");
+    s
+}
+
+fn subscription(customer: &str, price: &str, status: &str) -> Value {
+    let mut s = object("subscription");
+    s["id"] = json!("sub_test_1");
+    s["customer"] = json!(customer);
+    s["status"] = json!(status);
+    s["items"] = json!({"object": "list", "data": [{"id": "si_1", "price": {"id": price}, "current_period_start": 1_764_547_200, "current_period_end": 1_767_225_600}]});
+    s
+}
+
+async fn new_app(app: &TestApp, name: &str) -> (StatusCode, Value) {
+    app.json(Method::POST, "/apps", json!({"name": name, "repo_url": "/nonexistent"})).await
+}
+
+#[tokio::test]
+async fn limits_are_refused_with_402_until_a_paid_plan_lifts_them() {
+    let stub = StripeStub::start().await;
+    let app = billed(&stub, "7").await;
+    let (team, team_id) = own_team(&app).await;
+    let (status, b) = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!((status, b["enabled"].as_bool(), b["plan"].as_str(), b["limits"]["apps"].as_u64()), (StatusCode::OK, Some(true), Some("free"), Some(3)), "{b}");
+
+    // the free plan: three apps, no custom domain, one member
+    for n in 1..=3 {
+        assert_eq!(new_app(&app, &format!("app{n}")).await.0, StatusCode::CREATED);
+    }
+    let (status, e) = new_app(&app, "app4").await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{e}");
+    let msg = e["error"].as_str().unwrap();
+    assert!(msg.contains("the free plan allows 3 apps") && msg.contains(&format!("team {team} has 3")) && msg.contains(&format!("/t/{team}/billing")), "{msg}");
+    let (status, e) = app.json(Method::POST, "/apps/app1/domains", json!({"domain": "shop.example.com"})).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("allows 0 custom domains"), "{e}");
+    let (status, e) = app.json(Method::POST, &format!("/teams/{team}/invitations"), json!({"email": "friend@example.com", "role": "member"})).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("allows 1 team members"), "{e}");
+    let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!(b["usage"], json!({"apps": 3, "members": 1, "custom_domains": 0, "builds": 0}), "refusals leave nothing behind");
+
+    // Checkout: a customer made once for the team, the session naming the team and the plan
+    let (status, c) = app.json(Method::POST, &format!("/teams/{team}/billing/checkout"), json!({"plan": "starter"})).await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    assert!(c["url"].as_str().unwrap().starts_with(&format!("{}/pay/cs_test_", stub.url)), "{c}");
+    let (status, _) = app.json(Method::POST, &format!("/teams/{team}/billing/checkout"), json!({"plan": "pro"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let customers = stub.calls("/v1/customers");
+    assert_eq!(customers.len(), 1, "the customer is made once and reused");
+    assert_eq!(customers[0].method, "POST");
+    assert_eq!(customers[0].form.get("metadata[rhone_team]"), Some(&team_id.to_string()));
+    let sessions = stub.calls("/v1/checkout/sessions");
+    let s = &sessions[0].form;
+    let customer = "cus_test1";
+    for (k, v) in [("mode", "subscription"), ("customer", customer), ("client_reference_id", &team_id.to_string()), ("metadata[rhone_team]", &team_id.to_string()), ("metadata[rhone_plan]", "starter"), ("line_items[0][price]", "price_starter"), ("line_items[0][quantity]", "1")] {
+        assert_eq!(s.get(k).map(String::as_str), Some(v), "{k} in {s:?}");
+    }
+    assert!(s["success_url"].ends_with(&format!("/t/{team}/billing?checkout=done")), "{s:?}");
+    assert_eq!(sessions[1].form.get("line_items[0][price]").map(String::as_str), Some("price_pro"));
+    for (plan, why) in [("free", "cannot be bought"), ("gold", "is not a plan here")] {
+        let (status, e) = app.json(Method::POST, &format!("/teams/{team}/billing/checkout"), json!({"plan": plan})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert!(e["error"].as_str().unwrap().contains(why), "{e}");
+    }
+
+    // the webhook: unsigned, forged or stale deliveries change nothing
+    let paid = event("evt_checkout_1", "checkout.session.completed", now(), checkout_completed(team_id, customer, "starter"));
+    assert_eq!(deliver(&app, &paid, None).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(deliver(&app, &paid, Some(domain::billing::sign("whsec_wrong", now(), paid.as_bytes()))).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(deliver(&app, &paid, Some(domain::billing::sign(WEBHOOK_SECRET, now() - 301, paid.as_bytes()))).await.0, StatusCode::BAD_REQUEST);
+    let tampered = paid.replace("starter", "pro");
+    assert_eq!(deliver(&app, &tampered, Some(domain::billing::sign(WEBHOOK_SECRET, now(), paid.as_bytes()))).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(app.get(&format!("/teams/{team}/billing")).await.1["plan"], "free");
+
+    // signed: the team is on Starter, and the fourth app is allowed
+    let (status, r) = signed(&app, &paid).await;
+    assert_eq!((status, r["result"].as_str()), (StatusCode::OK, Some("handled")), "{r}");
+    let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!((b["plan"].as_str(), b["limits"]["apps"].as_u64(), b["subscription_status"].as_str()), (Some("starter"), Some(10), Some("active")), "{b}");
+    assert_eq!(new_app(&app, "app4").await.0, StatusCode::CREATED);
+    // the same event again: recognized, nothing applied twice
+    let (status, r) = signed(&app, &paid).await;
+    assert_eq!((status, r["result"].as_str()), (StatusCode::OK, Some("duplicate")), "{r}");
+
+    // out of order: the newer update (Pro) wins over an older one arriving after it
+    let t = now();
+    let newer = event("evt_sub_2", "customer.subscription.updated", t + 20, subscription(customer, "price_pro", "active"));
+    let older = event("evt_sub_1", "customer.subscription.updated", t + 10, subscription(customer, "price_starter", "active"));
+    assert_eq!(signed(&app, &newer).await.0, StatusCode::OK);
+    assert_eq!(signed(&app, &older).await.0, StatusCode::OK);
+    let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!((b["plan"].as_str(), b["period_start"].as_i64(), b["period_end"].as_i64()), (Some("pro"), Some(1_764_547_200), Some(1_767_225_600)), "{b}");
+
+    // an event about no team of this installation is acknowledged and ignored
+    let stranger = event("evt_other", "checkout.session.completed", now(), checkout_completed(999_999, "cus_stranger", "pro"));
+    let (status, r) = signed(&app, &stranger).await;
+    assert_eq!((status, r["result"].as_str()), (StatusCode::OK, Some("ignored")), "{r}");
+
+    // the Billing Portal for the same customer
+    let (status, p) = app.json(Method::POST, &format!("/teams/{team}/billing/portal"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    assert!(p["url"].as_str().unwrap().starts_with(&format!("{}/portal/bps_test_", stub.url)), "{p}");
+    assert_eq!(stub.calls("/v1/billing_portal/sessions")[0].form.get("customer").map(String::as_str), Some(customer));
+
+    // cancelled: back to the free plan's limits
+    let cancelled = event("evt_sub_3", "customer.subscription.deleted", t + 30, subscription(customer, "price_pro", "canceled"));
+    assert_eq!(signed(&app, &cancelled).await.0, StatusCode::OK);
+    let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!((b["plan"].as_str(), b["limits"]["apps"].as_u64()), (Some("free"), Some(3)), "{b}");
+    assert_eq!(new_app(&app, "app5").await.0, StatusCode::PAYMENT_REQUIRED);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_payment_restricts_the_team_after_its_grace_and_a_paid_invoice_restores_it() {
+    let stub = StripeStub::start().await;
+    let app = billed(&stub, "0").await;
+    let (team, team_id) = own_team(&app).await;
+    let customer = "cus_grace";
+    // (events are stamped in the past: the failure's grace period of 0 days is over at once)
+    let t = now() - 100;
+    assert_eq!(signed(&app, &event("evt_c", "checkout.session.completed", t, checkout_completed(team_id, customer, "starter"))).await.0, StatusCode::OK);
+    for n in 1..=4 {
+        assert_eq!(new_app(&app, &format!("g{n}")).await.0, StatusCode::CREATED);
+    }
+    let mut invoice = object("invoice");
+    invoice["customer"] = json!(customer);
+    assert_eq!(signed(&app, &event("evt_fail", "invoice.payment_failed", t + 10, invoice.clone())).await.0, StatusCode::OK);
+    let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!((b["plan"].as_str(), b["restricted"].as_bool(), b["limits"]["apps"].as_u64()), (Some("starter"), Some(true), Some(3)), "{b}");
+    assert!(b["warning"].as_str().unwrap().contains("held to the free plan's limits until the invoice is paid"), "{b}");
+    let (status, e) = new_app(&app, "g5").await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("held to it after a failed payment"), "{e}");
+
+    // an older "paid" arriving late does not lift it; the newer one does
+    assert_eq!(signed(&app, &event("evt_paid_old", "invoice.paid", t + 5, invoice.clone())).await.0, StatusCode::OK);
+    assert_eq!(app.get(&format!("/teams/{team}/billing")).await.1["restricted"], true);
+    assert_eq!(signed(&app, &event("evt_paid", "invoice.paid", t + 20, invoice)).await.0, StatusCode::OK);
+    let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!((b["restricted"].as_bool(), b["warning"].is_null(), b["limits"]["apps"].as_u64()), (Some(false), true, Some(10)), "{b}");
+    assert_eq!(new_app(&app, "g5").await.0, StatusCode::CREATED);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn builds_are_counted_per_period_and_refused_past_the_plan_limit() {
+    let stub = StripeStub::start().await;
+    let app = spawn_app_with(&[("RHONE_STRIPE_SECRET_KEY", SECRET_KEY), ("RHONE_STRIPE_API_URL", &stub.url), ("RHONE_PLAN_LIMITS", "free.builds=2, free.apps=unlimited")]).await;
+    let (team, _) = own_team(&app).await;
+    let repo = crate::helpers::Repo::new(&crate::helpers::files(&crate::helpers::python_app("built")));
+    app.create_app("builder", &repo.path(), json!({})).await;
+    app.deploy("builder").await;
+    app.deploy("builder").await;
+    let (status, e) = app.json(Method::POST, "/apps/builder/deployments", json!({})).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("the free plan allows 2 builds this billing period and team"), "{e}");
+    let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!((b["usage"]["builds"].as_u64(), &b["limits"]["apps"]), (Some(2), &Value::Null), "{b}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_stripe_billing_is_off_and_nothing_is_limited() {
+    let app = crate::helpers::spawn_app().await;
+    let (team, _) = own_team(&app).await;
+    let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!((b["enabled"].as_bool(), b["plan"].as_str(), &b["limits"]["apps"]), (Some(false), Some("unlimited"), &Value::Null), "{b}");
+    for n in 1..=4 {
+        assert_eq!(new_app(&app, &format!("free{n}")).await.0, StatusCode::CREATED);
+    }
+    app.stop().await;
+}

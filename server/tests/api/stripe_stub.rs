@@ -1,0 +1,127 @@
+//! A stand-in for the Stripe endpoints Rhone calls (customers, Checkout sessions, Billing Portal
+//! sessions), answering with Stripe's own example objects (`tests/fixtures/stripe/objects.json`)
+//! given the ids and fields of the request, checking the secret key, and recording every request
+//! (method, path, form fields) for the tests to read.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+
+pub const SECRET_KEY: &str = "sk_test_rhone_stand_in";
+
+/// One request Rhone made.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub form: BTreeMap<String, String>,
+}
+
+#[derive(Default)]
+struct State {
+    calls: Vec<Call>,
+    next: u32,
+}
+
+pub struct StripeStub {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+}
+
+/// Stripe's example object of `kind` (`customer`, `checkout.session`, …).
+pub fn object(kind: &str) -> Value {
+    let path = format!("{}/tests/fixtures/stripe/objects.json", env!("CARGO_MANIFEST_DIR"));
+    let all: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("stripe fixtures")).expect("json");
+    all["resources"][kind].clone()
+}
+
+fn reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+    Response::builder().status(status).header("content-type", "application/json").body(Full::new(Bytes::from(body.to_string()))).unwrap()
+}
+
+/// `metadata[k]` form fields as an object.
+fn metadata(form: &BTreeMap<String, String>, prefix: &str) -> Value {
+    let m: serde_json::Map<String, Value> =
+        form.iter().filter_map(|(k, v)| k.strip_prefix(&format!("{prefix}[")).and_then(|k| k.strip_suffix(']')).map(|k| (k.to_string(), json!(v)))).collect();
+    Value::Object(m)
+}
+
+async fn handle(state: Arc<Mutex<State>>, base: String, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.headers().get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {SECRET_KEY}")) {
+        let err = json!({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}});
+        return Ok(reply(StatusCode::UNAUTHORIZED, err));
+    }
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let n = {
+        let mut st = state.lock().unwrap();
+        st.next += 1;
+        st.calls.push(Call { method: method.to_string(), path: path.clone(), form: form.clone() });
+        st.next
+    };
+    let f = |k: &str| form.get(k).cloned().map_or(Value::Null, Value::String);
+    Ok(match (method, path.as_str()) {
+        (Method::POST, "/v1/customers") => {
+            let mut c = object("customer");
+            c["id"] = json!(format!("cus_test{n}"));
+            c["email"] = f("email");
+            c["name"] = f("name");
+            c["metadata"] = metadata(&form, "metadata");
+            reply(StatusCode::OK, c)
+        }
+        (Method::POST, "/v1/checkout/sessions") => {
+            let id = format!("cs_test_{n}");
+            let mut s = object("checkout.session");
+            s["id"] = json!(id);
+            s["url"] = json!(format!("{base}/pay/{id}"));
+            s["mode"] = f("mode");
+            s["customer"] = f("customer");
+            s["client_reference_id"] = f("client_reference_id");
+            s["metadata"] = metadata(&form, "metadata");
+            s["success_url"] = f("success_url");
+            s["cancel_url"] = f("cancel_url");
+            reply(StatusCode::OK, s)
+        }
+        (Method::POST, "/v1/billing_portal/sessions") => {
+            let id = format!("bps_test_{n}");
+            let mut s = object("billing_portal.session");
+            s["id"] = json!(id);
+            s["url"] = json!(format!("{base}/portal/{id}"));
+            s["customer"] = f("customer");
+            s["return_url"] = f("return_url");
+            reply(StatusCode::OK, s)
+        }
+        _ => reply(StatusCode::NOT_FOUND, json!({"error": {"type": "invalid_request_error", "message": format!("Unrecognized request URL ({path})")}})),
+    })
+}
+
+impl StripeStub {
+    pub async fn start() -> StripeStub {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State::default()));
+        let (st, base) = (state.clone(), url.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (st, base) = (st.clone(), base.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| handle(st.clone(), base.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        StripeStub { url, state }
+    }
+
+    /// The requests made to `path`.
+    pub fn calls(&self, path: &str) -> Vec<Call> {
+        self.state.lock().unwrap().calls.iter().filter(|c| c.path == path).cloned().collect()
+    }
+}

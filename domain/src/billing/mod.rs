@@ -9,6 +9,7 @@
 
 mod plans;
 mod stripe;
+mod usage;
 mod webhook;
 
 use std::time::Duration;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use plans::{default_plans, Limits, Plan};
+pub use usage::{Meter, MeterUsage, UsageReport};
 pub use webhook::{sign, verify_signature, StripeReply, StripeWebhookError};
 
 use crate::access::Actor;
@@ -188,7 +190,7 @@ impl Services {
         }
     }
 
-    fn period(account: &BillingAccount) -> (i64, i64) {
+    pub(crate) fn period(account: &BillingAccount) -> (i64, i64) {
         match (account.period_start, account.period_end) {
             (Some(s), Some(e)) if e > s => (s, e),
             _ => calendar_month(now_ms() / 1000),

@@ -76,6 +76,13 @@ impl Stripe {
         session.url.ok_or_else(|| Error::Conflict("Stripe made a Checkout session without a URL".into()))
     }
 
+    /// One meter event: `value` of `meter` used by `customer`, identified so Stripe counts it once.
+    pub(super) async fn meter_event(&self, meter: &str, customer: &str, value: i64, identifier: &str, timestamp: i64) -> Result<()> {
+        let payload = HashMap::from([("stripe_customer_id".to_string(), customer.to_string()), ("value".to_string(), value.to_string())]);
+        stripe_billing::billing_meter_event::CreateBillingMeterEvent::new(meter, payload).identifier(identifier).timestamp(timestamp).send(&self.client).await.map_err(refused)?;
+        Ok(())
+    }
+
     /// A Billing Portal session for `customer`, coming back to `back`.
     pub(super) async fn portal(&self, customer: &str, back: &str) -> Result<String> {
         let s = stripe_billing::billing_portal_session::CreateBillingPortalSession::new().customer(customer).return_url(back).send(&self.client).await.map_err(refused)?;

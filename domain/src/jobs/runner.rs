@@ -24,6 +24,7 @@ impl Services {
             crate::domains::DomainChecks::KIND => execute::<crate::domains::DomainChecks>(self, &job).await?,
             crate::tls::IssueCertificate::KIND => execute::<crate::tls::IssueCertificate>(self, &job).await?,
             PostStatus::KIND => execute::<PostStatus>(self, &job).await?,
+            crate::billing::UsageReport::KIND => execute::<crate::billing::UsageReport>(self, &job).await?,
             #[cfg(test)]
             super::tests::FailsUntil::KIND => execute::<super::tests::FailsUntil>(self, &job).await?,
             other => {

@@ -31,13 +31,17 @@ fn ms(d: Duration) -> i64 {
 }
 
 impl Services {
-    fn periodic(&self) -> [Periodic; 3] {
+    fn periodic(&self) -> Vec<Periodic> {
         let r = &self.settings.retention;
-        [
+        let mut all = vec![
             Periodic { name: Retention::KIND, every: r.interval, job: scheduled::<Retention> },
             Periodic { name: PurgeSessions::KIND, every: r.session_purge_interval, job: scheduled::<PurgeSessions> },
             Periodic { name: crate::domains::DomainChecks::KIND, every: self.settings.domains.check_interval, job: scheduled::<crate::domains::DomainChecks> },
-        ]
+        ];
+        if let Some(b) = &self.settings.billing {
+            all.push(Periodic { name: crate::billing::UsageReport::KIND, every: b.usage_report, job: scheduled::<crate::billing::UsageReport> });
+        }
+        all
     }
 
     /// Creates (or updates the interval of) each periodic job's schedule row.

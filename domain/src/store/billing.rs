@@ -42,9 +42,10 @@ impl Store {
     /// Stores the whole state (inserting the row on first use).
     pub async fn put_billing_account(&self, a: &BillingAccount) -> Result<()> {
         sqlx::query(
-            "INSERT INTO billing_accounts (team_id, customer_id, plan, subscription_id, subscription_status, subscription_at, payment_at, period_start, period_end, payment_failed_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ON CONFLICT (team_id) DO UPDATE SET customer_id = excluded.customer_id, plan = excluded.plan, subscription_id = excluded.subscription_id,
+            "INSERT INTO billing_accounts (team_id, customer_id, plan, subscription_id, subscription_status, subscription_at, payment_at, period_start, period_end, payment_failed_at, updated_at, metered_since)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $2 IS NULL THEN NULL ELSE $11 END)
+             ON CONFLICT (team_id) DO UPDATE SET customer_id = excluded.customer_id,
+               metered_since = COALESCE(billing_accounts.metered_since, excluded.metered_since), plan = excluded.plan, subscription_id = excluded.subscription_id,
                subscription_status = excluded.subscription_status, subscription_at = excluded.subscription_at, payment_at = excluded.payment_at,
                period_start = excluded.period_start, period_end = excluded.period_end, payment_failed_at = excluded.payment_failed_at, updated_at = excluded.updated_at",
         )
@@ -108,5 +109,85 @@ impl Store {
     /// Deployments that build (not rollbacks or restarts) made since `since` (unix ms).
     pub async fn count_team_builds(&self, team_id: i64, since: i64) -> Result<u64> {
         self.count("SELECT COUNT(*) AS n FROM deployments d JOIN apps a ON a.id = d.app_id WHERE a.team_id = $1 AND d.kind = 'deploy' AND d.created_at >= $2", team_id, Some(since)).await
+    }
+}
+
+/// A usage report sent (or to send) to a Stripe meter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageReportRow {
+    pub team_id: i64,
+    pub meter: String,
+    pub window_start: i64,
+    pub window_end: i64,
+    pub value: i64,
+    pub identifier: String,
+}
+
+impl Store {
+    /// Machine time (ms) team `team_id`'s instances ran before `t` (unix ms), all runs together.
+    pub async fn machine_ms_before(&self, team_id: i64, t: i64) -> Result<i64> {
+        let r = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN stopped_at IS NULL OR stopped_at > $2 THEN $2 ELSE stopped_at END - started_at), 0) AS BIGINT) AS n
+             FROM machine_runs WHERE team_id = $1 AND started_at < $2",
+        )
+        .bind(team_id)
+        .bind(t)
+        .fetch_one(self.pool())
+        .await?;
+        get(&r, "n")
+    }
+
+    /// Builds (deployments that build) team `team_id` made in `[from, to)` (unix ms), its
+    /// deleted apps' excepted.
+    pub async fn builds_between(&self, team_id: i64, from: i64, to: i64) -> Result<i64> {
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM deployments d JOIN apps a ON a.id = d.app_id WHERE a.team_id = $1 AND d.kind = 'deploy' AND d.created_at >= $2 AND d.created_at < $3")
+            .bind(team_id)
+            .bind(from)
+            .bind(to)
+            .fetch_one(self.pool())
+            .await?;
+        get(&r, "n")
+    }
+
+    /// Teams with a Stripe customer: (team id, customer id, metered since (unix ms)).
+    pub async fn billed_teams(&self) -> Result<Vec<(i64, String, i64)>> {
+        let rows = sqlx::query("SELECT team_id, customer_id, COALESCE(metered_since, updated_at) AS since FROM billing_accounts WHERE customer_id IS NOT NULL ORDER BY team_id").fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok((get(r, "team_id")?, get(r, "customer_id")?, get(r, "since")?))).collect()
+    }
+
+    /// The end of the last window reported for `team_id`'s `meter` (unix ms).
+    pub async fn last_reported(&self, team_id: i64, meter: &str) -> Result<Option<i64>> {
+        let r = sqlx::query("SELECT MAX(window_end) AS n FROM usage_reports WHERE team_id = $1 AND meter = $2").bind(team_id).bind(meter).fetch_one(self.pool()).await?;
+        get(&r, "n")
+    }
+
+    /// Records a report Stripe accepted (a second record of the same window changes nothing).
+    pub async fn record_usage_report(&self, u: &UsageReportRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO usage_reports (team_id, meter, window_start, window_end, value, identifier, reported_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (team_id, meter, window_start) DO NOTHING",
+        )
+        .bind(u.team_id)
+        .bind(&u.meter)
+        .bind(u.window_start)
+        .bind(u.window_end)
+        .bind(u.value)
+        .bind(&u.identifier)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// What was reported for `team_id`'s `meter` in windows starting within `[from, to)`.
+    pub async fn reported_between(&self, team_id: i64, meter: &str, from: i64, to: i64) -> Result<i64> {
+        let r = sqlx::query("SELECT CAST(COALESCE(SUM(value), 0) AS BIGINT) AS n FROM usage_reports WHERE team_id = $1 AND meter = $2 AND window_start >= $3 AND window_start < $4")
+            .bind(team_id)
+            .bind(meter)
+            .bind(from)
+            .bind(to)
+            .fetch_one(self.pool())
+            .await?;
+        get(&r, "n")
     }
 }

@@ -32,11 +32,29 @@ impl Store {
                 .execute(self.pool())
                 .await?;
                 sqlx::query("UPDATE deployments SET runtime = $2 WHERE id = $1").bind(deployment_id).bind(runtime).execute(self.pool()).await?;
+                // metering: a run opens when its instance starts (one open run per replica)
+                sqlx::query(
+                    "INSERT INTO machine_runs (team_id, app_id, deployment_id, replica, size, started_at)
+                     SELECT a.team_id, a.id, d.id, $2, COALESCE(CAST(a.memory_limit_mb AS TEXT), 'default'), $3
+                     FROM deployments d JOIN apps a ON a.id = d.app_id
+                     WHERE d.id = $1 AND a.team_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM machine_runs WHERE deployment_id = $1 AND replica = $2 AND stopped_at IS NULL)",
+                )
+                .bind(deployment_id)
+                .bind(i64::from(replica))
+                .bind(super::now_ms())
+                .execute(self.pool())
+                .await?;
             }
             None => {
                 sqlx::query("DELETE FROM instances WHERE deployment_id = $1 AND replica = $2")
                     .bind(deployment_id)
                     .bind(i64::from(replica))
+                    .execute(self.pool())
+                    .await?;
+                sqlx::query("UPDATE machine_runs SET stopped_at = $3 WHERE deployment_id = $1 AND replica = $2 AND stopped_at IS NULL")
+                    .bind(deployment_id)
+                    .bind(i64::from(replica))
+                    .bind(super::now_ms())
                     .execute(self.pool())
                     .await?;
             }

@@ -6,7 +6,7 @@
 mod admin;
 pub mod apps;
 mod audit;
-mod billing;
+pub(crate) mod billing;
 pub mod credentials;
 pub mod deployments;
 mod certificates;

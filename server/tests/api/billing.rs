@@ -226,6 +226,51 @@ async fn builds_are_counted_per_period_and_refused_past_the_plan_limit() {
 }
 
 #[tokio::test]
+async fn machine_time_and_builds_are_reported_to_the_meters_exactly_once() {
+    let stub = StripeStub::start().await;
+    let app = spawn_app_with(&[("RHONE_STRIPE_SECRET_KEY", SECRET_KEY), ("RHONE_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET), ("RHONE_STRIPE_API_URL", &stub.url), ("RHONE_USAGE_REPORT_SECS", "1")]).await;
+    let (team, team_id) = own_team(&app).await;
+    let customer = "cus_metered";
+    assert_eq!(signed(&app, &event("evt_m", "checkout.session.completed", now() - 5, checkout_completed(team_id, customer, "free"))).await.0, StatusCode::OK);
+    let repo = crate::helpers::Repo::new(&crate::helpers::files(&crate::helpers::python_app("metered")));
+    app.create_app("metered", &repo.path(), json!({})).await;
+    assert_eq!(app.deploy_and_wait("metered").await["status"], "live");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let res = app.api(Method::POST, "/apps/metered/stop").send().await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+
+    // once the windows holding the run have closed and been reported, what Stripe received
+    // equals what Rhone measured, meter by meter
+    let path = format!("/teams/{team}/billing/usage?from=0");
+    let mut shown = Value::Null;
+    for _ in 0..100 {
+        shown = app.get(&path).await.1;
+        let settled = shown.as_array().is_some_and(|m| m.iter().all(|m| m["measured"] == m["reported"]) && m.iter().any(|m| m["meter"] == "rhone_machine_seconds" && m["reported"].as_i64() > Some(0)));
+        if settled {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let figure = |v: &Value, meter: &str, k: &str| v.as_array().unwrap().iter().find(|m| m["meter"] == meter).unwrap()[k].as_i64().unwrap();
+    let (seconds, builds) = (figure(&shown, "rhone_machine_seconds", "measured"), figure(&shown, "rhone_builds", "measured"));
+    assert!(seconds >= 2 && builds == 1, "{shown}");
+    assert_eq!((figure(&shown, "rhone_machine_seconds", "reported"), figure(&shown, "rhone_builds", "reported")), (seconds, builds), "{shown}");
+    let sum = |name: &str| stub.meter_events().iter().filter(|e| e.0 == name && e.1 == customer).map(|e| e.2).sum::<i64>();
+    assert_eq!((sum("rhone_machine_seconds"), sum("rhone_builds")), (seconds, builds), "{:?}", stub.meter_events());
+    assert!(stub.meter_events().iter().all(|e| e.3.starts_with(&format!("rhone-{team_id}-"))), "deterministic identifiers");
+
+    // a restart reports nothing again: no identifier sent twice, the totals unchanged
+    let sent = stub.calls("/v1/billing/meter_events").len();
+    let app = app.restart(&[]).await;
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let calls = stub.calls("/v1/billing/meter_events");
+    let ids: std::collections::HashSet<_> = calls.iter().map(|c| c.form["identifier"].clone()).collect();
+    assert_eq!(ids.len(), calls.len(), "no identifier sent twice ({sent} before the restart, {} after)", calls.len());
+    assert_eq!((sum("rhone_machine_seconds"), sum("rhone_builds")), (seconds, builds));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn without_stripe_billing_is_off_and_nothing_is_limited() {
     let app = crate::helpers::spawn_app().await;
     let (team, _) = own_team(&app).await;

@@ -98,6 +98,14 @@ async fn handle(state: Arc<Mutex<State>>, base: String, req: Request<Incoming>) 
             s["return_url"] = f("return_url");
             reply(StatusCode::OK, s)
         }
+        (Method::POST, "/v1/billing/meter_events") => {
+            let mut e = object("billing.meter_event");
+            e["event_name"] = f("event_name");
+            e["identifier"] = f("identifier");
+            e["payload"] = metadata(&form, "payload");
+            e["timestamp"] = json!(form.get("timestamp").and_then(|t| t.parse::<i64>().ok()));
+            reply(StatusCode::OK, e)
+        }
         _ => reply(StatusCode::NOT_FOUND, json!({"error": {"type": "invalid_request_error", "message": format!("Unrecognized request URL ({path})")}})),
     })
 }
@@ -118,6 +126,17 @@ impl StripeStub {
             }
         });
         StripeStub { url, state }
+    }
+
+    /// The meter events received: (event name, customer, value, identifier), each identifier
+    /// once, as Stripe counts them.
+    pub fn meter_events(&self) -> Vec<(String, String, i64, String)> {
+        let mut seen = std::collections::HashSet::new();
+        self.calls("/v1/billing/meter_events")
+            .into_iter()
+            .filter(|c| seen.insert(c.form["identifier"].clone()))
+            .map(|c| (c.form["event_name"].clone(), c.form["payload[stripe_customer_id]"].clone(), c.form["payload[value]"].parse().unwrap(), c.form["identifier"].clone()))
+            .collect()
     }
 
     /// The requests made to `path`.

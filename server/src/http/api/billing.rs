@@ -3,7 +3,7 @@
 //! Billing Portal); and `POST /webhooks/stripe`, authenticated by its signature alone.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -34,6 +34,18 @@ pub struct Redirect {
 
 pub async fn checkout(State(s): State<AppState>, Caller(a): Caller, Path(team): Path<String>, Body(b): Body<CheckoutRequest>) -> ApiResult<Json<Redirect>> {
     Ok(Json(Redirect { url: s.services.billing_checkout(&a, &team, &b.plan).await? }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageRange {
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+/// `GET /teams/{team}/billing/usage?from=&to=` (unix s): per meter, measured and reported.
+pub async fn usage(State(s): State<AppState>, Caller(a): Caller, Path(team): Path<String>, Query(q): Query<UsageRange>) -> ApiResult<Json<Vec<domain::billing::MeterUsage>>> {
+    Ok(Json(s.services.team_usage(&a, &team, q.from, q.to).await?))
 }
 
 pub async fn portal(State(s): State<AppState>, Caller(a): Caller, Path(team): Path<String>) -> ApiResult<Json<Redirect>> {

@@ -1,0 +1,125 @@
+//! Metering and reporting: what each team used, measured by Rhone (machine time from each
+//! instance's start and stop, builds from deployments), reported to Stripe's billing meters by a
+//! periodic job in closed windows of `usage_report_secs`. Each report carries a deterministic
+//! identifier (team, meter, window), so a retried or repeated report is never counted twice, and
+//! is recorded once Stripe accepted it; `GET /teams/{team}/billing/usage` puts what was measured
+//! next to what was reported.
+
+use serde::{Deserialize, Serialize};
+
+use crate::access::Actor;
+use crate::error::{Error, Result};
+use crate::jobs::Job;
+use crate::policy::Action;
+use crate::store::billing::UsageReportRow;
+use crate::store::now_ms;
+use crate::Services;
+
+/// Stripe's limit on how old a meter event may be.
+const MAX_AGE_MS: i64 = 35 * 24 * 3600 * 1000;
+
+/// The meters Rhone reports, by their event names (the values are in exactly these units).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meter {
+    MachineSeconds,
+    Builds,
+}
+
+impl Meter {
+    pub const ALL: [Meter; 2] = [Meter::MachineSeconds, Meter::Builds];
+
+    pub fn event_name(self) -> &'static str {
+        match self {
+            Meter::MachineSeconds => "rhone_machine_seconds",
+            Meter::Builds => "rhone_builds",
+        }
+    }
+}
+
+/// One meter's figures over a time range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeterUsage {
+    pub meter: String,
+    /// What Rhone measured.
+    pub measured: i64,
+    /// What was reported to Stripe (windows closed and sent so far).
+    pub reported: i64,
+}
+
+impl Services {
+    /// `meter`'s usage by team `team_id` in `[from, to)` (unix ms). Machine seconds are whole
+    /// seconds of the running total, so consecutive ranges add up exactly to the whole.
+    pub(crate) async fn measured(&self, team_id: i64, meter: Meter, from: i64, to: i64) -> Result<i64> {
+        Ok(match meter {
+            Meter::MachineSeconds => self.store.machine_ms_before(team_id, to).await? / 1000 - self.store.machine_ms_before(team_id, from).await? / 1000,
+            Meter::Builds => self.store.builds_between(team_id, from, to).await?,
+        })
+    }
+
+    /// Reports every closed window not yet reported, for every team with a Stripe customer.
+    pub(crate) async fn report_usage(&self) -> Result<()> {
+        let Some(b) = self.settings.billing.as_ref() else { return Ok(()) };
+        let window = i64::try_from(b.usage_report.as_millis()).unwrap_or(3_600_000).max(1000);
+        let now = now_ms();
+        let closed = now / window * window;
+        let mut stripe = None;
+        for (team, customer, since) in self.store.billed_teams().await? {
+            for meter in Meter::ALL {
+                // a team reported before goes on from there; a new one from the window in which it
+                // got its Stripe customer
+                let first = since / window * window;
+                let mut start = self.store.last_reported(team, meter.event_name()).await?.unwrap_or(first).max(closed / window * window - MAX_AGE_MS / window * window);
+                while start + window <= closed {
+                    let end = start + window;
+                    let value = self.measured(team, meter, start, end).await?;
+                    let row = UsageReportRow { team_id: team, meter: meter.event_name().into(), window_start: start, window_end: end, value, identifier: format!("rhone-{team}-{}-{start}", meter.event_name()) };
+                    if value > 0 {
+                        if stripe.is_none() {
+                            stripe = Some(super::stripe::client(b)?);
+                        }
+                        if let Some(client) = &stripe {
+                            client.meter_event(meter.event_name(), &customer, value, &row.identifier, end / 1000 - 1).await?;
+                        }
+                    }
+                    self.store.record_usage_report(&row).await?;
+                    start = end;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Team `slug`'s usage per meter in `[from, to)` (unix s; default: the billing period so far):
+    /// measured next to reported (its members).
+    pub async fn team_usage(&self, actor: &Actor, slug: &str, from: Option<i64>, to: Option<i64>) -> Result<Vec<MeterUsage>> {
+        let (team, _) = self.team_for(actor, slug, Action::ReadTeam).await?;
+        let account = self.store.billing_account(team.id).await?;
+        let (period_start, _) = Self::period(&account);
+        let (from, to) = (from.unwrap_or(period_start).saturating_mul(1000), to.map_or_else(now_ms, |t| t.saturating_mul(1000)));
+        if to < from {
+            return Err(Error::invalid("to", "must not be before from"));
+        }
+        let mut out = Vec::new();
+        for meter in Meter::ALL {
+            out.push(MeterUsage {
+                meter: meter.event_name().into(),
+                measured: self.measured(team.id, meter, from, to).await?,
+                reported: self.store.reported_between(team.id, meter.event_name(), from, to).await?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Reports usage to Stripe's meters (periodic, every `usage_report_secs`, while billing is on).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct UsageReport {}
+
+impl Job for UsageReport {
+    const KIND: &'static str = "usage_report";
+    const MAX_ATTEMPTS: i64 = 5;
+
+    async fn run(&self, s: &Services) -> Result<()> {
+        s.report_usage().await
+    }
+}

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use reqwest::{Method, StatusCode};
 use rustls::pki_types::pem::PemObject;
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::domains::{free_port, FakeDns};
 use crate::github_stub::openssl;
@@ -120,6 +121,10 @@ impl Setup {
     }
 
     async fn with(dns: FakeDns, pebble: Pebble, proxy_port: u16, https_port: u16, slug: &str, body: &str, env: &[(&str, &str)]) -> Setup {
+        Self::with_files(dns, pebble, proxy_port, https_port, slug, &python_app(body), env).await
+    }
+
+    async fn with_files(dns: FakeDns, pebble: Pebble, proxy_port: u16, https_port: u16, slug: &str, app_files: &[(&'static str, String)], env: &[(&str, &str)]) -> Setup {
         let proxy_addr = format!("127.0.0.1:{proxy_port}");
         let https_addr = format!("127.0.0.1:{https_port}");
         let dns_addr = dns.dns.to_string();
@@ -134,7 +139,7 @@ impl Setup {
         ];
         vars.extend_from_slice(env);
         let app = spawn_app_with(&vars).await;
-        let repo = Repo::new(&files(&python_app(body)));
+        let repo = Repo::new(&files(app_files));
         app.create_app(slug, &repo.path(), json!({})).await;
         assert_eq!(app.deploy_and_wait(slug).await["status"], "live");
         Setup { dns, pebble, app, proxy_port, https_port, https_addr }
@@ -504,4 +509,76 @@ async fn without_a_dns_provider_each_app_gets_its_own_certificate_by_http_01_and
     assert!(res.status().is_success(), "{}", res.status());
     assert!(client("solo.apps.example.test").get(format!("https://solo.apps.example.test:{https_port}/")).send().await.is_err(), "no longer served");
     app.stop().await;
+}
+
+/// A Python app answering `GET /proto` with the `X-Forwarded-Proto` it was sent, and any
+/// `Upgrade` request with 101 and then its bytes echoed back raw.
+fn proto_and_echo_app() -> Vec<(&'static str, String)> {
+    let app = r#"import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            self.send_response(101)
+            self.send_header("Connection", "Upgrade")
+            self.send_header("Upgrade", "websocket")
+            self.end_headers()
+            self.wfile.flush()
+            while True:
+                b = self.connection.recv(4096)
+                if not b:
+                    break
+                self.connection.sendall(b)
+            self.close_connection = True
+            return
+        body = self.headers.get("X-Forwarded-Proto", "none").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+"#;
+    vec![("requirements.txt", String::new()), ("app.py", app.to_string())]
+}
+
+#[tokio::test]
+async fn websockets_pass_through_the_tls_listener_and_apps_are_told_https() {
+    let dns = FakeDns::start().await;
+    let (proxy_port, https_port) = (free_port(), free_port());
+    let pebble = Pebble::start(proxy_port, https_port, dns.dns, &[]).await;
+    let s = Setup::with_files(dns, pebble, proxy_port, https_port, "sockets", &proto_and_echo_app(), &[]).await;
+    let domain = "sockets.example.com";
+    assert_eq!(s.add_domain("sockets", domain).await["certificate"], "issued");
+
+    // the app learns the request came over HTTPS, whatever the client claims
+    let https = s.https_client(domain).await;
+    let res = https.get(format!("https://{domain}:{}/proto", s.https_port)).header("X-Forwarded-Proto", "http").send().await.unwrap();
+    assert_eq!(res.text().await.unwrap(), "https");
+    let res = s.app.client.get(format!("http://127.0.0.1:{}/proto", s.proxy_port)).header("Host", "sockets.localhost").send().await.unwrap();
+    assert_eq!(res.text().await.unwrap(), "http");
+
+    // a WebSocket over TLS: upgraded, then bytes both ways
+    let root = s.pebble.root().await;
+    let tcp = tokio::net::TcpStream::connect(&s.https_addr).await.unwrap();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config(&root, &[b"http/1.1"])));
+    let mut ws = connector.connect(domain.try_into().unwrap(), tcp).await.expect("handshake");
+    let handshake = format!("GET /ws HTTP/1.1\r\nHost: {domain}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    ws.write_all(handshake.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        assert_eq!(ws.read(&mut byte).await.unwrap(), 1, "cut: {}", String::from_utf8_lossy(&head));
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    for msg in [b"ping over tls".as_slice(), b"and again".as_slice()] {
+        ws.write_all(msg).await.unwrap();
+        let mut back = vec![0u8; msg.len()];
+        ws.read_exact(&mut back).await.unwrap();
+        assert_eq!(back, msg);
+    }
+    s.app.stop().await;
 }

@@ -289,6 +289,11 @@ impl Services {
         if let Some(why) = app.watch_root_dir.then(|| outside_root(&app.root_dir, push)).flatten() {
             return skip(why);
         }
+        // over its plan's builds: not deployed, and the reply says why
+        match self.check_limit(app.team_id, crate::billing::Limit::Builds).await {
+            Err(crate::Error::PaymentRequired(why)) => return skip(why),
+            other => other?,
+        }
         let dep = self
             .enqueue_deployment(NewDeployment { app_id: app.id, git_ref: &push.after, kind: DeploymentKind::Deploy, rollback_of: None, delivery: Some(key) })
             .await?;

@@ -13,6 +13,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
 use arc_swap::ArcSwap;
 
 pub use drain::{Connection, Drain, DrainOutcome, InFlight, Open};
@@ -37,11 +40,24 @@ pub struct Route {
     pub deployment_id: i64,
     pub target: Target,
     drain: Arc<Drain>,
+    /// Response body bytes sent to clients for this app (shared by its versions; the table hands
+    /// it out when the route goes live, and takes the count for metering).
+    sent: Arc<AtomicU64>,
 }
 
 impl Route {
     pub fn new(app_slug: impl Into<String>, deployment_id: i64, target: Target) -> Self {
-        Route { app_slug: app_slug.into(), deployment_id, target, drain: Arc::default() }
+        Route { app_slug: app_slug.into(), deployment_id, target, drain: Arc::default(), sent: Arc::default() }
+    }
+
+    /// Counts `n` bytes sent to a client (one relaxed atomic add: the hot path's only cost).
+    pub fn count_sent(&self, n: u64) {
+        self.sent.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The counter, for a body that counts as it streams.
+    pub fn sent_counter(&self) -> Arc<AtomicU64> {
+        self.sent.clone()
     }
 
     /// Marks one request as in flight until the guard is dropped (`InFlight::upgraded` turns it
@@ -125,6 +141,8 @@ pub struct RouteTable {
     slug_https: ArcSwap<HashMap<String, DomainHttps>>,
     /// The dashboard's public host and the route to its listener (when the proxy serves it).
     dashboard: ArcSwap<Option<(String, Arc<Route>)>>,
+    /// Each app's byte counter (locked only when a route goes live and when counts are taken).
+    meters: Mutex<HashMap<String, Arc<AtomicU64>>>,
 }
 
 impl RouteTable {
@@ -137,6 +155,7 @@ impl RouteTable {
             challenges: ArcSwap::default(),
             slug_https: ArcSwap::default(),
             dashboard: ArcSwap::default(),
+            meters: Mutex::default(),
         }
     }
 
@@ -288,7 +307,7 @@ impl RouteTable {
 
     /// Atomically makes `route` the live version of its app; returns the route it replaced.
     pub fn switch(&self, route: Route) -> Option<Arc<Route>> {
-        let route = Arc::new(route);
+        let route = Arc::new(self.metered(route));
         let mut previous = None;
         self.table.rcu(|t| {
             let mut t = Table::clone(t);
@@ -298,10 +317,29 @@ impl RouteTable {
         previous
     }
 
+    /// Gives `route` its app's byte counter.
+    fn metered(&self, mut route: Route) -> Route {
+        let mut meters = self.meters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        route.sent = meters.entry(route.app_slug.clone()).or_default().clone();
+        route
+    }
+
+    /// Takes each app's bytes sent since the last call: (slug, bytes), only apps that sent any.
+    pub fn take_sent(&self) -> Vec<(String, u64)> {
+        let meters = self.meters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        meters.iter().filter_map(|(slug, c)| Some((slug.clone(), c.swap(0, Ordering::Relaxed))).filter(|(_, n)| *n > 0)).collect()
+    }
+
+    /// Puts back a count that could not be stored (it is taken again next time).
+    pub fn return_sent(&self, slug: &str, n: u64) {
+        let mut meters = self.meters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        meters.entry(slug.to_string()).or_default().fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Makes `route` live only if the app's live version is still `current` (a newer deploy may
     /// have switched meanwhile); true if it did.
     pub fn switch_if_live(&self, current: i64, route: Route) -> bool {
-        let route = Arc::new(route);
+        let route = Arc::new(self.metered(route));
         let mut done = false;
         self.table.rcu(|t| {
             let mut t = Table::clone(t);

@@ -138,6 +138,7 @@ impl Supervision {
         before_apps.await;
         self.services.release_apps(stop_apps).await;
         self.services.logs.flush().await;
+        self.services.flush_bandwidth().await;
         state.lock = None;
     }
 }

@@ -22,15 +22,17 @@ const MAX_AGE_MS: i64 = 35 * 24 * 3600 * 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Meter {
     MachineSeconds,
+    BandwidthBytes,
     Builds,
 }
 
 impl Meter {
-    pub const ALL: [Meter; 2] = [Meter::MachineSeconds, Meter::Builds];
+    pub const ALL: [Meter; 3] = [Meter::MachineSeconds, Meter::BandwidthBytes, Meter::Builds];
 
     pub fn event_name(self) -> &'static str {
         match self {
             Meter::MachineSeconds => "rhone_machine_seconds",
+            Meter::BandwidthBytes => "rhone_bandwidth_bytes",
             Meter::Builds => "rhone_builds",
         }
     }
@@ -52,8 +54,26 @@ impl Services {
     pub(crate) async fn measured(&self, team_id: i64, meter: Meter, from: i64, to: i64) -> Result<i64> {
         Ok(match meter {
             Meter::MachineSeconds => self.store.machine_ms_before(team_id, to).await? / 1000 - self.store.machine_ms_before(team_id, from).await? / 1000,
+            Meter::BandwidthBytes => self.store.bandwidth_between(team_id, from, to).await?,
             Meter::Builds => self.store.builds_between(team_id, from, to).await?,
         })
+    }
+
+    /// Writes the proxy's byte counts (one row per app that sent any) while billing is on; a
+    /// count that cannot be stored is put back for the next flush. Called by every scheduler tick
+    /// and at shutdown.
+    pub async fn flush_bandwidth(&self) {
+        let taken = self.routes.take_sent();
+        if self.settings.billing.is_none() {
+            return;
+        }
+        let now = now_ms();
+        for (slug, bytes) in taken {
+            if let Err(e) = self.store.record_bandwidth(&slug, i64::try_from(bytes).unwrap_or(i64::MAX), now).await {
+                tracing::warn!(app.slug = %slug, error = %e, "bandwidth could not be recorded; kept for the next flush");
+                self.routes.return_sent(&slug, bytes);
+            }
+        }
     }
 
     /// Reports every closed window not yet reported, for every team with a Stripe customer.

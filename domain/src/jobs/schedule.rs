@@ -85,6 +85,7 @@ impl Services {
             if let Err(e) = self.run_scheduler_tick().await {
                 tracing::error!(error = %e, "scheduler tick failed");
             }
+            self.flush_bandwidth().await;
             tokio::select! {
                 _ = tokio::time::sleep(SCHEDULER_TICK) => {}
                 _ = shutdown.wait_for(|s| *s) => return,

@@ -149,6 +149,28 @@ impl Store {
         get(&r, "n")
     }
 
+    /// Records `bytes` sent for app `slug` at `at` (unix ms); apps without a team are not metered.
+    pub async fn record_bandwidth(&self, slug: &str, bytes: i64, at: i64) -> Result<()> {
+        sqlx::query("INSERT INTO bandwidth_usage (team_id, app_id, at, bytes) SELECT team_id, id, $2, $3 FROM apps WHERE slug = $1 AND team_id IS NOT NULL")
+            .bind(slug)
+            .bind(at)
+            .bind(bytes)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Bytes team `team_id`'s apps sent in flushes within `[from, to)` (unix ms).
+    pub async fn bandwidth_between(&self, team_id: i64, from: i64, to: i64) -> Result<i64> {
+        let r = sqlx::query("SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS n FROM bandwidth_usage WHERE team_id = $1 AND at >= $2 AND at < $3")
+            .bind(team_id)
+            .bind(from)
+            .bind(to)
+            .fetch_one(self.pool())
+            .await?;
+        get(&r, "n")
+    }
+
     /// Teams with a Stripe customer: (team id, customer id, metered since (unix ms)).
     pub async fn billed_teams(&self) -> Result<Vec<(i64, String, i64)>> {
         let rows = sqlx::query("SELECT team_id, customer_id, COALESCE(metered_since, updated_at) AS since FROM billing_accounts WHERE customer_id IS NOT NULL ORDER BY team_id").fetch_all(self.pool()).await?;

@@ -2,6 +2,8 @@
 //! until the body has been sent.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -28,17 +30,19 @@ pub(crate) fn empty() -> ProxyBody {
 
 /// Boxes `body` and ties `guard` to it: the version stays "in flight" until the body is dropped,
 /// which hyper does once the body has been streamed out completely (or the client went away).
-pub(crate) fn guarded<B>(body: B, guard: InFlight) -> ProxyBody
+/// Each data frame's length is added to `sent` (the app's bandwidth meter) as it goes out.
+pub(crate) fn guarded<B>(body: B, guard: InFlight, sent: Arc<AtomicU64>) -> ProxyBody
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    Guarded { inner: body.map_err(Into::into).boxed_unsync(), _guard: guard }.boxed_unsync()
+    Guarded { inner: body.map_err(Into::into).boxed_unsync(), _guard: guard, sent }.boxed_unsync()
 }
 
 struct Guarded {
     inner: ProxyBody,
     _guard: InFlight,
+    sent: Arc<AtomicU64>,
 }
 
 impl Body for Guarded {
@@ -46,7 +50,14 @@ impl Body for Guarded {
     type Error = BoxError;
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                this.sent.fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

@@ -119,7 +119,7 @@ pub(crate) async fn forward(
         }
     }
     strip_hop_by_hop(response.headers_mut(), false);
-    response.map(|upstream_body| body::guarded(upstream_body, guard))
+    response.map(|upstream_body| body::guarded(upstream_body, guard, route.sent_counter()))
 }
 
 /// `Connection: upgrade` plus an `Upgrade` header on an HTTP/1.1 request (e.g. a WebSocket handshake).

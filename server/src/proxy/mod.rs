@@ -359,7 +359,7 @@ async fn handle(
             }
             res
         }
-        Target::Static { root, spa } => static_files::serve(root, *spa, req, guard).await,
+        Target::Static { root, spa } => static_files::serve(root, *spa, req, guard, route.sent_counter()).await,
     };
     let mut response = response;
     if https && domain_https.hsts {

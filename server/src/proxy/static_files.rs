@@ -37,7 +37,7 @@ enum Resolved {
 /// With `spa` (a single-page app), a path that names no file and whose last segment has no file
 /// extension answers the root's `index.html` with 200, so client-side routes survive a reload; a
 /// missing `/app.js` is still a 404, and so is every hidden path.
-pub(crate) async fn serve(dir: &Path, spa: bool, req: Request<Incoming>, guard: InFlight) -> Response<ProxyBody> {
+pub(crate) async fn serve(dir: &Path, spa: bool, req: Request<Incoming>, guard: InFlight, sent: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Response<ProxyBody> {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         let mut response = pages::method_not_allowed();
         response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
@@ -69,7 +69,7 @@ pub(crate) async fn serve(dir: &Path, spa: bool, req: Request<Incoming>, guard: 
             if response.status() == StatusCode::NOT_FOUND {
                 return pages::file_not_found();
             }
-            response.map(|file| body::guarded(file, guard))
+            response.map(|file| body::guarded(file, guard, sent))
         }
     }
 }

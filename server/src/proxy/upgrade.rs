@@ -22,6 +22,7 @@ pub(crate) fn tunnel(
     let upstream = hyper::upgrade::on(&mut upstream_response);
     let slug = route.app_slug.clone();
     let deployment_id = route.deployment_id;
+    let sent = route.sent_counter();
     // From here on the version counts an open connection (not a request) until the tunnel closes.
     let connection = guard.upgraded();
     tokio::spawn(async move {
@@ -35,13 +36,16 @@ pub(crate) fn tunnel(
         };
         let (mut client, mut upstream) = (TokioIo::new(client), TokioIo::new(upstream));
         match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-            Ok((to_upstream, to_client)) => tracing::debug!(
+            Ok((to_upstream, to_client)) => {
+                sent.fetch_add(to_client, std::sync::atomic::Ordering::Relaxed);
+                tracing::debug!(
                 app.slug = %slug,
                 deployment.id = deployment_id,
                 to_upstream,
                 to_client,
                 "upgraded connection closed"
-            ),
+            )
+            }
             Err(error) => tracing::debug!(
                 app.slug = %slug,
                 deployment.id = deployment_id,

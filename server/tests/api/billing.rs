@@ -226,7 +226,7 @@ async fn builds_are_counted_per_period_and_refused_past_the_plan_limit() {
 }
 
 #[tokio::test]
-async fn machine_time_and_builds_are_reported_to_the_meters_exactly_once() {
+async fn machine_time_bandwidth_and_builds_are_reported_to_the_meters_exactly_once() {
     let stub = StripeStub::start().await;
     let app = spawn_app_with(&[("RHONE_STRIPE_SECRET_KEY", SECRET_KEY), ("RHONE_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET), ("RHONE_STRIPE_API_URL", &stub.url), ("RHONE_USAGE_REPORT_SECS", "1")]).await;
     let (team, team_id) = own_team(&app).await;
@@ -235,17 +235,31 @@ async fn machine_time_and_builds_are_reported_to_the_meters_exactly_once() {
     let repo = crate::helpers::Repo::new(&crate::helpers::files(&crate::helpers::python_app("metered")));
     app.create_app("metered", &repo.path(), json!({})).await;
     assert_eq!(app.deploy_and_wait("metered").await["status"], "live");
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    // bandwidth: whatever was sent before (a flush every scheduler tick, 5 s), then exactly 5
+    // bodies of 7 bytes through the proxy, on its fast path and on its general path
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let path = format!("/teams/{team}/billing/usage?from=0");
+    let before = app.get(&path).await.1.as_array().unwrap().iter().find(|m| m["meter"] == "rhone_bandwidth_bytes").unwrap()["measured"].as_i64().unwrap();
+    for _ in 0..4 {
+        let res = app.client.get(format!("http://127.0.0.1:{}/", app.proxy_port)).header("Host", "metered.localhost").send().await.unwrap();
+        assert_eq!(res.text().await.unwrap(), "metered");
+    }
+    // the fifth with `Expect`, which the fast path hands to the general path: it counts too
+    let res = reqwest::Client::new().get(format!("http://127.0.0.1:{}/", app.proxy_port)).header("Host", "metered.localhost").header("Expect", "100-continue").send().await.unwrap();
+    assert_eq!(res.text().await.unwrap(), "metered");
     let res = app.api(Method::POST, "/apps/metered/stop").send().await.unwrap();
     assert!(res.status().is_success(), "{}", res.status());
 
     // once the windows holding the run have closed and been reported, what Stripe received
     // equals what Rhone measured, meter by meter
-    let path = format!("/teams/{team}/billing/usage?from=0");
     let mut shown = Value::Null;
     for _ in 0..100 {
         shown = app.get(&path).await.1;
-        let settled = shown.as_array().is_some_and(|m| m.iter().all(|m| m["measured"] == m["reported"]) && m.iter().any(|m| m["meter"] == "rhone_machine_seconds" && m["reported"].as_i64() > Some(0)));
+        let settled = shown.as_array().is_some_and(|m| {
+            m.iter().all(|m| m["measured"] == m["reported"])
+                && m.iter().any(|m| m["meter"] == "rhone_machine_seconds" && m["reported"].as_i64() > Some(0))
+                && m.iter().any(|m| m["meter"] == "rhone_bandwidth_bytes" && m["reported"].as_i64() == Some(before + 35))
+        });
         if settled {
             break;
         }
@@ -257,6 +271,8 @@ async fn machine_time_and_builds_are_reported_to_the_meters_exactly_once() {
     assert_eq!((figure(&shown, "rhone_machine_seconds", "reported"), figure(&shown, "rhone_builds", "reported")), (seconds, builds), "{shown}");
     let sum = |name: &str| stub.meter_events().iter().filter(|e| e.0 == name && e.1 == customer).map(|e| e.2).sum::<i64>();
     assert_eq!((sum("rhone_machine_seconds"), sum("rhone_builds")), (seconds, builds), "{:?}", stub.meter_events());
+    let bytes = figure(&shown, "rhone_bandwidth_bytes", "measured");
+    assert_eq!((bytes, figure(&shown, "rhone_bandwidth_bytes", "reported"), sum("rhone_bandwidth_bytes")), (before + 35, before + 35, before + 35), "{shown}");
     assert!(stub.meter_events().iter().all(|e| e.3.starts_with(&format!("rhone-{team_id}-"))), "deterministic identifiers");
 
     // a restart reports nothing again: no identifier sent twice, the totals unchanged
@@ -267,6 +283,32 @@ async fn machine_time_and_builds_are_reported_to_the_meters_exactly_once() {
     let ids: std::collections::HashSet<_> = calls.iter().map(|c| c.form["identifier"].clone()).collect();
     assert_eq!(ids.len(), calls.len(), "no identifier sent twice ({sent} before the restart, {} after)", calls.len());
     assert_eq!((sum("rhone_machine_seconds"), sum("rhone_builds")), (seconds, builds));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_push_past_the_plan_builds_deploys_nothing_and_says_why() {
+    let stub = StripeStub::start().await;
+    let secret = crate::github_stub::WEBHOOK_SECRET;
+    let app = spawn_app_with(&[("RHONE_STRIPE_SECRET_KEY", SECRET_KEY), ("RHONE_STRIPE_API_URL", &stub.url), ("RHONE_PLAN_LIMITS", "free.builds=0"), ("RHONE_GITHUB_WEBHOOK_SECRET", secret)]).await;
+    app.create_app("hello", std::path::Path::new("/nonexistent"), json!({"repo_url": "git@github.com:Codertocat/Hello-World.git"})).await;
+    let body = std::fs::read(format!("{}/tests/fixtures/github/push.with-new-branch.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let res = app
+        .anon(Method::POST, "/api/v1/webhooks/github")
+        .header("X-GitHub-Event", "push")
+        .header("X-GitHub-Delivery", "billing-push-1")
+        .header("Content-Type", "application/json")
+        .header("X-Hub-Signature-256", domain::github::sign(secret.as_bytes(), &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let reply: Value = res.json().await.unwrap();
+    let skipped = reply["apps"][0]["skipped"].as_str().unwrap_or_default();
+    assert!(skipped.contains("the free plan allows 0 builds this billing period"), "{reply}");
+    assert!(reply["apps"][0]["deployment_id"].is_null(), "{reply}");
+    assert_eq!(app.get("/apps/hello/deployments").await.1.as_array().map(Vec::len), Some(0), "nothing deployed");
     app.stop().await;
 }
 

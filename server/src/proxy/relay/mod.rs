@@ -288,6 +288,7 @@ impl Relay {
             } else if take > 0 {
                 io.write_all(&available[..take]).await.map_err(|_| ())?;
             }
+            route.count_sent(take as u64);
             if done {
                 break;
             }

@@ -146,11 +146,10 @@ impl Services {
     async fn shown(&self, row: DomainRow) -> Result<AppDomain> {
         let records = self.records_for(&row);
         let cert = self.store.certificate(&row.domain).await?.filter(|_| row.verified_at.is_some());
-        let warning = cert.as_ref().and_then(|c| crate::tls::certificate_warning(&row.domain, c, now_ms()));
+        let now = now_ms();
+        let warning = cert.as_ref().and_then(|c| crate::tls::certificate_warning(&row.domain, c, now));
         let (certificate, expires_at, cert_error) = match cert {
-            // an expired certificate protects nothing, whatever was last stored
-            Some(c) if c.not_after.is_some_and(|na| na <= now_ms()) => ("failed".to_string(), c.not_after, c.last_error),
-            Some(c) => (c.status, c.not_after, c.last_error),
+            Some(c) => (c.shown_status(now), c.not_after, c.last_error),
             None => ("none".to_string(), None, None),
         };
         Ok(AppDomain {

@@ -197,12 +197,22 @@ impl Services {
         }
     }
 
+    /// How much of `limit` team `team_id` uses (builds: since `period_start`, unix s).
+    async fn used(&self, team_id: i64, limit: Limit, period_start: i64) -> Result<u64> {
+        match limit {
+            Limit::Apps => self.store.count_team_apps(team_id).await,
+            Limit::Members => self.store.count_team_seats(team_id).await,
+            Limit::CustomDomains => self.store.count_team_domains(team_id).await,
+            Limit::Builds => Ok(u64::try_from(self.store.builds_between(team_id, period_start * 1000, i64::MAX).await?).unwrap_or(0)),
+        }
+    }
+
     async fn usage(&self, team_id: i64, period_start: i64) -> Result<Usage> {
         Ok(Usage {
-            apps: self.store.count_team_apps(team_id).await?,
-            members: self.store.count_team_seats(team_id).await?,
-            custom_domains: self.store.count_team_domains(team_id).await?,
-            builds: self.store.count_team_builds(team_id, period_start * 1000).await?,
+            apps: self.used(team_id, Limit::Apps, period_start).await?,
+            members: self.used(team_id, Limit::Members, period_start).await?,
+            custom_domains: self.used(team_id, Limit::CustomDomains, period_start).await?,
+            builds: self.used(team_id, Limit::Builds, period_start).await?,
         })
     }
 
@@ -211,20 +221,9 @@ impl Services {
         let Some(b) = self.billing_settings() else { return Ok(()) };
         let account = self.store.billing_account(team_id).await?;
         let (plan, restricted, _) = self.effective(b, &account);
-        let max = match limit {
-            Limit::Apps => plan.limits.apps,
-            Limit::Members => plan.limits.members,
-            Limit::CustomDomains => plan.limits.custom_domains,
-            Limit::Builds => plan.limits.builds,
-        };
-        let Some(max) = max else { return Ok(()) };
+        let Some(max) = plan.limits.of(limit) else { return Ok(()) };
         let (start, _) = Self::period(&account);
-        let used = match limit {
-            Limit::Apps => self.store.count_team_apps(team_id).await?,
-            Limit::Members => self.store.count_team_seats(team_id).await?,
-            Limit::CustomDomains => self.store.count_team_domains(team_id).await?,
-            Limit::Builds => self.store.count_team_builds(team_id, start * 1000).await?,
-        };
+        let used = self.used(team_id, limit, start).await?;
         if used < max {
             return Ok(());
         }

@@ -14,6 +14,18 @@ pub struct Limits {
     pub bandwidth_gb: Option<u64>,
 }
 
+impl Limits {
+    /// The limit on `limit` (`None`: unlimited).
+    pub fn of(&self, limit: super::Limit) -> Option<u64> {
+        match limit {
+            super::Limit::Apps => self.apps,
+            super::Limit::Members => self.members,
+            super::Limit::CustomDomains => self.custom_domains,
+            super::Limit::Builds => self.builds,
+        }
+    }
+}
+
 /// Overage rates (US cents per unit) shown in the projected charge.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overage {

@@ -105,11 +105,6 @@ impl Store {
     pub async fn count_team_domains(&self, team_id: i64) -> Result<u64> {
         self.count("SELECT COUNT(*) AS n FROM app_domains d JOIN apps a ON a.id = d.app_id WHERE a.team_id = $1", team_id, None).await
     }
-
-    /// Deployments that build (not rollbacks or restarts) made since `since` (unix ms).
-    pub async fn count_team_builds(&self, team_id: i64, since: i64) -> Result<u64> {
-        self.count("SELECT COUNT(*) AS n FROM deployments d JOIN apps a ON a.id = d.app_id WHERE a.team_id = $1 AND d.kind = 'deploy' AND d.created_at >= $2", team_id, Some(since)).await
-    }
 }
 
 /// A usage report sent (or to send) to a Stripe meter.

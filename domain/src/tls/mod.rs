@@ -9,8 +9,10 @@
 //! with a fresh key → the chain. Each domain shows `certificate` (`none | pending | issued |
 //! failed`), `expires_at` and the last error.
 
+mod app_https;
 mod platform;
 
+pub use app_https::AppHttps;
 pub use platform::{is_public_name, HostCertificate};
 
 use std::collections::HashMap;
@@ -144,11 +146,6 @@ impl CertStore {
         certs.get(&host).or_else(|| host.split_once('.').and_then(|(_, parent)| certs.get(&format!("*.{parent}")))).cloned()
     }
 
-    /// Whether `host` has a certificate of its own (a wildcard covering it does not count).
-    pub fn has_own(&self, host: &str) -> bool {
-        self.certs.load().contains_key(&host.trim_end_matches('.').to_ascii_lowercase())
-    }
-
     fn set_challenge(&self, host: &str, key: Option<Arc<CertifiedKey>>) {
         let host = host.to_ascii_lowercase();
         crate::routing::edit(&self.challenges, |m| match &key {
@@ -256,6 +253,14 @@ pub struct CertificateRow {
     pub not_before: Option<i64>,
     pub not_after: Option<i64>,
     pub last_error: Option<String>,
+}
+
+impl CertificateRow {
+    /// The state shown at `now` (unix ms): an expired certificate protects nothing, whatever was
+    /// last stored, so it is `failed`.
+    pub fn shown_status(&self, now: i64) -> String {
+        if self.not_after.is_some_and(|na| na <= now) { "failed".into() } else { self.status.clone() }
+    }
 }
 
 fn acme_error(e: instant_acme::Error) -> Error {
@@ -472,60 +477,6 @@ impl Services {
         self.tls.remove(domain);
         self.routes.set_domain_https(domain, |h| h.certificate = false);
         self.store.delete_certificate(domain).await
-    }
-}
-
-/// An app's HTTPS settings for its custom domains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppHttps {
-    /// Plain HTTP gets a 308 to HTTPS once a domain has a certificate (default on).
-    pub redirect: bool,
-    /// HTTPS responses carry `Strict-Transport-Security: max-age=31536000` (default off).
-    pub hsts: bool,
-}
-
-impl Default for AppHttps {
-    fn default() -> Self {
-        AppHttps { redirect: true, hsts: false }
-    }
-}
-
-impl Services {
-    /// App `slug`'s HTTPS settings (viewers).
-    pub async fn app_https(&self, actor: &crate::access::Actor, slug: &str) -> Result<AppHttps> {
-        let app = self.app_for(actor, slug, crate::policy::Action::ReadApp).await?;
-        Ok(self.store.app_https(app.id).await?.unwrap_or_default())
-    }
-
-    /// Changes app `slug`'s HTTPS settings (admins); applied to its domains at once.
-    pub async fn set_app_https(&self, actor: &crate::access::Actor, slug: &str, redirect: Option<bool>, hsts: Option<bool>) -> Result<AppHttps> {
-        let app = self.app_for(actor, slug, crate::policy::Action::UpdateApp).await?;
-        let mut now = self.store.app_https(app.id).await?.unwrap_or_default();
-        now.redirect = redirect.unwrap_or(now.redirect);
-        now.hsts = hsts.unwrap_or(now.hsts);
-        self.store.put_app_https(app.id, now).await?;
-        for d in self.store.domains_of_app(app.id).await? {
-            self.routes.set_domain_https(&d.domain, |h| {
-                h.redirect = now.redirect;
-                h.hsts = now.hsts;
-            });
-        }
-        self.refresh_slug_https().await?;
-        let what = format!("HTTPS redirect {}, HSTS {}", if now.redirect { "on" } else { "off" }, if now.hsts { "on" } else { "off" });
-        self.record(&[app.team_id], actor.audit(crate::teams::AuditAction::AppUpdate, &app.slug, &what)).await;
-        Ok(now)
-    }
-
-    /// Applies app `app_id`'s HTTPS settings to a domain just routed.
-    pub(crate) async fn apply_app_https(&self, app_id: i64, domain: &str) -> Result<()> {
-        let h = self.store.app_https(app_id).await?.unwrap_or_default();
-        let certificate = self.tls.get(domain).is_some();
-        self.routes.set_domain_https(domain, |f| {
-            f.redirect = h.redirect;
-            f.hsts = h.hsts;
-            f.certificate = certificate;
-        });
-        Ok(())
     }
 }
 

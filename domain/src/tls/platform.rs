@@ -47,7 +47,7 @@ impl Services {
         Ok(match row {
             Some(c) => HostCertificate {
                 host,
-                certificate: if c.not_after.is_some_and(|na| na <= now) { "failed".into() } else { c.status },
+                certificate: c.shown_status(now),
                 covered_by: name,
                 expires_at: c.not_after,
                 certificate_error: c.last_error,

@@ -125,20 +125,10 @@ impl Setup {
     }
 
     async fn with_files(dns: FakeDns, pebble: Pebble, proxy_port: u16, https_port: u16, slug: &str, app_files: &[(&'static str, String)], env: &[(&str, &str)]) -> Setup {
-        let proxy_addr = format!("127.0.0.1:{proxy_port}");
-        let https_addr = format!("127.0.0.1:{https_port}");
-        let dns_addr = dns.dns.to_string();
-        let mut vars = vec![
-            ("RHONE_DNS_RESOLVERS", dns_addr.as_str()),
-            ("RHONE_PUBLIC_IPS", "127.0.0.1"),
-            ("RHONE_PROXY_ADDR", &proxy_addr),
-            ("RHONE_HTTPS_ADDR", &https_addr),
-            ("RHONE_ACME_DIRECTORY", &pebble.directory),
-            ("RHONE_ACME_EMAIL", "ops@example.com"),
-            ("RHONE_ACME_CA_FILE", pebble.ca_file.to_str().unwrap()),
-        ];
+        let mut vars = vec![("RHONE_PUBLIC_IPS", "127.0.0.1")];
         vars.extend_from_slice(env);
-        let app = spawn_app_with(&vars).await;
+        let app = acme_rhone(&pebble, dns.dns, proxy_port, https_port, &vars).await;
+        let https_addr = format!("127.0.0.1:{https_port}");
         let repo = Repo::new(&files(app_files));
         app.create_app(slug, &repo.path(), json!({})).await;
         assert_eq!(app.deploy_and_wait(slug).await["status"], "live");
@@ -347,12 +337,11 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
     }
 }
 
-/// Rhone on base domain `base` with ACME against `pebble` and DNS-01 through `provider_env`.
-async fn wildcard_rhone(pebble: &Pebble, resolver: SocketAddr, base: &str, provider_env: &[(&str, &str)]) -> (TestApp, String, u16) {
-    let (proxy_port, https_port) = (free_port(), free_port());
+/// Rhone with ACME against `pebble`, its proxy and HTTPS listener on these ports, asking
+/// `resolver` for DNS, with `extra` settings.
+async fn acme_rhone(pebble: &Pebble, resolver: SocketAddr, proxy_port: u16, https_port: u16, extra: &[(&str, &str)]) -> TestApp {
     let (proxy_addr, https_addr, resolver) = (format!("127.0.0.1:{proxy_port}"), format!("127.0.0.1:{https_port}"), resolver.to_string());
     let mut vars = vec![
-        ("RHONE_BASE_DOMAIN", base),
         ("RHONE_DNS_RESOLVERS", resolver.as_str()),
         ("RHONE_PROXY_ADDR", &proxy_addr),
         ("RHONE_HTTPS_ADDR", &https_addr),
@@ -360,9 +349,17 @@ async fn wildcard_rhone(pebble: &Pebble, resolver: SocketAddr, base: &str, provi
         ("RHONE_ACME_EMAIL", "ops@example.com"),
         ("RHONE_ACME_CA_FILE", pebble.ca_file.to_str().unwrap()),
     ];
+    vars.extend_from_slice(extra);
+    spawn_app_with(&vars).await
+}
+
+/// Rhone on base domain `base` with ACME against `pebble` and DNS-01 through `provider_env`.
+async fn wildcard_rhone(pebble: &Pebble, resolver: SocketAddr, base: &str, provider_env: &[(&str, &str)]) -> (TestApp, String, u16) {
+    let (proxy_port, https_port) = (free_port(), free_port());
+    let mut vars = vec![("RHONE_BASE_DOMAIN", base)];
     vars.extend_from_slice(provider_env);
-    let app = spawn_app_with(&vars).await;
-    (app, https_addr, https_port)
+    let app = acme_rhone(pebble, resolver, proxy_port, https_port, &vars).await;
+    (app, format!("127.0.0.1:{https_port}"), https_port)
 }
 
 /// Deploys app `slug`, then waits until its `{slug}.{base_domain}` certificate is issued.
@@ -469,20 +466,10 @@ async fn without_a_dns_provider_each_app_gets_its_own_certificate_by_http_01_and
     for host in ["solo.apps.example.test", "rhone.example.test"] {
         dns.set_a(host, &["127.0.0.1"]).await;
     }
-    let (proxy_addr, https_addr, resolver) = (format!("127.0.0.1:{proxy_port}"), format!("127.0.0.1:{https_port}"), dns.dns.to_string());
+    let https_addr = format!("127.0.0.1:{https_port}");
     // (a real install's HTTPS listener is on 443, and its public_url has no port)
     let public_url = format!("https://rhone.example.test:{https_port}");
-    let app = spawn_app_with(&[
-        ("RHONE_BASE_DOMAIN", base),
-        ("RHONE_PUBLIC_URL", &public_url),
-        ("RHONE_DNS_RESOLVERS", &resolver),
-        ("RHONE_PROXY_ADDR", &proxy_addr),
-        ("RHONE_HTTPS_ADDR", &https_addr),
-        ("RHONE_ACME_DIRECTORY", &pebble.directory),
-        ("RHONE_ACME_EMAIL", "ops@example.com"),
-        ("RHONE_ACME_CA_FILE", pebble.ca_file.to_str().unwrap()),
-    ])
-    .await;
+    let app = acme_rhone(&pebble, dns.dns, proxy_port, https_port, &[("RHONE_BASE_DOMAIN", base), ("RHONE_PUBLIC_URL", &public_url)]).await;
     let shown = deploy_and_await_host_certificate(&app, "solo").await;
     assert_eq!((shown["certificate"].as_str(), shown["covered_by"].as_str()), (Some("issued"), Some("solo.apps.example.test")), "{shown}");
     let root = reqwest::Certificate::from_pem(&pebble.root().await).unwrap();

@@ -6,6 +6,9 @@ export default defineConfig({
   outputDir: './test-results',
   workers: 1,
   reporter: 'list',
+  // One retry: a test that fails, then passes, is reported "flaky" by name (end2end/run.sh prints
+  // them at the end) instead of failing the whole run; a test that fails twice fails it.
+  retries: 1,
   timeout: 120_000,
   // The dashboard at desktop width (every spec) and at phone width (deploying, logs, restart/stop/start,
   // the forms, tokens, env editor and the layout of every page; a11y.spec.ts checks both widths itself).

@@ -11,31 +11,44 @@ chmod 711 "$TMP" # app users must reach their own directories under $TMP/data-ap
 ADMIN_EMAIL=admin@example.com
 ADMIN_PASSWORD=e2e-secret-password
 RHONE_PID=""
+BILLED_PID=""
 GITHUB_PID=""
 DNS_PID=""
+STRIPE_PID=""
 
 cleanup() {
   local status=$?
-  for pid in "$GITHUB_PID" "$DNS_PID"; do
+  for pid in "$GITHUB_PID" "$DNS_PID" "$STRIPE_PID"; do
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   done
-  if [ -n "$RHONE_PID" ]; then
-    kill "$RHONE_PID" 2>/dev/null || true
-    wait "$RHONE_PID" 2>/dev/null || true
-  fi
+  for pid in "$RHONE_PID" "$BILLED_PID"; do
+    [ -n "$pid" ] || continue
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   if [ "$status" -ne 0 ] && [ -f "$TMP/rhone.log" ]; then
     echo "---- rhone log ----"
     cat "$TMP/rhone.log"
     echo "---- github stand-in log ----"
     cat "$TMP/github.log" 2>/dev/null || true
+    echo "---- billed rhone log (last 200 lines) ----"
+    tail -n 200 "$TMP/rhone-billed.log" 2>/dev/null || true
+    echo "---- stripe stand-in log ----"
+    cat "$TMP/stripe.log" 2>/dev/null || true
+  fi
+  # Last, so that the tail of a failed run names what failed: the errors and Playwright's summary.
+  if [ "$status" -ne 0 ] && [ -s "$TMP/playwright.out" ]; then
+    echo "---- what failed ----"
+    grep -E -m 12 -A 4 '^\s+(Error|TimeoutError):' "$TMP/playwright.out" | cut -c1-300 || true
+    tail -n 12 "$TMP/playwright.out"
   fi
   rm -rf "$TMP"
   exit "$status"
 }
 trap cleanup EXIT
 
-read -r P1 P2 P3 P4 P5 < <(python3 -c 'import socket
-ss=[socket.socket() for _ in range(5)]
+read -r P1 P2 P3 P4 P5 P6 P7 P8 < <(python3 -c 'import socket
+ss=[socket.socket() for _ in range(8)]
 [s.bind(("127.0.0.1", 0)) for s in ss]
 print(*[s.getsockname()[1] for s in ss]); [s.close() for s in ss]')
 
@@ -108,13 +121,39 @@ LEPTOS_SITE_ROOT="$ROOT/target/site" \
   "$BIN" serve > "$TMP/rhone.log" 2>&1 &
 RHONE_PID=$!
 
+# A second Rhone with billing on (billing.spec.ts), against a local Stripe (end2end/stripe_standin.py):
+# its free plan allows one app, so a test can reach a limit without touching the other specs' Rhone.
+python3 "$ROOT/end2end/stripe_standin.py" "$P8" "http://127.0.0.1:$P6" whsec_e2e "$ROOT/server/tests/fixtures/stripe/objects.json" > "$TMP/stripe.log" 2>&1 &
+STRIPE_PID=$!
+RHONE_STRIPE_SECRET_KEY=sk_test_rhone_e2e \
+RHONE_STRIPE_WEBHOOK_SECRET=whsec_e2e \
+RHONE_STRIPE_API_URL="http://127.0.0.1:$P8" \
+RHONE_STRIPE_PRICES="starter=price_e2e_starter,pro=price_e2e_pro" \
+RHONE_PLAN_LIMITS="free.apps=1" \
+RHONE_DATA_DIR="$TMP/data-billed" \
+RHONE_STOP_APPS=true \
+RHONE_ADDR="127.0.0.1:$P6" \
+RHONE_PROXY_ADDR="127.0.0.1:$P7" \
+RHONE_BASE_DOMAIN=localhost \
+RHONE_ADMIN_EMAIL="$ADMIN_EMAIL" \
+RHONE_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+RHONE_DEFAULT_RUNTIME=process \
+RHONE_ALLOW_LOCAL_REPOS=true \
+LEPTOS_SITE_ROOT="$ROOT/target/site" \
+  "$BIN" serve > "$TMP/rhone-billed.log" 2>&1 &
+BILLED_PID=$!
+
 BASE_URL="http://127.0.0.1:$P1"
-for _ in $(seq 1 150); do
-  curl -fsS "$BASE_URL/healthz" > /dev/null 2>&1 && break
-  kill -0 "$RHONE_PID" 2>/dev/null || { echo "rhone exited during startup"; exit 1; }
-  sleep 0.2
+BILLED_URL="http://127.0.0.1:$P6"
+for url_pid in "$BASE_URL:$RHONE_PID" "$BILLED_URL:$BILLED_PID"; do
+  url=${url_pid%:*} pid=${url_pid##*:}
+  for _ in $(seq 1 150); do
+    curl -fsS "$url/healthz" > /dev/null 2>&1 && break
+    kill -0 "$pid" 2>/dev/null || { echo "rhone ($url) exited during startup"; exit 1; }
+    sleep 0.2
+  done
+  curl -fsS "$url/healthz" > /dev/null || { echo "rhone ($url) did not answer /healthz"; exit 1; }
 done
-curl -fsS "$BASE_URL/healthz" > /dev/null || { echo "rhone did not answer /healthz"; exit 1; }
 
 # A rhone binary built by plain `cargo build`/`cargo test` (not `cargo leptos build`) asks browsers for
 # `<name>_bg.wasm`, which cargo-leptos does not produce: every page would stay dead. Say so up front.
@@ -126,8 +165,12 @@ if [ -z "$WASM" ] || [ ! -f "$ROOT/target/site/$WASM" ]; then
 fi
 
 set +e
-BASE_URL="$BASE_URL" PROXY_PORT="$P2" DNS_MANAGEMENT_URL="http://127.0.0.1:$P5" GITHUB_URL="http://127.0.0.1:$P3" REPO_PATH="$REPO" ADMIN_EMAIL="$ADMIN_EMAIL" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
-  npx playwright test -c end2end/playwright.config.ts "${@:2}"
-status=$?
+BASE_URL="$BASE_URL" BILLED_URL="$BILLED_URL" BILLED_PROXY_PORT="$P7" PROXY_PORT="$P2" DNS_MANAGEMENT_URL="http://127.0.0.1:$P5" GITHUB_URL="http://127.0.0.1:$P3" REPO_PATH="$REPO" ADMIN_EMAIL="$ADMIN_EMAIL" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+  npx playwright test -c end2end/playwright.config.ts "${@:2}" 2>&1 | tee "$TMP/playwright.out"
+status=${PIPESTATUS[0]}
 set -e
+if grep -qE '^\s+[0-9]+ flaky' "$TMP/playwright.out"; then
+  echo "---- flaky: failed once, passed on retry (see the first attempt's error above) ----"
+  grep -E -A 20 '^\s+[0-9]+ flaky' "$TMP/playwright.out" | grep -E '›' || true
+fi
 exit "$status"

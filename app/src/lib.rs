@@ -87,6 +87,7 @@ pub fn App() -> impl IntoView {
                         </ParentRoute>
                         <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("members")) view={Lazy::<MembersRoute>::new()} ssr=ssr.clone()/>
                         <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("audit")) view={Lazy::<AuditRoute>::new()} ssr=ssr.clone()/>
+                        <Route path=(StaticSegment("t"), ParamSegment("team"), StaticSegment("billing")) view={Lazy::<BillingRoute>::new()} ssr=ssr.clone()/>
                         <Route path=StaticSegment("builds") view={Lazy::<BuildsRoute>::new()} ssr=ssr.clone()/>
                         <Route path=StaticSegment("tokens") view={Lazy::<TokensRoute>::new()} ssr=ssr.clone()/>
                         <Route path=StaticSegment("account") view={Lazy::<AccountRoute>::new()} ssr/>

@@ -53,6 +53,8 @@ lazy_pages! {
     AdminUsersRoute => pages::admin::AdminUsersPage;
     MembersRoute => pages::members::MembersPage;
     AuditRoute => pages::audit::AuditPage;
+    /// `/t/:team/billing`.
+    BillingRoute => pages::billing::BillingPage;
     BuildsRoute => pages::builds::BuildsPage;
     TokensRoute => pages::tokens::TokensPage;
     AccountRoute => pages::account::AccountPage;

@@ -290,7 +290,7 @@ impl Services {
             return skip(why);
         }
         // over its plan's builds: not deployed, and the reply says why
-        match self.check_limit(app.team_id, crate::billing::Limit::Builds).await {
+        match self.check_deploy(app.team_id).await {
             Err(crate::Error::PaymentRequired(why)) => return skip(why),
             other => other?,
         }

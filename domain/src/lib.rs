@@ -247,6 +247,8 @@ pub struct Services {
     pipeline: pipeline::Control,
     /// Recently computed disk usage per app (`apps/status.rs`).
     usage: apps::status::UsageCache,
+    /// Stripe prices shown on billing pages.
+    prices: billing::PriceCache,
     /// The SMTP relay, when one is configured.
     mailer: Option<mail::Mailer>,
     /// The GitHub API, when a GitHub App is configured.
@@ -304,6 +306,7 @@ impl Services {
             passwords: auth::PasswordPool::default(),
             pipeline,
             usage: apps::status::UsageCache::default(),
+            prices: billing::PriceCache::default(),
             mailer,
             github,
             oidc,

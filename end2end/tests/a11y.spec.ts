@@ -1,15 +1,4 @@
-import AxeBuilder from '@axe-core/playwright';
-import { Page } from '@playwright/test';
-import { createApp, deleteApp, expect, hydrated, login, openTab, test, waitInteractive } from './helpers';
-
-/** No serious or critical accessibility violation on the page as it is now (WCAG 2.1 A/AA rules). */
-async function checkA11y(page: Page, what: string) {
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  const bad = results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
-  expect(bad, `${what}: accessibility violations`).toEqual([]);
-}
+import { checkA11y, createApp, deleteApp, expect, hydrated, login, openTab, test, waitInteractive } from './helpers';
 
 for (const [label, size] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
   test(`every page is accessible at ${label} width`, async ({ page, browser }) => {
@@ -48,6 +37,9 @@ for (const [label, size] of [['desktop', { width: 1280, height: 800 }], ['phone'
     await page.getByTestId('nav-audit').click();
     await expect(page).toHaveURL(/\/audit$/);
     await checkA11y(page, 'audit log');
+    await page.getByTestId('nav-billing').click();
+    await expect(page.getByTestId('billing-off')).toBeVisible();
+    await checkA11y(page, 'billing (off on this installation)');
     await page.goto(`/apps/${slug}`);
     await waitInteractive(page);
     await deleteApp(page, slug);

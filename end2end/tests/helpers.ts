@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { test as base, expect, Page } from '@playwright/test';
 
 /**
@@ -5,7 +6,7 @@ import { test as base, expect, Page } from '@playwright/test';
  * violation in the browser (the dashboard must work under its own CSP).
  */
 export const test = base.extend({
-  page: async ({ page }, use) => {
+  page: async ({ page, baseURL }, use) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
@@ -16,7 +17,9 @@ export const test = base.extend({
     // does not, with its status and headers (a rare case once served the fallback policy instead)
     page.on('response', (r) => {
       const h = r.headers();
-      const page_html = r.request().resourceType() === 'document' && r.status() === 200 && (h['content-type'] ?? '').startsWith('text/html');
+      // (Rhone's pages: not a stand-in's, such as Stripe's Checkout page)
+      const ours = baseURL !== undefined && new URL(r.url()).origin === new URL(baseURL).origin;
+      const page_html = ours && r.request().resourceType() === 'document' && r.status() === 200 && (h['content-type'] ?? '').startsWith('text/html');
       if (page_html && !(h['content-security-policy'] ?? '').includes("'nonce-")) {
         errors.push(`page ${r.url()} was served without its nonce policy: ${JSON.stringify(h)}`);
       }
@@ -102,4 +105,13 @@ export async function deleteApp(page: Page, slug: string) {
   await page.getByTestId('delete-confirm').fill(slug);
   await page.getByTestId('delete-app').click();
   await expect(page).toHaveURL(/\/$/);
+}
+
+/** No serious or critical accessibility violation on the page as it is now (WCAG 2.1 A/AA rules). */
+export async function checkA11y(page: Page, what: string) {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+  expect(bad, `${what}: accessibility violations`).toEqual([]);
 }

@@ -3,6 +3,7 @@
 //! names and parsing of the enums.
 
 mod apps;
+pub mod billing;
 mod overview;
 pub mod slug;
 mod status;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod apps;
+pub mod billing;
 pub mod builds;
 pub mod credentials;
 pub mod deployments;

@@ -62,6 +62,7 @@ pub fn Nav(user: SignedIn) -> impl IntoView {
                                 {cur.role.can_manage().then(|| view! {
                                     <A href=format!("{base}/audit") attr:class=link attr:data-testid="nav-audit">"Audit log"</A>
                                 })}
+                                <A href=format!("{base}/billing") attr:class=link attr:data-testid="nav-billing">"Billing"</A>
                             }
                         })
                     })}

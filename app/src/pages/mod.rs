@@ -5,6 +5,7 @@ pub mod admin;
 pub mod app;
 pub mod apps;
 pub mod audit;
+pub mod billing;
 pub mod builds;
 pub mod invite;
 pub mod login;

@@ -14,10 +14,9 @@ mod webhook;
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-pub use plans::{default_plans, Limits, Plan};
-pub use usage::{Meter, MeterUsage, UsageReport};
+pub use plans::{default_plans, Limits, Overage, Plan};
+pub use usage::{Meter, UsageReport};
+pub use wire::billing::{ChargeLine, Invoice, MeterUsage, Money, PlanShown, Projection, TeamBilling, Threshold, Usage};
 pub use webhook::{sign, verify_signature, StripeReply, StripeWebhookError};
 
 use crate::access::Actor;
@@ -90,46 +89,6 @@ impl BillingAccount {
     }
 }
 
-/// What a team's billing page and `GET /teams/{team}/billing` show.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct TeamBilling {
-    /// Billing is configured on this installation (else everything is unlimited).
-    pub enabled: bool,
-    /// The plan paid for (`free` without a subscription).
-    pub plan: String,
-    /// The limits in force: the plan's, or the free plan's while restricted.
-    pub limits: Limits,
-    pub usage: Usage,
-    pub subscription_status: Option<String>,
-    /// The billing period (unix s): the subscription's, else the calendar month (UTC).
-    pub period_start: i64,
-    pub period_end: i64,
-    pub payment_failed_at: Option<i64>,
-    /// Held to the free plan's limits (a failed payment past its grace period).
-    pub restricted: bool,
-    /// Said in a banner: a failed payment and what follows.
-    pub warning: Option<String>,
-    /// The plans one can choose.
-    pub plans: Vec<PlanShown>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PlanShown {
-    pub name: String,
-    pub limits: Limits,
-    /// It can be bought (a flat price is configured).
-    pub purchasable: bool,
-}
-
-/// What a team uses of its limits this period.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Usage {
-    pub apps: u64,
-    pub members: u64,
-    pub custom_domains: u64,
-    pub builds: u64,
-}
-
 /// A limit checked where its action happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -137,16 +96,111 @@ pub enum Limit {
     Members,
     CustomDomains,
     Builds,
+    MachineHours,
+    BandwidthGb,
 }
 
 impl Limit {
+    const ALL: [Limit; 6] = [Limit::Apps, Limit::Members, Limit::CustomDomains, Limit::Builds, Limit::MachineHours, Limit::BandwidthGb];
+
     fn words(self) -> &'static str {
         match self {
             Limit::Apps => "apps",
             Limit::Members => "team members (open invitations included)",
             Limit::CustomDomains => "custom domains",
             Limit::Builds => "builds this billing period",
+            Limit::MachineHours => "machine-hours this billing period",
+            Limit::BandwidthGb => "GB of bandwidth this billing period",
         }
+    }
+
+    /// Its name in `plan_limits` and in the API.
+    pub fn key(self) -> &'static str {
+        match self {
+            Limit::Apps => "apps",
+            Limit::Members => "members",
+            Limit::CustomDomains => "custom_domains",
+            Limit::Builds => "builds",
+            Limit::MachineHours => "machine_hours",
+            Limit::BandwidthGb => "bandwidth_gb",
+        }
+    }
+
+    /// The limit on it in `limits` (`None`: unlimited).
+    pub fn max_in(self, limits: &Limits) -> Option<u64> {
+        match self {
+            Limit::Apps => limits.apps,
+            Limit::Members => limits.members,
+            Limit::CustomDomains => limits.custom_domains,
+            Limit::Builds => limits.builds,
+            Limit::MachineHours => limits.machine_hours,
+            Limit::BandwidthGb => limits.bandwidth_gb,
+        }
+    }
+
+    /// Measured units in one of the limit's (seconds in an hour, bytes in a GB).
+    fn unit(self) -> u64 {
+        match self {
+            Limit::MachineHours => 3600,
+            Limit::BandwidthGb => 1_000_000_000,
+            _ => 1,
+        }
+    }
+
+    /// What the team uses of it, in measured units.
+    fn used_in(self, u: &Usage) -> u64 {
+        match self {
+            Limit::Apps => u.apps,
+            Limit::Members => u.members,
+            Limit::CustomDomains => u.custom_domains,
+            Limit::Builds => u.builds,
+            Limit::MachineHours => u.machine_seconds,
+            Limit::BandwidthGb => u.bandwidth_bytes,
+        }
+    }
+
+    /// The price of a unit past the limit (cents); 0: the limit is hard (refused, never billed).
+    fn overage_rate(self, o: &Overage) -> u64 {
+        match self {
+            Limit::Builds => o.build_cents,
+            Limit::MachineHours => o.machine_hour_cents,
+            Limit::BandwidthGb => o.gb_cents,
+            _ => 0,
+        }
+    }
+
+    /// `used` (measured units) against `max` (the limit's units): 100 at or past it, 80 from 80 %.
+    fn threshold(self, used: u64, max: u64) -> Option<u8> {
+        let max = u128::from(max) * u128::from(self.unit());
+        let used = u128::from(used);
+        if max == 0 {
+            None
+        } else if used >= max {
+            Some(100)
+        } else if used * 100 >= max * 80 {
+            Some(80)
+        } else {
+            None
+        }
+    }
+}
+
+/// Stripe prices by id, kept an hour (the billing page shows the plan's price on every load).
+#[derive(Clone, Default)]
+pub(crate) struct PriceCache(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Money)>>>);
+
+impl PriceCache {
+    const TTL: Duration = Duration::from_secs(3600);
+
+    fn get(&self, id: &str) -> Option<Money> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id).filter(|(at, _)| at.elapsed() < Self::TTL).map(|(_, m)| m.clone())
+    }
+
+    fn put(&self, id: &str, m: Money) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (at, _)| at.elapsed() < Self::TTL);
+        map.insert(id.to_string(), (std::time::Instant::now(), m));
     }
 }
 
@@ -197,51 +251,75 @@ impl Services {
         }
     }
 
-    /// How much of `limit` team `team_id` uses (builds: since `period_start`, unix s).
+    /// How much of `limit` team `team_id` uses, in measured units (builds, machine time and
+    /// bandwidth since `period_start`, unix s).
     async fn used(&self, team_id: i64, limit: Limit, period_start: i64) -> Result<u64> {
-        match limit {
-            Limit::Apps => self.store.count_team_apps(team_id).await,
-            Limit::Members => self.store.count_team_seats(team_id).await,
-            Limit::CustomDomains => self.store.count_team_domains(team_id).await,
-            Limit::Builds => Ok(u64::try_from(self.store.builds_between(team_id, period_start * 1000, i64::MAX).await?).unwrap_or(0)),
-        }
+        let from = period_start.saturating_mul(1000);
+        let n = match limit {
+            Limit::Apps => return self.store.count_team_apps(team_id).await,
+            Limit::Members => return self.store.count_team_seats(team_id).await,
+            Limit::CustomDomains => return self.store.count_team_domains(team_id).await,
+            Limit::Builds => self.store.builds_between(team_id, from, i64::MAX).await?.0,
+            Limit::MachineHours => self.measured(team_id, Meter::MachineSeconds, from, now_ms()).await?,
+            Limit::BandwidthGb => self.measured(team_id, Meter::BandwidthBytes, from, now_ms()).await?,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn usage(&self, team_id: i64, period_start: i64) -> Result<Usage> {
+        let (_, build_ms) = self.store.builds_between(team_id, period_start.saturating_mul(1000), i64::MAX).await?;
         Ok(Usage {
             apps: self.used(team_id, Limit::Apps, period_start).await?,
             members: self.used(team_id, Limit::Members, period_start).await?,
             custom_domains: self.used(team_id, Limit::CustomDomains, period_start).await?,
             builds: self.used(team_id, Limit::Builds, period_start).await?,
+            build_seconds: u64::try_from(build_ms / 1000).unwrap_or(0),
+            machine_seconds: self.used(team_id, Limit::MachineHours, period_start).await?,
+            bandwidth_bytes: self.used(team_id, Limit::BandwidthGb, period_start).await?,
         })
     }
 
-    /// Refuses one more of `limit` for team `team_id` when its plan's limit is reached (402).
+    /// Refuses one more of `limit` for team `team_id` when its plan's limit is reached and the
+    /// plan bills nothing past it (402).
     pub(crate) async fn check_limit(&self, team_id: i64, limit: Limit) -> Result<()> {
         let Some(b) = self.billing_settings() else { return Ok(()) };
         let account = self.store.billing_account(team_id).await?;
         let (plan, restricted, _) = self.effective(b, &account);
-        let Some(max) = plan.limits.of(limit) else { return Ok(()) };
+        let Some(max) = limit.max_in(&plan.limits) else { return Ok(()) };
+        if limit.overage_rate(&plan.overage) > 0 {
+            return Ok(());
+        }
         let (start, _) = Self::period(&account);
         let used = self.used(team_id, limit, start).await?;
-        if used < max {
+        if u128::from(used) < u128::from(max) * u128::from(limit.unit()) {
             return Ok(());
         }
         let team = self.store.team_by_id(team_id).await?;
         let held = if restricted { " (held to it after a failed payment)" } else { "" };
         Err(Error::PaymentRequired(format!(
-            "the {} plan{held} allows {max} {} and team {} has {used}: upgrade on the team's billing page (/t/{}/billing, or POST /api/v1/teams/{}/billing/checkout)",
+            "the {} plan{held} allows {max} {} and team {} has {}: upgrade on the team's billing page (/t/{}/billing, or POST /api/v1/teams/{}/billing/checkout)",
             plan.name,
             limit.words(),
             team.slug,
+            used / limit.unit(),
             team.slug,
             team.slug
         )))
     }
 
-    /// Team `slug`'s plan, limits and usage (its members).
+    /// Refuses a deploy (a build and more machine time) past the plan's builds, machine-hours or
+    /// bandwidth when it bills nothing past them (402).
+    pub(crate) async fn check_deploy(&self, team_id: i64) -> Result<()> {
+        for limit in [Limit::Builds, Limit::MachineHours, Limit::BandwidthGb] {
+            self.check_limit(team_id, limit).await?;
+        }
+        Ok(())
+    }
+
+    /// Team `slug`'s plan, limits, usage, projected charge and meters (its members).
     pub async fn team_billing(&self, actor: &Actor, slug: &str) -> Result<TeamBilling> {
-        let (team, _) = self.team_for(actor, slug, Action::ReadTeam).await?;
+        let (team, role) = self.team_for(actor, slug, Action::ReadTeam).await?;
+        let can_manage = crate::access::enforce(actor, team.id, Some(role), Action::ManageBilling, "team", team.require_2fa).is_ok();
         let Some(b) = self.billing_settings() else {
             let (period_start, period_end) = calendar_month(now_ms() / 1000);
             return Ok(TeamBilling {
@@ -256,16 +334,32 @@ impl Services {
                 restricted: false,
                 warning: None,
                 plans: Vec::new(),
+                thresholds: Vec::new(),
+                projected: None,
+                meters: Vec::new(),
+                can_manage,
             });
         };
         let account = self.store.billing_account(team.id).await?;
         let (plan, restricted, warning) = self.effective(b, &account);
         let (period_start, period_end) = Self::period(&account);
+        let usage = self.usage(team.id, period_start).await?;
+        let thresholds = Limit::ALL
+            .into_iter()
+            // one seat is the owner's own: nothing to warn about
+            .filter(|l| !(*l == Limit::Members && plan.limits.members.is_some_and(|m| m <= 1)))
+            .filter_map(|l| {
+                let max = l.max_in(&plan.limits)?;
+                let used = l.used_in(&usage);
+                l.threshold(used, max).map(|percent| Threshold { limit: l.key().into(), used: used / l.unit(), max, percent })
+            })
+            .collect();
+        let projected = Some(self.projection(b, plan, &usage).await);
         Ok(TeamBilling {
             enabled: true,
             plan: account.plan.clone(),
             limits: plan.limits.clone(),
-            usage: self.usage(team.id, period_start).await?,
+            usage,
             subscription_status: account.subscription_status.clone(),
             period_start,
             period_end,
@@ -273,7 +367,65 @@ impl Services {
             restricted,
             warning,
             plans: b.plans.iter().map(|p| PlanShown { name: p.name.clone(), limits: p.limits.clone(), purchasable: p.flat_price.is_some() }).collect(),
+            thresholds,
+            projected,
+            meters: self.meters_between(team.id, period_start.saturating_mul(1000), now_ms()).await?,
+            can_manage,
         })
+    }
+
+    /// The period's charge so far: the plan's price (from Stripe) and usage past its limits at its
+    /// overage rates.
+    async fn projection(&self, b: &BillingSettings, plan: &Plan, usage: &Usage) -> Projection {
+        let mut lines = Vec::new();
+        let mut note = None;
+        let mut currency = "usd".to_string();
+        if let Some(price) = &plan.flat_price {
+            match self.price(b, price).await {
+                Ok(m) => {
+                    currency = m.currency.clone();
+                    lines.push(ChargeLine { what: format!("{} plan", plan.name), quantity: 1, amount: m });
+                }
+                Err(e) => {
+                    tracing::warn!(error = ?e, price = %price, "the plan's price could not be read from Stripe");
+                    note = Some(format!("the {} plan's price is not shown: {e}", plan.name));
+                }
+            }
+        }
+        for l in [Limit::MachineHours, Limit::Builds, Limit::BandwidthGb] {
+            let (Some(max), rate) = (l.max_in(&plan.limits), l.overage_rate(&plan.overage)) else { continue };
+            let included = u128::from(max) * u128::from(l.unit());
+            let used = u128::from(l.used_in(usage));
+            if rate == 0 || used <= included {
+                continue;
+            }
+            // a started unit counts whole
+            let over = u64::try_from((used - included).div_ceil(u128::from(l.unit()))).unwrap_or(u64::MAX);
+            let cents = i64::try_from(over.saturating_mul(rate)).unwrap_or(i64::MAX);
+            let what = format!("{} over {max}", l.key().replace('_', " ").replace("bandwidth gb", "bandwidth GB").replace("machine hours", "machine-hours"));
+            lines.push(ChargeLine { what, quantity: over, amount: Money { cents, currency: currency.clone() } });
+        }
+        let total = Money { cents: lines.iter().map(|l| l.amount.cents).fold(0i64, i64::saturating_add), currency };
+        Projection { lines, total, note }
+    }
+
+    /// A Stripe price's amount, read once an hour at most.
+    async fn price(&self, b: &BillingSettings, id: &str) -> Result<Money> {
+        if let Some(m) = self.prices.get(id) {
+            return Ok(m);
+        }
+        let m = stripe::client(b)?.price(id).await?;
+        self.prices.put(id, m.clone());
+        Ok(m)
+    }
+
+    /// Team `slug`'s invoices from Stripe, newest first (owners and billing admins).
+    pub async fn team_invoices(&self, actor: &Actor, slug: &str) -> Result<Vec<Invoice>> {
+        let (team, _) = self.team_for(actor, slug, Action::ManageBilling).await?;
+        let b = self.billing_settings().ok_or(Error::NotFound("billing (it is not configured on this installation)"))?;
+        let account = self.store.billing_account(team.id).await?;
+        let Some(customer) = account.customer_id else { return Ok(Vec::new()) };
+        stripe::client(b)?.invoices(&customer).await
     }
 
     /// The team's Stripe customer: stored, else created once (named after the team).

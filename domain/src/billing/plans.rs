@@ -3,28 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A plan's limits (`None`: unlimited).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    pub apps: Option<u64>,
-    pub members: Option<u64>,
-    pub custom_domains: Option<u64>,
-    pub machine_hours: Option<u64>,
-    pub builds: Option<u64>,
-    pub bandwidth_gb: Option<u64>,
-}
-
-impl Limits {
-    /// The limit on `limit` (`None`: unlimited).
-    pub fn of(&self, limit: super::Limit) -> Option<u64> {
-        match limit {
-            super::Limit::Apps => self.apps,
-            super::Limit::Members => self.members,
-            super::Limit::CustomDomains => self.custom_domains,
-            super::Limit::Builds => self.builds,
-        }
-    }
-}
+pub use wire::billing::Limits;
 
 /// Overage rates (US cents per unit) shown in the projected charge.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use stripe_checkout::checkout_session::{CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData};
 use stripe_checkout::CheckoutSessionMode;
 
+use stripe_client_core::{RequestBuilder, StripeMethod};
+use wire::billing::{Invoice, Money};
+
 use super::BillingSettings;
 use crate::error::{Error, Result};
 
@@ -81,6 +84,34 @@ impl Stripe {
         let payload = HashMap::from([("stripe_customer_id".to_string(), customer.to_string()), ("value".to_string(), value.to_string())]);
         stripe_billing::billing_meter_event::CreateBillingMeterEvent::new(meter, payload).identifier(identifier).timestamp(timestamp).send(&self.client).await.map_err(refused)?;
         Ok(())
+    }
+
+    /// A price's amount per period (its currency's smallest unit).
+    pub(super) async fn price(&self, id: &str) -> Result<Money> {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(Error::Conflict(format!("{id:?} is not a Stripe price id")));
+        }
+        let p: stripe_shared::Price = RequestBuilder::new(StripeMethod::Get, format!("/prices/{id}")).customize().send(&self.client).await.map_err(refused)?;
+        let cents = p.unit_amount.ok_or_else(|| Error::Conflict(format!("price {id} has no fixed amount")))?;
+        Ok(Money { cents, currency: p.currency.to_string() })
+    }
+
+    /// `customer`'s latest invoices, newest first.
+    pub(super) async fn invoices(&self, customer: &str) -> Result<Vec<Invoice>> {
+        let list = stripe_billing::invoice::ListInvoice::new().customer(customer).limit(24).send(&self.client).await.map_err(refused)?;
+        Ok(list
+            .data
+            .into_iter()
+            .map(|i| Invoice {
+                id: i.id.map(|id| id.to_string()).unwrap_or_default(),
+                number: i.number,
+                status: i.status.map_or_else(|| "draft".to_string(), |s| s.as_str().to_string()),
+                amount_due: Money { cents: i.amount_due, currency: i.currency.to_string() },
+                amount_paid: i.amount_paid,
+                created: i.created,
+                url: i.hosted_invoice_url.filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+            })
+            .collect())
     }
 
     /// A Billing Portal session for `customer`, coming back to `back`.

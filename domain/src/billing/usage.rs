@@ -6,6 +6,7 @@
 //! next to what was reported.
 
 use serde::{Deserialize, Serialize};
+use wire::billing::MeterUsage;
 
 use crate::access::Actor;
 use crate::error::{Error, Result};
@@ -38,16 +39,6 @@ impl Meter {
     }
 }
 
-/// One meter's figures over a time range.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MeterUsage {
-    pub meter: String,
-    /// What Rhone measured.
-    pub measured: i64,
-    /// What was reported to Stripe (windows closed and sent so far).
-    pub reported: i64,
-}
-
 impl Services {
     /// `meter`'s usage by team `team_id` in `[from, to)` (unix ms). Machine seconds are whole
     /// seconds of the running total, so consecutive ranges add up exactly to the whole.
@@ -55,7 +46,7 @@ impl Services {
         Ok(match meter {
             Meter::MachineSeconds => self.store.machine_ms_before(team_id, to).await? / 1000 - self.store.machine_ms_before(team_id, from).await? / 1000,
             Meter::BandwidthBytes => self.store.bandwidth_between(team_id, from, to).await?,
-            Meter::Builds => self.store.builds_between(team_id, from, to).await?,
+            Meter::Builds => self.store.builds_between(team_id, from, to).await?.0,
         })
     }
 
@@ -119,12 +110,17 @@ impl Services {
         if to < from {
             return Err(Error::invalid("to", "must not be before from"));
         }
+        self.meters_between(team.id, from, to).await
+    }
+
+    /// Measured next to reported per meter in `[from, to)` (unix ms).
+    pub(crate) async fn meters_between(&self, team_id: i64, from: i64, to: i64) -> Result<Vec<MeterUsage>> {
         let mut out = Vec::new();
         for meter in Meter::ALL {
             out.push(MeterUsage {
                 meter: meter.event_name().into(),
-                measured: self.measured(team.id, meter, from, to).await?,
-                reported: self.store.reported_between(team.id, meter.event_name(), from, to).await?,
+                measured: self.measured(team_id, meter, from, to).await?,
+                reported: self.store.reported_between(team_id, meter.event_name(), from, to).await?,
             });
         }
         Ok(out)

@@ -85,7 +85,7 @@ impl Services {
     pub async fn request_deploy(&self, actor: &Actor, slug: &str, git_ref: Option<&str>) -> Result<Deployment> {
         let app = self.app_for(actor, slug, Action::Deploy).await?;
         refuse_stopped(&app)?;
-        self.check_limit(app.team_id, crate::billing::Limit::Builds).await?;
+        self.check_deploy(app.team_id).await?;
         let git_ref = match git_ref.map(str::trim).filter(|r| !r.is_empty()) {
             Some(r) => GitRef::parse(r)?.as_str().to_string(),
             None if app.branch.is_empty() => "HEAD".to_string(),

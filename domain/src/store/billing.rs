@@ -132,16 +132,18 @@ impl Store {
         get(&r, "n")
     }
 
-    /// Builds (deployments that build) team `team_id` made in `[from, to)` (unix ms), its
-    /// deleted apps' excepted.
-    pub async fn builds_between(&self, team_id: i64, from: i64, to: i64) -> Result<i64> {
-        let r = sqlx::query("SELECT COUNT(*) AS n FROM deployments d JOIN apps a ON a.id = d.app_id WHERE a.team_id = $1 AND d.kind = 'deploy' AND d.created_at >= $2 AND d.created_at < $3")
-            .bind(team_id)
-            .bind(from)
-            .bind(to)
-            .fetch_one(self.pool())
-            .await?;
-        get(&r, "n")
+    /// Builds started by team `team_id` within `[from, to)` (unix ms) and their build time (ms).
+    pub async fn builds_between(&self, team_id: i64, from: i64, to: i64) -> Result<(i64, i64)> {
+        let r = sqlx::query(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(d.build_ms), 0) AS BIGINT) AS ms FROM deployments d JOIN apps a ON a.id = d.app_id
+             WHERE a.team_id = $1 AND d.kind = 'deploy' AND d.created_at >= $2 AND d.created_at < $3",
+        )
+        .bind(team_id)
+        .bind(from)
+        .bind(to)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((get(&r, "n")?, get(&r, "ms")?))
     }
 
     /// Records `bytes` sent for app `slug` at `at` (unix ms); apps without a team are not metered.

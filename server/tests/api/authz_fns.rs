@@ -20,6 +20,8 @@ const MEMBER: [u16; 7] = [401, 401, 404, 403, 200, 200, 200];
 const ADMIN: [u16; 7] = [401, 401, 404, 403, 403, 200, 200];
 const ANY_USER: [u16; 7] = [401, 401, 200, 200, 200, 200, 200];
 const ANYONE: [u16; 7] = [200; 7];
+/// Owners only, told billing is not configured here (404).
+const OWNER_BILLING_OFF: [u16; 7] = [401, 401, 404, 403, 403, 403, 404];
 /// The installation's first account only.
 const INSTANCE_ADMIN: [u16; 7] = [401, 401, 403, 403, 403, 403, 200];
 
@@ -61,7 +63,7 @@ fn path<T: ServerFn>() -> &'static str {
 }
 
 fn cases() -> Vec<Case> {
-    use app::api::{admin, apps, builds, credentials, deployments, domains, env, github, session, teams, tokens, two_factor};
+    use app::api::{admin, apps, billing, builds, credentials, deployments, domains, env, github, session, teams, tokens, two_factor};
     use Args::{Form, Json};
     use Target::*;
     let c = |path, args, target, expect| Case { path, args, target, expect };
@@ -114,6 +116,10 @@ fn cases() -> Vec<Case> {
         c(path::<teams::ListMyTeams>(), Form(&[]), App, ANY_USER),
         c(path::<teams::CreateTeam>(), Form(&[("name", "Team {n}")]), App, ANY_USER),
         c(path::<teams::GetTeam>(), Form(&[("team", "acme")]), App, VIEWER),
+        c(path::<billing::GetBilling>(), Form(&[("team", "acme")]), App, VIEWER),
+        c(path::<billing::ListInvoices>(), Form(&[("team", "acme")]), App, OWNER_BILLING_OFF),
+        c(path::<billing::BillingCheckout>(), Form(&[("team", "acme"), ("plan", "starter")]), App, OWNER_BILLING_OFF),
+        c(path::<billing::BillingPortal>(), Form(&[("team", "acme")]), App, OWNER_BILLING_OFF),
         c(path::<teams::ListMembers>(), Form(&[("team", "acme")]), App, VIEWER),
         c(path::<teams::ChangeMemberRole>(), Form(&[("team", "acme"), ("user_id", "{user}"), ("role", "member")]), App, ADMIN),
         c(path::<teams::RemoveMember>(), Form(&[("team", "acme"), ("user_id", "{user}")]), Member, ADMIN),

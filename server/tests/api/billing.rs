@@ -102,7 +102,12 @@ async fn limits_are_refused_with_402_until_a_paid_plan_lifts_them() {
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{e}");
     assert!(e["error"].as_str().unwrap().contains("allows 1 team members"), "{e}");
     let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
-    assert_eq!(b["usage"], json!({"apps": 3, "members": 1, "custom_domains": 0, "builds": 0}), "refusals leave nothing behind");
+    let nothing_run = json!({"apps": 3, "members": 1, "custom_domains": 0, "builds": 0, "build_seconds": 0, "machine_seconds": 0, "bandwidth_bytes": 0});
+    assert_eq!(b["usage"], nothing_run, "refusals leave nothing behind");
+    // at the apps limit (3 of 3), past 80 % of none else; nothing to pay on Free
+    assert_eq!(b["thresholds"], json!([{"limit": "apps", "used": 3, "max": 3, "percent": 100}]), "{b}");
+    assert_eq!(b["projected"], json!({"lines": [], "total": {"cents": 0, "currency": "usd"}, "note": null}), "{b}");
+    assert_eq!(app.get(&format!("/teams/{team}/billing/invoices")).await.1, json!([]), "no customer, no invoices");
 
     // Checkout: a customer made once for the team, the session naming the team and the plan
     let (status, c) = app.json(Method::POST, &format!("/teams/{team}/billing/checkout"), json!({"plan": "starter"})).await;
@@ -143,6 +148,15 @@ async fn limits_are_refused_with_402_until_a_paid_plan_lifts_them() {
     let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
     assert_eq!((b["plan"].as_str(), b["limits"]["apps"].as_u64(), b["subscription_status"].as_str()), (Some("starter"), Some(10), Some("active")), "{b}");
     assert_eq!(new_app(&app, "app4").await.0, StatusCode::CREATED);
+    // its price from Stripe in the projection; its invoices from Stripe
+    assert_eq!(b["projected"]["lines"], json!([{"what": "starter plan", "quantity": 1, "amount": {"cents": 2000, "currency": "usd"}}]), "{b}");
+    assert_eq!(stub.calls("/v1/prices/price_starter").len(), 1);
+    let _ = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!(stub.calls("/v1/prices/price_starter").len(), 1, "the price is read once, then kept");
+    let (status, inv) = app.get(&format!("/teams/{team}/billing/invoices")).await;
+    assert_eq!(status, StatusCode::OK, "{inv}");
+    assert_eq!((inv[0]["number"].as_str(), inv[0]["status"].as_str(), &inv[0]["amount_due"]), (Some("RHONE-0001"), Some("paid"), &json!({"cents": 1000, "currency": "usd"})), "{inv}");
+    assert_eq!(stub.calls("/v1/invoices")[0].form.get("customer").map(String::as_str), Some(customer), "this team's invoices only");
     // the same event again: recognized, nothing applied twice
     let (status, r) = signed(&app, &paid).await;
     assert_eq!((status, r["result"].as_str()), (StatusCode::OK, Some("duplicate")), "{r}");
@@ -209,19 +223,57 @@ async fn a_failed_payment_restricts_the_team_after_its_grace_and_a_paid_invoice_
 }
 
 #[tokio::test]
-async fn builds_are_counted_per_period_and_refused_past_the_plan_limit() {
+async fn builds_are_refused_past_free_and_billed_past_starter() {
     let stub = StripeStub::start().await;
-    let app = spawn_app_with(&[("RHONE_STRIPE_SECRET_KEY", SECRET_KEY), ("RHONE_STRIPE_API_URL", &stub.url), ("RHONE_PLAN_LIMITS", "free.builds=2, free.apps=unlimited")]).await;
-    let (team, _) = own_team(&app).await;
+    let app = spawn_app_with(&[
+        ("RHONE_STRIPE_SECRET_KEY", SECRET_KEY),
+        ("RHONE_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("RHONE_STRIPE_API_URL", &stub.url),
+        ("RHONE_STRIPE_PRICES", "starter=price_starter"),
+        ("RHONE_PLAN_LIMITS", "free.builds=2, free.apps=unlimited, starter.builds=1"),
+    ])
+    .await;
+    let (team, team_id) = own_team(&app).await;
     let repo = crate::helpers::Repo::new(&crate::helpers::files(&crate::helpers::python_app("built")));
     app.create_app("builder", &repo.path(), json!({})).await;
-    app.deploy("builder").await;
-    app.deploy("builder").await;
+    let first = app.deploy("builder").await;
+    let second = app.deploy("builder").await;
     let (status, e) = app.json(Method::POST, "/apps/builder/deployments", json!({})).await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{e}");
     assert!(e["error"].as_str().unwrap().contains("the free plan allows 2 builds this billing period and team"), "{e}");
     let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
     assert_eq!((b["usage"]["builds"].as_u64(), &b["limits"]["apps"]), (Some(2), &Value::Null), "{b}");
+    assert_eq!(b["thresholds"], json!([{"limit": "builds", "used": 2, "max": 2, "percent": 100}]), "{b}");
+
+    // Starter has a price per build past its one: the third build is allowed and billed
+    assert_eq!(signed(&app, &event("evt_b", "checkout.session.completed", now(), checkout_completed(team_id, "cus_builds", "starter"))).await.0, StatusCode::OK);
+    let third = app.deploy("builder").await;
+    let mut build_ms = 0;
+    for id in [first, second, third] {
+        build_ms += app.wait_final(id).await["build_ms"].as_i64().unwrap_or(0);
+    }
+    let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!((b["plan"].as_str(), b["usage"]["builds"].as_u64(), b["usage"]["build_seconds"].as_i64()), (Some("starter"), Some(3), Some(build_ms / 1000)), "{b}");
+    assert_eq!(b["thresholds"], json!([{"limit": "builds", "used": 3, "max": 1, "percent": 100}]), "{b}");
+    let usd = |cents: i64| json!({"cents": cents, "currency": "usd"});
+    assert_eq!(
+        b["projected"]["lines"],
+        json!([{"what": "starter plan", "quantity": 1, "amount": usd(2000)}, {"what": "builds over 1", "quantity": 2, "amount": usd(2)}]),
+        "{b}"
+    );
+    assert_eq!(b["projected"]["total"], usd(2002), "{b}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_deploy_past_the_free_machine_hours_is_refused_before_it_builds() {
+    let stub = StripeStub::start().await;
+    let app = spawn_app_with(&[("RHONE_STRIPE_SECRET_KEY", SECRET_KEY), ("RHONE_STRIPE_API_URL", &stub.url), ("RHONE_PLAN_LIMITS", "free.machine_hours=0")]).await;
+    app.create_app("idle", std::path::Path::new("/nonexistent"), json!({})).await;
+    let (status, e) = app.json(Method::POST, "/apps/idle/deployments", json!({})).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("the free plan allows 0 machine-hours this billing period"), "{e}");
+    assert_eq!(app.get("/apps/idle/deployments").await.1.as_array().map(Vec::len), Some(0), "nothing queued");
     app.stop().await;
 }
 

@@ -1,6 +1,6 @@
 //! A stand-in for the Stripe endpoints Rhone calls (customers, Checkout sessions, Billing Portal
 //! sessions), answering with Stripe's own example objects (`tests/fixtures/stripe/objects.json`)
-//! given the ids and fields of the request, checking the secret key, and recording every request
+//! given the ids and fields of the request (prices, a paid invoice per customer), checking the secret key, and recording every request
 //! (method, path, form fields) for the tests to read.
 
 use std::collections::BTreeMap;
@@ -58,12 +58,14 @@ async fn handle(state: Arc<Mutex<State>>, base: String, req: Request<Incoming>) 
         return Ok(reply(StatusCode::UNAUTHORIZED, err));
     }
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let query: BTreeMap<String, String> = url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()).into_owned().collect();
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let n = {
         let mut st = state.lock().unwrap();
         st.next += 1;
-        st.calls.push(Call { method: method.to_string(), path: path.clone(), form: form.clone() });
+        let fields = if method == Method::GET { query.clone() } else { form.clone() };
+        st.calls.push(Call { method: method.to_string(), path: path.clone(), form: fields });
         st.next
     };
     let f = |k: &str| form.get(k).cloned().map_or(Value::Null, Value::String);
@@ -105,6 +107,21 @@ async fn handle(state: Arc<Mutex<State>>, base: String, req: Request<Incoming>) 
             e["payload"] = metadata(&form, "payload");
             e["timestamp"] = json!(form.get("timestamp").and_then(|t| t.parse::<i64>().ok()));
             reply(StatusCode::OK, e)
+        }
+        (Method::GET, p) if p.starts_with("/v1/prices/") => {
+            let mut price = object("price");
+            price["id"] = json!(&p["/v1/prices/".len()..]);
+            reply(StatusCode::OK, price)
+        }
+        (Method::GET, "/v1/invoices") => {
+            // each customer has one invoice: Stripe's example, paid
+            let mut i = object("invoice");
+            i["customer"] = query.get("customer").cloned().map_or(Value::Null, Value::String);
+            i["number"] = json!("RHONE-0001");
+            i["status"] = json!("paid");
+            i["amount_paid"] = i["amount_due"].clone();
+            i["hosted_invoice_url"] = json!(format!("{base}/invoice/{}", i["id"].as_str().unwrap_or_default()));
+            reply(StatusCode::OK, json!({"object": "list", "data": [i], "has_more": false, "url": "/v1/invoices"}))
         }
         _ => reply(StatusCode::NOT_FOUND, json!({"error": {"type": "invalid_request_error", "message": format!("Unrecognized request URL ({path})")}})),
     })

@@ -1,4 +1,5 @@
-//! A team's billing: `GET /teams/{team}/billing` (plan, limits, usage), `POST …/billing/checkout`
+//! A team's billing: `GET /teams/{team}/billing` (plan, limits, usage, projected charge, meters),
+//! `GET …/billing/invoices` (from Stripe), `POST …/billing/checkout`
 //! `{"plan": …}` → `{"url": …}` (Stripe Checkout), `POST …/billing/portal` → `{"url": …}` (the
 //! Billing Portal); and `POST /webhooks/stripe`, authenticated by its signature alone.
 
@@ -46,6 +47,11 @@ pub struct UsageRange {
 /// `GET /teams/{team}/billing/usage?from=&to=` (unix s): per meter, measured and reported.
 pub async fn usage(State(s): State<AppState>, Caller(a): Caller, Path(team): Path<String>, Query(q): Query<UsageRange>) -> ApiResult<Json<Vec<domain::billing::MeterUsage>>> {
     Ok(Json(s.services.team_usage(&a, &team, q.from, q.to).await?))
+}
+
+/// `GET /teams/{team}/billing/invoices`: the team's invoices from Stripe, newest first.
+pub async fn invoices(State(s): State<AppState>, Caller(a): Caller, Path(team): Path<String>) -> ApiResult<Json<Vec<domain::billing::Invoice>>> {
+    Ok(Json(s.services.team_invoices(&a, &team).await?))
 }
 
 pub async fn portal(State(s): State<AppState>, Caller(a): Caller, Path(team): Path<String>) -> ApiResult<Json<Redirect>> {

@@ -55,6 +55,7 @@ routes! {
     "/teams/{team}/billing/checkout" => post billing::checkout;
     "/teams/{team}/billing/portal" => post billing::portal;
     "/teams/{team}/billing/usage" => get billing::usage;
+    "/teams/{team}/billing/invoices" => get billing::invoices;
     "/teams/{team}/members/{user}" => patch teams::change_role, delete teams::remove_member;
     "/teams/{team}/invitations" => get invitations::list, post invitations::create;
     "/teams/{team}/invitations/{id}" => get invitations::show, delete invitations::revoke;

@@ -249,6 +249,8 @@ pub struct Services {
     usage: apps::status::UsageCache,
     /// Stripe prices shown on billing pages.
     prices: billing::PriceCache,
+    /// Meter events' pace.
+    meter_pace: billing::Pace,
     /// The SMTP relay, when one is configured.
     mailer: Option<mail::Mailer>,
     /// The GitHub API, when a GitHub App is configured.
@@ -307,6 +309,7 @@ impl Services {
             pipeline,
             usage: apps::status::UsageCache::default(),
             prices: billing::PriceCache::default(),
+            meter_pace: billing::Pace::default(),
             mailer,
             github,
             oidc,

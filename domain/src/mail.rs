@@ -157,7 +157,7 @@ impl fmt::Debug for Mailer {
 
 /// `s` on one line: control characters (CR, LF, tab, …) and Unicode line separators become
 /// spaces, runs of whitespace one space, ends trimmed.
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     let spaced = s.chars().map(|c| if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') { ' ' } else { c });
     let mut out = String::with_capacity(s.len());
     for c in spaced {

@@ -76,4 +76,20 @@ test('a team on Free hits a limit, upgrades through Checkout, and can deploy', a
   await page.getByTestId('deploy-button').click();
   const newest = page.locator('[data-testid^="deployment-row-"]').first();
   await expect(newest).toHaveAttribute('data-status', 'live', { timeout: 120_000 });
+
+  // a spend cap at the plan's price is reached at once: the page says deploys are refused
+  await page.goto(`/t/${team}/billing`);
+  await hydrated(page);
+  await expect(page.getByTestId('spend-cap-shown')).toContainText('No cap');
+  await page.getByTestId('cap-input').fill('abc');
+  await page.getByTestId('cap-save').click();
+  await expect(page.getByTestId('spend-cap').getByTestId('error')).toContainText('must be an amount');
+  await page.getByTestId('cap-input').fill('20');
+  await page.getByTestId('cap-save').click();
+  await expect(page.getByTestId('spend-cap-shown')).toContainText('$20.00: once the projected charge reaches it, new deploys are refused.');
+  await expect(page.getByTestId('cap-reached')).toBeVisible();
+  await page.getByTestId('cap-input').fill('');
+  await page.getByTestId('cap-save').click();
+  await expect(page.getByTestId('spend-cap-shown')).toContainText('No cap');
+  await expect(page.getByTestId('cap-reached')).toHaveCount(0);
 });

@@ -116,8 +116,10 @@ pub struct Config {
     /// `cloudflare_api_url`, `cloudflare_zone_id`): a wildcard certificate for `*.{base_domain}`.
     pub dns_provider: Option<domain::dns01::DnsProvider>,
     /// Billing (`stripe_secret_key`, `stripe_webhook_secret`, `stripe_api_url`, `stripe_prices`,
-    /// `stripe_metered_prices`, `plan_limits` (`free.builds=100,pro.apps=unlimited`),
-    /// `usage_report_secs` (default 3600), `billing_grace_days` (default 7)): off, everything
+    /// `stripe_metered_prices`, `plan_limits` (`free.builds=100,pro.apps=unlimited`), `plan_overage`
+    /// (`starter.build_cents=2`; a rate of 0 makes the limit hard),
+    /// `usage_report_secs` (default 3600), `billing_grace_days` (default 7),
+    /// `stripe_meter_events_per_sec` (default 500 with a live key, else 20)): off, everything
     /// unlimited, without a secret key.
     pub billing: Option<domain::billing::BillingSettings>,
     /// The HTTPS listener (`https_addr`, default `0.0.0.0:8443`; 443 in a real install), bound
@@ -164,7 +166,7 @@ const KEYS: &[&str] = &[
     "dns_provider", "dns_rfc2136_server", "dns_rfc2136_zone", "dns_rfc2136_key_name", "dns_rfc2136_key_algorithm",
     "dns_rfc2136_key_secret", "cloudflare_api_token", "cloudflare_api_url", "cloudflare_zone_id",
     "stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "stripe_prices", "stripe_metered_prices",
-    "usage_report_secs", "billing_grace_days", "plan_limits",
+    "usage_report_secs", "billing_grace_days", "plan_limits", "plan_overage", "stripe_meter_events_per_sec",
 ];
 
 /// The ACME settings: off unless a directory or an email is set.
@@ -558,7 +560,22 @@ mod tests {
         assert_eq!((b.plan("free").unwrap().limits.apps, b.plan("pro").unwrap().limits.members), (Some(5), None));
         assert_eq!(b.grace, Duration::from_secs(7 * 86_400));
         assert!(!format!("{b:?}").contains("sk_test_x"), "the key is not printed");
-        for (k, v, named) in [("RHONE_STRIPE_PRICES", "gold=price_g", "stripe_prices"), ("RHONE_PLAN_LIMITS", "free.seats=3", "plan_limits"), ("RHONE_STRIPE_API_URL", "stripe", "stripe_api_url"), ("RHONE_BILLING_GRACE_DAYS", "-1", "billing_grace_days")] {
+        assert_eq!((b.plan("starter").unwrap().overage.build_cents, b.meter_events_per_sec), (1, 20), "defaults");
+        let mut more = on.to_vec();
+        more.extend([("RHONE_PLAN_OVERAGE", "starter.build_cents=3, pro.gb_cents=0"), ("RHONE_STRIPE_METER_EVENTS_PER_SEC", "7")]);
+        let b = Config::from_sources(None, env(&more)).unwrap().billing.expect("billing");
+        assert_eq!((b.plan("starter").unwrap().overage.build_cents, b.plan("pro").unwrap().overage.gb_cents, b.meter_events_per_sec), (3, 0, 7));
+        let live = Config::from_sources(None, env(&[("RHONE_STRIPE_SECRET_KEY", "sk_live_x")])).unwrap().billing.expect("billing");
+        assert_eq!(live.meter_events_per_sec, 500, "half of Stripe's live limit");
+        for (k, v, named) in [
+            ("RHONE_STRIPE_PRICES", "gold=price_g", "stripe_prices"),
+            ("RHONE_PLAN_LIMITS", "free.seats=3", "plan_limits"),
+            ("RHONE_PLAN_OVERAGE", "starter.seat_cents=3", "plan_overage"),
+            ("RHONE_PLAN_OVERAGE", "starter.build_cents=-1", "plan_overage"),
+            ("RHONE_STRIPE_METER_EVENTS_PER_SEC", "0", "stripe_meter_events_per_sec"),
+            ("RHONE_STRIPE_API_URL", "stripe", "stripe_api_url"),
+            ("RHONE_BILLING_GRACE_DAYS", "-1", "billing_grace_days"),
+        ] {
             let mut bad = on.to_vec();
             bad.push((k, v));
             let e = Config::from_sources(None, env(&bad)).unwrap_err().to_string();

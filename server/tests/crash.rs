@@ -3,6 +3,9 @@
 //! is orphaned or duplicated, and an interrupted deployment is `failed` with the reason.
 
 mod support;
+#[path = "api/stripe_stub.rs"]
+#[allow(dead_code)]
+mod stripe_stub;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -526,4 +529,72 @@ async fn a_sigkill_amid_a_burst_of_push_deliveries_deploys_each_delivery_exactly
     let total = sqlite_rows(&f, "SELECT 'all', COUNT(*) FROM deployments").await;
     assert_eq!(total[0].1, N as i64, "no deployment without its delivery");
     r.sigkill();
+}
+
+/// The usage report's windows, read straight from the SQLite file: (meter, window start, value).
+async fn usage_reports(f: &Fixture) -> Vec<(String, i64, i64)> {
+    let url = format!("sqlite://{}?mode=ro", f.root.path().join("data/rhone.db").display());
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as("SELECT meter, window_start, value FROM usage_reports ORDER BY meter, window_start").fetch_all(&pool).await.unwrap();
+    pool.close().await;
+    rows
+}
+
+#[tokio::test]
+async fn a_usage_report_cut_by_a_sigkill_is_sent_again_under_its_identifier_and_counted_once() {
+    use stripe_stub::{checkout_completed, event, StripeStub, SECRET_KEY};
+    let f = Fixture::new();
+    let stub = StripeStub::start().await;
+    // each meter event is answered after 3 s: Stripe has it while Rhone still waits
+    stub.delay_meter_events(Duration::from_secs(3));
+    let env = [("RHONE_STRIPE_SECRET_KEY", SECRET_KEY), ("RHONE_STRIPE_WEBHOOK_SECRET", "whsec_crash"), ("RHONE_STRIPE_API_URL", stub.url.as_str()), ("RHONE_USAGE_REPORT_SECS", "1")];
+    let r = Rhone::start(Start { root: f.root.path(), env: &env, uid: None }).await;
+    let team = r.call(reqwest::Method::GET, "/teams", json!(null)).await[0].clone();
+    let (slug, team_id) = (team["slug"].as_str().unwrap().to_string(), team["id"].as_i64().unwrap());
+    let paid = event("evt_crash", "checkout.session.completed", chrono::Utc::now().timestamp() - 5, checkout_completed(team_id, "cus_crash", "free"));
+    let signature = domain::billing::sign("whsec_crash", chrono::Utc::now().timestamp(), paid.as_bytes());
+    let res = r.http.post(format!("{}/api/v1/webhooks/stripe", r.base)).header("Stripe-Signature", signature).body(paid).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    create(&r, &f, "metered", "python3 app.py", "true", "v1").await;
+    let id = r.deploy("metered").await;
+    r.wait_status(id, "live").await;
+
+    // killed while Stripe holds a meter event Rhone has not heard back about
+    let mut sent = 0;
+    for _ in 0..300 {
+        sent = stub.calls("/v1/billing/meter_events").len();
+        if sent > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(sent > 0, "a report started");
+    let in_flight = stub.calls("/v1/billing/meter_events")[0].form["identifier"].clone();
+    r.sigkill();
+    assert!(usage_reports(&f).await.iter().all(|(m, w, _)| format!("rhone-{team_id}-{m}-{w}") != in_flight), "not recorded as sent");
+
+    // started again: the window goes out again under the same identifier, and once the app is
+    // stopped and its windows are closed and reported, Stripe's count equals Rhone's measure
+    stub.delay_meter_events(Duration::ZERO);
+    let r = Rhone::start(Start { root: f.root.path(), env: &env, uid: None }).await;
+    r.call(reqwest::Method::POST, "/apps/metered/stop", json!({})).await;
+    let mut shown = json!(null);
+    for _ in 0..200 {
+        shown = r.call(reqwest::Method::GET, &format!("/teams/{slug}/billing/usage?from=0"), json!(null)).await;
+        let seconds = shown.as_array().unwrap().iter().find(|m| m["meter"] == "rhone_machine_seconds").unwrap().clone();
+        if seconds["measured"] == seconds["reported"] && seconds["reported"].as_i64() > Some(0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let again = stub.calls("/v1/billing/meter_events").iter().filter(|c| c.form["identifier"] == in_flight).count();
+    assert_eq!(again, 2, "{in_flight} was sent again after the restart");
+    for m in shown.as_array().unwrap() {
+        let meter = m["meter"].as_str().unwrap();
+        let counted: i64 = stub.meter_events().iter().filter(|e| e.0 == meter).map(|e| e.2).sum();
+        assert_eq!((m["measured"].as_i64(), m["reported"].as_i64(), Some(counted)), (m["measured"].as_i64(), m["measured"].as_i64(), m["measured"].as_i64()), "{meter}: {shown}");
+    }
+    let recorded = usage_reports(&f).await;
+    let unique: std::collections::HashSet<_> = recorded.iter().map(|(m, w, _)| (m.clone(), *w)).collect();
+    assert_eq!(unique.len(), recorded.len(), "each window recorded once");
 }

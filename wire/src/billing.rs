@@ -149,6 +149,15 @@ pub struct TeamBilling {
     /// The caller may change the plan and open the portal (the team's owner).
     #[serde(default)]
     pub can_manage: bool,
+    /// New deploys are refused once the projected charge reaches it.
+    #[serde(default)]
+    pub spend_cap: Option<Money>,
+    /// Reaching the cap also stops the team's running apps (an explicit opt-in).
+    #[serde(default)]
+    pub stop_at_cap: bool,
+    /// The projected charge is at or over the cap.
+    #[serde(default)]
+    pub cap_reached: bool,
 }
 
 #[cfg(test)]

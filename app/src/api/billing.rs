@@ -35,3 +35,12 @@ pub async fn billing_portal(team: String) -> Result<String, AppError> {
     leptos_axum::redirect(&url);
     Ok(url)
 }
+
+/// Sets the team's spend cap from the billing page: `cap` in the currency's units (`49.99`; empty:
+/// no cap), `stop_apps` a checkbox.
+#[server]
+pub async fn set_spend_cap(team: String, cap: String, #[server(default)] stop_apps: Option<String>) -> Result<TeamBilling, AppError> {
+    let (services, actor) = super::ctx::authorize().await?;
+    let cents = domain::billing::parse_cap(&cap)?;
+    Ok(services.set_spend_cap(&actor, &team, cents, stop_apps.is_some()).await?)
+}

@@ -6,16 +6,17 @@
 use leptos::prelude::*;
 use wire::billing::{Invoice, Limits, MeterUsage, PlanShown, Projection, TeamBilling, Threshold};
 
-use crate::api::billing::{get_billing, list_invoices, BillingCheckout, BillingPortal};
+use crate::api::billing::{get_billing, list_invoices, BillingCheckout, BillingPortal, SetSpendCap};
 use crate::components::fmt::{bytes, datetime};
-use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_GHOST, CARD};
+use crate::components::{action_error, ErrorBox, BUTTON, BUTTON_GHOST, CARD, INPUT};
 
 #[component]
 pub fn BillingPage() -> impl IntoView {
     let params = leptos_router::hooks::use_params_map();
     let query = leptos_router::hooks::use_query_map();
     let team = Memo::new(move |_| params.read().get("team").unwrap_or_default());
-    let billing = Resource::new(move || team.get(), get_billing);
+    let cap = ServerAction::<SetSpendCap>::new();
+    let billing = Resource::new(move || (team.get(), cap.version().get()), |(t, _)| get_billing(t));
     let checkout = ServerAction::<BillingCheckout>::new();
     let portal = ServerAction::<BillingPortal>::new();
     let checkout_error = action_error(checkout);
@@ -37,7 +38,7 @@ pub fn BillingPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match billing.await {
                     Ok(b) if !b.enabled => off(b).into_any(),
-                    Ok(b) => on(b, team.get_untracked(), checkout, portal).into_any(),
+                    Ok(b) => on(b, team.get_untracked(), Actions { checkout, portal, cap }).into_any(),
                     Err(e) => view! { <ErrorBox error=Signal::stored(Some(e))/> }.into_any(),
                 }
             })}
@@ -55,7 +56,16 @@ fn off(b: TeamBilling) -> impl IntoView {
     }
 }
 
-fn on(b: TeamBilling, team: String, checkout: ServerAction<BillingCheckout>, portal: ServerAction<BillingPortal>) -> impl IntoView {
+/// What the page's buttons do.
+#[derive(Clone, Copy)]
+struct Actions {
+    checkout: ServerAction<BillingCheckout>,
+    portal: ServerAction<BillingPortal>,
+    cap: ServerAction<SetSpendCap>,
+}
+
+fn on(b: TeamBilling, team: String, actions: Actions) -> impl IntoView {
+    let Actions { checkout, portal, cap } = actions;
     let status = b.subscription_status.clone().unwrap_or_else(|| "no subscription".into());
     let period = format!("{} – {}", day(b.period_start), day(b.period_end));
     let current = b.plan.clone();
@@ -83,6 +93,7 @@ fn on(b: TeamBilling, team: String, checkout: ServerAction<BillingCheckout>, por
             {usage_list(&b)}
         </section>
         {b.projected.clone().map(projection)}
+        {spend_cap(&b, team.clone(), cap)}
         <section class="mb-4" data-testid="plans">
             <h2 class="mb-2 text-lg font-semibold">"Plans"</h2>
             <div class="grid gap-3 sm:grid-cols-3">
@@ -164,6 +175,44 @@ fn projection(p: Projection) -> impl IntoView {
             </table>
             {p.note.map(|n| view! { <p class="mt-2 text-xs text-gray-600">{n}</p> })}
             <p class="mt-2 text-xs text-gray-500">"The plan's price and usage past its limits so far; Stripe's invoice is the final word."</p>
+        </section>
+    }
+}
+
+/// The cap: what it is and does; owners change it here.
+fn spend_cap(b: &TeamBilling, team: String, action: ServerAction<SetSpendCap>) -> impl IntoView {
+    let error = action_error(action);
+    let shown = match &b.spend_cap {
+        Some(c) if b.stop_at_cap => format!("{}: once the projected charge reaches it, new deploys are refused and the running apps are stopped.", c.shown()),
+        Some(c) => format!("{}: once the projected charge reaches it, new deploys are refused.", c.shown()),
+        None => "No cap: usage past the plan's limits is billed at its overage rates.".to_string(),
+    };
+    let current = b.spend_cap.as_ref().map(|c| format!("{}.{:02}", c.cents / 100, c.cents % 100)).unwrap_or_default();
+    let stop = b.stop_at_cap;
+    view! {
+        <section class=format!("{CARD} mb-4 space-y-2") data-testid="spend-cap">
+            <h2 class="text-lg font-semibold">"Spend cap"</h2>
+            <p class="text-sm text-gray-700" data-testid="spend-cap-shown">{shown}</p>
+            {b.cap_reached.then(|| view! {
+                <p class="rounded border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800" role="alert" data-testid="cap-reached">
+                    "The cap is reached: new deploys are refused until it is raised or removed, or the period ends."
+                </p>
+            })}
+            {b.can_manage.then(|| view! {
+                <ActionForm action=action attr:class="flex flex-wrap items-end gap-2">
+                    <input type="hidden" name="team" value=team/>
+                    <label class="text-sm">
+                        <span class="mb-1 block font-medium text-gray-700">"Cap per period (empty: none)"</span>
+                        <input name="cap" value=current inputmode="decimal" placeholder="50.00" class=INPUT data-testid="cap-input"/>
+                    </label>
+                    <label class="flex items-center gap-2 text-sm">
+                        <input type="checkbox" name="stop_apps" value="on" checked=stop data-testid="cap-stop-apps"/>
+                        "Also stop the running apps when it is reached"
+                    </label>
+                    <button type="submit" class=BUTTON data-testid="cap-save">"Save cap"</button>
+                </ActionForm>
+                <ErrorBox error=error/>
+            })}
         </section>
     }
 }

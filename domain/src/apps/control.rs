@@ -31,8 +31,18 @@ impl Services {
     /// nothing.
     pub async fn stop_app(&self, actor: &Actor, slug: &str) -> Result<App> {
         let app = self.app_for(actor, slug, Action::Operate).await?;
-        if !self.store.set_app_stopped(app.id, true).await? {
+        if !self.halt_app(&app).await? {
             return Ok(app);
+        }
+        self.record(&[app.team_id], actor.audit(AuditAction::AppStop, &app.slug, "")).await;
+        tracing::info!(app.slug = %app.slug, "app stopped");
+        self.store.app_by_id(app.id).await
+    }
+
+    /// Stops `app` (see [`Services::stop_app`]); false if it was stopped already.
+    pub(crate) async fn halt_app(&self, app: &App) -> Result<bool> {
+        if !self.store.set_app_stopped(app.id, true).await? {
+            return Ok(false);
         }
         self.routes.stop(&app.slug);
         let running: Vec<i64> = self.store.list_deployments(app.id, None, 20).await?.into_iter().filter(|d| d.status.in_progress()).map(|d| d.id).collect();
@@ -45,9 +55,7 @@ impl Services {
         }
         self.routes.stop(&app.slug);
         self.stop_app_instances(app.id).await;
-        self.record(&[app.team_id], actor.audit(AuditAction::AppStop, &app.slug, "")).await;
-        tracing::info!(app.slug = %app.slug, "app stopped");
-        self.store.app_by_id(app.id).await
+        Ok(true)
     }
 
     /// Puts a stopped app back in service: its live build is released again (or, if that build is

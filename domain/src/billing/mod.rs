@@ -7,6 +7,7 @@
 //! upgrade. A failed payment leaves a grace period (`grace`), after which the team is held to the
 //! free plan's limits until an invoice is paid.
 
+mod alerts;
 mod plans;
 mod stripe;
 mod usage;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use plans::{default_plans, Limits, Overage, Plan};
 pub use usage::{Meter, UsageReport};
+pub(crate) use usage::Pace;
 pub use wire::billing::{ChargeLine, Invoice, MeterUsage, Money, PlanShown, Projection, TeamBilling, Threshold, Usage};
 pub use webhook::{sign, verify_signature, StripeReply, StripeWebhookError};
 
@@ -41,11 +43,13 @@ pub struct BillingSettings {
     pub grace: Duration,
     /// How often usage is reported to Stripe's meters.
     pub usage_report: Duration,
+    /// Meter events sent per second at most (Stripe allows 1000 in live mode, fewer in test mode).
+    pub meter_events_per_sec: u32,
 }
 
 impl std::fmt::Debug for BillingSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BillingSettings").field("api_url", &self.api_url).field("plans", &self.plans).field("grace", &self.grace).field("usage_report", &self.usage_report).finish_non_exhaustive()
+        f.debug_struct("BillingSettings").field("api_url", &self.api_url).field("plans", &self.plans).field("grace", &self.grace).field("usage_report", &self.usage_report).field("meter_events_per_sec", &self.meter_events_per_sec).finish_non_exhaustive()
     }
 }
 
@@ -185,6 +189,41 @@ impl Limit {
     }
 }
 
+/// The highest spend cap (a hundred million in the currency's units).
+const MAX_CAP_CENTS: i64 = 10_000_000_000;
+
+/// `"50"`, `"50.5"`, `"50.05"` (the currency's units) → cents; `""` → no cap.
+pub fn parse_cap(s: &str) -> Result<Option<i64>> {
+    let s = s.trim().trim_start_matches('$');
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let bad = || Error::invalid("cap", "must be an amount such as 50 or 49.99 (empty: no cap)");
+    let (units, frac) = s.split_once('.').unwrap_or((s, ""));
+    if units.is_empty() || !units.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()) || units.len() > 12 {
+        return Err(bad());
+    }
+    let cents = units.parse::<i64>().map_err(|_| bad())?.saturating_mul(100) + format!("{frac:0<2}").parse::<i64>().map_err(|_| bad())?;
+    if !(1..=MAX_CAP_CENTS).contains(&cents) {
+        return Err(Error::invalid("cap", format!("must be more than 0 and at most {}", MAX_CAP_CENTS / 100)));
+    }
+    Ok(Some(cents))
+}
+
+/// The limits of `limits` at 80 % or more of their maximum in `usage`.
+fn thresholds(limits: &Limits, usage: &Usage) -> Vec<Threshold> {
+    Limit::ALL
+        .into_iter()
+        // one seat is the owner's own: nothing to warn about
+        .filter(|l| !(*l == Limit::Members && limits.members.is_some_and(|m| m <= 1)))
+        .filter_map(|l| {
+            let max = l.max_in(limits)?;
+            let used = l.used_in(usage);
+            l.threshold(used, max).map(|percent| Threshold { limit: l.key().into(), used: used / l.unit(), max, percent })
+        })
+        .collect()
+}
+
 /// Stripe prices by id, kept an hour (the billing page shows the plan's price on every load).
 #[derive(Clone, Default)]
 pub(crate) struct PriceCache(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Money)>>>);
@@ -313,7 +352,46 @@ impl Services {
         for limit in [Limit::Builds, Limit::MachineHours, Limit::BandwidthGb] {
             self.check_limit(team_id, limit).await?;
         }
-        Ok(())
+        let Some(b) = self.billing_settings() else { return Ok(()) };
+        let (Some(cap), _) = self.store.spend_cap(team_id).await? else { return Ok(()) };
+        let account = self.store.billing_account(team_id).await?;
+        let (plan, _, _) = self.effective(b, &account);
+        let usage = self.usage(team_id, Self::period(&account).0).await?;
+        let projected = self.projection(b, plan, &usage).await.total;
+        if !alerts::cap_reached(Some(cap), &projected) {
+            return Ok(());
+        }
+        let team = self.store.team_by_id(team_id).await?;
+        let cap = Money { cents: cap, currency: projected.currency.clone() };
+        Err(Error::PaymentRequired(format!(
+            "team {} reached its spend cap of {} ({} projected this billing period): raise or remove the cap on the team's billing page (/t/{}/billing)",
+            team.slug,
+            cap.shown(),
+            projected.shown(),
+            team.slug
+        )))
+    }
+
+    /// Sets team `slug`'s spend cap (cents; `None`: no cap): new deploys are refused once the
+    /// period's projected charge reaches it, and with `stop_apps` its running apps are stopped then
+    /// (owners).
+    pub async fn set_spend_cap(&self, actor: &Actor, slug: &str, cap_cents: Option<i64>, stop_apps: bool) -> Result<TeamBilling> {
+        let (team, _) = self.team_for(actor, slug, Action::ManageBilling).await?;
+        self.billing_settings().ok_or(Error::NotFound("billing (it is not configured on this installation)"))?;
+        if let Some(c) = cap_cents {
+            if !(1..=MAX_CAP_CENTS).contains(&c) {
+                return Err(Error::invalid("cap_cents", format!("must be between 1 and {MAX_CAP_CENTS} (cents)")));
+            }
+        } else if stop_apps {
+            return Err(Error::invalid("stop_apps", "stops the apps at the cap: set a cap first"));
+        }
+        self.store.set_spend_cap(team.id, cap_cents, stop_apps).await?;
+        let detail = match cap_cents {
+            Some(c) => format!("spend cap {c} cents{}", if stop_apps { ", stopping the apps at it" } else { "" }),
+            None => "spend cap removed".into(),
+        };
+        self.record(&[team.id], actor.audit(crate::teams::AuditAction::TeamUpdate, &team.slug, &detail)).await;
+        self.team_billing(actor, slug).await
     }
 
     /// Team `slug`'s plan, limits, usage, projected charge and meters (its members).
@@ -338,23 +416,20 @@ impl Services {
                 projected: None,
                 meters: Vec::new(),
                 can_manage,
+                spend_cap: None,
+                stop_at_cap: false,
+                cap_reached: false,
             });
         };
         let account = self.store.billing_account(team.id).await?;
         let (plan, restricted, warning) = self.effective(b, &account);
         let (period_start, period_end) = Self::period(&account);
         let usage = self.usage(team.id, period_start).await?;
-        let thresholds = Limit::ALL
-            .into_iter()
-            // one seat is the owner's own: nothing to warn about
-            .filter(|l| !(*l == Limit::Members && plan.limits.members.is_some_and(|m| m <= 1)))
-            .filter_map(|l| {
-                let max = l.max_in(&plan.limits)?;
-                let used = l.used_in(&usage);
-                l.threshold(used, max).map(|percent| Threshold { limit: l.key().into(), used: used / l.unit(), max, percent })
-            })
-            .collect();
-        let projected = Some(self.projection(b, plan, &usage).await);
+        let thresholds = thresholds(&plan.limits, &usage);
+        let projected = self.projection(b, plan, &usage).await;
+        let (cap, stop_at_cap) = self.store.spend_cap(team.id).await?;
+        let cap_reached = alerts::cap_reached(cap, &projected.total);
+        let spend_cap = cap.map(|cents| Money { cents, currency: projected.total.currency.clone() });
         Ok(TeamBilling {
             enabled: true,
             plan: account.plan.clone(),
@@ -368,9 +443,12 @@ impl Services {
             warning,
             plans: b.plans.iter().map(|p| PlanShown { name: p.name.clone(), limits: p.limits.clone(), purchasable: p.flat_price.is_some() }).collect(),
             thresholds,
-            projected,
+            projected: Some(projected),
             meters: self.meters_between(team.id, period_start.saturating_mul(1000), now_ms()).await?,
             can_manage,
+            spend_cap,
+            stop_at_cap,
+            cap_reached,
         })
     }
 
@@ -468,6 +546,16 @@ impl Services {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_cap_is_read_as_an_amount() {
+        for (text, cents) in [("50", Some(5000)), ("$49.99", Some(4999)), ("0.5", Some(50)), (" 12.05 ", Some(1205)), ("", None)] {
+            assert_eq!(super::parse_cap(text).unwrap(), cents, "{text}");
+        }
+        for bad in ["-5", "0", "1.234", "abc", "1e3", ".5", "100000000.01", "99999999999999"] {
+            assert!(super::parse_cap(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn the_calendar_month_holds_now() {
         let (s, e) = super::calendar_month(1_764_979_200); // 2025-12-06

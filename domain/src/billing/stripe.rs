@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use stripe_checkout::checkout_session::{CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData};
 use stripe_checkout::CheckoutSessionMode;
 
-use stripe_client_core::{RequestBuilder, StripeMethod};
+use stripe_client_core::{RequestBuilder, RequestStrategy, StripeMethod, StripeRequest};
 use wire::billing::{Invoice, Money};
 
 use super::BillingSettings;
@@ -79,10 +79,18 @@ impl Stripe {
         session.url.ok_or_else(|| Error::Conflict("Stripe made a Checkout session without a URL".into()))
     }
 
-    /// One meter event: `value` of `meter` used by `customer`, identified so Stripe counts it once.
+    /// One meter event: `value` of `meter` used by `customer`, identified so Stripe counts it once;
+    /// retried after 1, 2 and 4 s when Stripe says so (429, 5xx, `Stripe-Should-Retry`).
     pub(super) async fn meter_event(&self, meter: &str, customer: &str, value: i64, identifier: &str, timestamp: i64) -> Result<()> {
         let payload = HashMap::from([("stripe_customer_id".to_string(), customer.to_string()), ("value".to_string(), value.to_string())]);
-        stripe_billing::billing_meter_event::CreateBillingMeterEvent::new(meter, payload).identifier(identifier).timestamp(timestamp).send(&self.client).await.map_err(refused)?;
+        stripe_billing::billing_meter_event::CreateBillingMeterEvent::new(meter, payload)
+            .identifier(identifier)
+            .timestamp(timestamp)
+            .customize()
+            .request_strategy(RequestStrategy::ExponentialBackoff(4))
+            .send(&self.client)
+            .await
+            .map_err(refused)?;
         Ok(())
     }
 

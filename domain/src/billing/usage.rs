@@ -74,6 +74,7 @@ impl Services {
         let now = now_ms();
         let closed = now / window * window;
         let mut stripe = None;
+        let gap = std::time::Duration::from_secs(1) / b.meter_events_per_sec.max(1);
         for (team, customer, since) in self.store.billed_teams().await? {
             for meter in Meter::ALL {
                 // a team reported before goes on from there; a new one from the window in which it
@@ -89,6 +90,7 @@ impl Services {
                             stripe = Some(super::stripe::client(b)?);
                         }
                         if let Some(client) = &stripe {
+                            self.meter_pace.wait(gap).await;
                             client.meter_event(meter.event_name(), &customer, value, &row.identifier, end / 1000 - 1).await?;
                         }
                     }
@@ -127,6 +129,21 @@ impl Services {
     }
 }
 
+/// Paces meter events: each starts at least a gap after the previous one, whichever report sent
+/// it (within Stripe's rate limit).
+#[derive(Clone, Default)]
+pub(crate) struct Pace(std::sync::Arc<tokio::sync::Mutex<Option<tokio::time::Instant>>>);
+
+impl Pace {
+    async fn wait(&self, gap: std::time::Duration) {
+        let mut next = self.0.lock().await;
+        let now = tokio::time::Instant::now();
+        let at = next.map_or(now, |n| n.max(now));
+        tokio::time::sleep_until(at).await;
+        *next = Some(at + gap);
+    }
+}
+
 /// Reports usage to Stripe's meters (periodic, every `usage_report_secs`, while billing is on).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct UsageReport {}
@@ -136,6 +153,7 @@ impl Job for UsageReport {
     const MAX_ATTEMPTS: i64 = 5;
 
     async fn run(&self, s: &Services) -> Result<()> {
+        s.billing_alerts().await?;
         s.report_usage().await
     }
 }

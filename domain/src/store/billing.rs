@@ -65,6 +65,49 @@ impl Store {
         Ok(())
     }
 
+    /// Team `team_id`'s spend cap (cents) and whether reaching it stops its running apps.
+    pub async fn spend_cap(&self, team_id: i64) -> Result<(Option<i64>, bool)> {
+        let r = sqlx::query("SELECT spend_cap_cents, stop_at_cap FROM billing_accounts WHERE team_id = $1").bind(team_id).fetch_optional(self.pool()).await?;
+        Ok(match r {
+            Some(r) => (get(&r, "spend_cap_cents")?, get::<i64>(&r, "stop_at_cap")? != 0),
+            None => (None, false),
+        })
+    }
+
+    /// Sets team `team_id`'s spend cap (the rest of its billing state untouched).
+    pub async fn set_spend_cap(&self, team_id: i64, cap_cents: Option<i64>, stop_at_cap: bool) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO billing_accounts (team_id, updated_at, spend_cap_cents, stop_at_cap) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (team_id) DO UPDATE SET spend_cap_cents = excluded.spend_cap_cents, stop_at_cap = excluded.stop_at_cap, updated_at = excluded.updated_at",
+        )
+        .bind(team_id)
+        .bind(now_ms())
+        .bind(cap_cents)
+        .bind(i64::from(stop_at_cap))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Records billing alert `alert` of team `team_id` for the period starting `period_start`; false
+    /// if it was recorded (sent) before.
+    pub async fn record_billing_alert(&self, team_id: i64, period_start: i64, alert: &str) -> Result<bool> {
+        let done = sqlx::query("INSERT INTO billing_alerts (team_id, period_start, alert, sent_at) VALUES ($1, $2, $3, $4) ON CONFLICT (team_id, period_start, alert) DO NOTHING")
+            .bind(team_id)
+            .bind(period_start)
+            .bind(alert)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Every team's id.
+    pub async fn team_ids(&self) -> Result<Vec<i64>> {
+        let rows = sqlx::query("SELECT id FROM teams ORDER BY id").fetch_all(self.pool()).await?;
+        rows.iter().map(|r| get(r, "id")).collect()
+    }
+
     /// Whether Stripe event `id` was handled already.
     pub async fn stripe_event_seen(&self, id: &str) -> Result<bool> {
         Ok(sqlx::query("SELECT id FROM stripe_events WHERE id = $1").bind(id).fetch_optional(self.pool()).await?.is_some())

@@ -26,6 +26,12 @@ fn per_plan(key: &str, v: &str, plans: &[domain::billing::Plan]) -> Result<Vec<(
 
 pub(super) fn billing(get: &dyn Fn(&str) -> Option<String>, usage_report: Duration, grace_days: u64) -> Result<Option<BillingSettings>, ConfigError> {
     let Some(secret_key) = get("stripe_secret_key").filter(|k| !k.trim().is_empty()) else { return Ok(None) };
+    // half of Stripe's meter-event limit in live mode (1000/s); its test mode allows 25/s
+    let live = secret_key.trim().starts_with("sk_live_") || secret_key.trim().starts_with("rk_live_");
+    let meter_events_per_sec = match get("stripe_meter_events_per_sec") {
+        None => if live { 500 } else { 20 },
+        Some(v) => v.trim().parse::<u32>().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| ConfigError(format!("stripe_meter_events_per_sec must be from 1 to 10000, got {v:?}")))?,
+    };
     let api_url = get("stripe_api_url").unwrap_or_else(|| STRIPE_API.to_string());
     match url::Url::parse(&api_url) {
         Ok(u) if matches!(u.scheme(), "https" | "http") && u.host_str().is_some() => {}
@@ -62,6 +68,20 @@ pub(super) fn billing(get: &dyn Fn(&str) -> Option<String>, usage_report: Durati
             _ => return Err(bad()),
         } = value;
     }
+    for setting in get("plan_overage").unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let bad = || ConfigError(format!("plan_overage must be plan.rate=cents pairs (rates: machine_hour_cents, build_cents, gb_cents), got {setting:?}"));
+        let (name, value) = setting.split_once('=').ok_or_else(bad)?;
+        let (plan, rate) = name.trim().split_once('.').ok_or_else(bad)?;
+        let value = value.trim().parse::<u64>().ok().filter(|v| *v <= 1_000_000).ok_or_else(bad)?;
+        let p = plans.iter_mut().find(|p| p.name == plan.trim().to_ascii_lowercase()).ok_or_else(bad)?;
+        let o = &mut p.overage;
+        *match rate.trim() {
+            "machine_hour_cents" => &mut o.machine_hour_cents,
+            "build_cents" => &mut o.build_cents,
+            "gb_cents" => &mut o.gb_cents,
+            _ => return Err(bad()),
+        } = value;
+    }
     Ok(Some(BillingSettings {
         secret_key: secret_key.trim().to_string(),
         webhook_secret: get("stripe_webhook_secret").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
@@ -69,5 +89,6 @@ pub(super) fn billing(get: &dyn Fn(&str) -> Option<String>, usage_report: Durati
         plans,
         grace: Duration::from_secs(grace_days.saturating_mul(86_400)),
         usage_report,
+        meter_events_per_sec,
     }))
 }

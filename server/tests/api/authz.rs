@@ -194,6 +194,7 @@ async fn cases(fx: &Fixture) -> Vec<Case> {
         case(M::GET, "/teams/{team}/billing/usage", format!("/teams/{TEAM}/billing/usage?from=0"), None, VIEWER(200)),
         case(M::POST, "/teams/{team}/billing/portal", format!("/teams/{TEAM}/billing/portal"), None, OWNER(404)),
         case(M::GET, "/teams/{team}/billing/invoices", format!("/teams/{TEAM}/billing/invoices"), None, OWNER(404)),
+        case(M::PUT, "/teams/{team}/billing/cap", format!("/teams/{TEAM}/billing/cap"), Some(r#"{"cap_cents": 5000}"#), OWNER(404)),
         // no GitHub App on this installation: admins are told so (409)
         case(M::GET, "/teams/{team}/github/install", format!("/teams/{TEAM}/github/install"), None, ADMIN(409)),
         case(M::GET, "/teams/{team}/github/repositories", format!("/teams/{TEAM}/github/repositories"), None, ADMIN(200)),

@@ -120,6 +120,7 @@ fn cases() -> Vec<Case> {
         c(path::<billing::ListInvoices>(), Form(&[("team", "acme")]), App, OWNER_BILLING_OFF),
         c(path::<billing::BillingCheckout>(), Form(&[("team", "acme"), ("plan", "starter")]), App, OWNER_BILLING_OFF),
         c(path::<billing::BillingPortal>(), Form(&[("team", "acme")]), App, OWNER_BILLING_OFF),
+        c(path::<billing::SetSpendCap>(), Form(&[("team", "acme"), ("cap", "50")]), App, OWNER_BILLING_OFF),
         c(path::<teams::ListMembers>(), Form(&[("team", "acme")]), App, VIEWER),
         c(path::<teams::ChangeMemberRole>(), Form(&[("team", "acme"), ("user_id", "{user}"), ("role", "member")]), App, ADMIN),
         c(path::<teams::RemoveMember>(), Form(&[("team", "acme"), ("user_id", "{user}")]), Member, ADMIN),

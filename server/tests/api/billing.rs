@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app_with, TestApp};
-use crate::stripe_stub::{object, StripeStub, SECRET_KEY};
+use crate::stripe_stub::{checkout_completed, event, object, StripeStub, SECRET_KEY};
 
 const WEBHOOK_SECRET: &str = "whsec_test_rhone";
 
@@ -32,16 +32,6 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// Stripe's event envelope around `object`.
-fn event(id: &str, kind: &str, created: i64, object: Value) -> String {
-    let mut e = crate::stripe_stub::object("event");
-    e["id"] = json!(id);
-    e["type"] = json!(kind);
-    e["created"] = json!(created);
-    e["data"] = json!({"object": object});
-    e.to_string()
-}
-
 async fn deliver(app: &TestApp, body: &str, signature: Option<String>) -> (StatusCode, Value) {
     let mut req = app.anon(Method::POST, "/api/v1/webhooks/stripe").header("content-type", "application/json").body(body.to_string());
     if let Some(s) = signature {
@@ -54,16 +44,6 @@ async fn deliver(app: &TestApp, body: &str, signature: Option<String>) -> (Statu
 
 async fn signed(app: &TestApp, body: &str) -> (StatusCode, Value) {
     deliver(app, body, Some(domain::billing::sign(WEBHOOK_SECRET, now(), body.as_bytes()))).await
-}
-
-fn checkout_completed(team_id: i64, customer: &str, plan: &str) -> Value {
-    let mut s = object("checkout.session");
-    s["client_reference_id"] = json!(team_id.to_string());
-    s["customer"] = json!(customer);
-    s["subscription"] = json!("sub_test_1");
-    s["metadata"] = json!({"rhone_team": team_id.to_string(), "rhone_plan": plan});
-    s["status"] = json!("complete");
-    s
 }
 
 fn subscription(customer: &str, price: &str, status: &str) -> Value {
@@ -280,7 +260,16 @@ async fn a_deploy_past_the_free_machine_hours_is_refused_before_it_builds() {
 #[tokio::test]
 async fn machine_time_bandwidth_and_builds_are_reported_to_the_meters_exactly_once() {
     let stub = StripeStub::start().await;
-    let app = spawn_app_with(&[("RHONE_STRIPE_SECRET_KEY", SECRET_KEY), ("RHONE_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET), ("RHONE_STRIPE_API_URL", &stub.url), ("RHONE_USAGE_REPORT_SECS", "1")]).await;
+    // Stripe's rate limiter refuses the first two meter events (429): they are sent again
+    stub.refuse_meter_events(2);
+    let app = spawn_app_with(&[
+        ("RHONE_STRIPE_SECRET_KEY", SECRET_KEY),
+        ("RHONE_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("RHONE_STRIPE_API_URL", &stub.url),
+        ("RHONE_USAGE_REPORT_SECS", "1"),
+        ("RHONE_STRIPE_METER_EVENTS_PER_SEC", "4"),
+    ])
+    .await;
     let (team, team_id) = own_team(&app).await;
     let customer = "cus_metered";
     assert_eq!(signed(&app, &event("evt_m", "checkout.session.completed", now() - 5, checkout_completed(team_id, customer, "free"))).await.0, StatusCode::OK);
@@ -326,14 +315,28 @@ async fn machine_time_bandwidth_and_builds_are_reported_to_the_meters_exactly_on
     let bytes = figure(&shown, "rhone_bandwidth_bytes", "measured");
     assert_eq!((bytes, figure(&shown, "rhone_bandwidth_bytes", "reported"), sum("rhone_bandwidth_bytes")), (before + 35, before + 35, before + 35), "{shown}");
     assert!(stub.meter_events().iter().all(|e| e.3.starts_with(&format!("rhone-{team_id}-"))), "deterministic identifiers");
+    // the refused ones went out again under their identifiers; no more than 4 started in any second
+    let calls = stub.calls("/v1/billing/meter_events");
+    let refused: Vec<_> = calls.iter().filter(|c| c.refused).collect();
+    assert_eq!(refused.len(), 2);
+    assert!(calls.iter().any(|c| !c.refused && c.form["identifier"] == refused[0].form["identifier"]), "retried");
+    let firsts: Vec<std::time::Instant> = {
+        // each meter event's first attempt (a retry waits its own backoff)
+        let mut seen = std::collections::HashSet::new();
+        calls.iter().filter(|c| seen.insert(c.form["identifier"].clone())).map(|c| c.at).collect()
+    };
+    assert!(firsts.len() > 4, "enough events to see the pace: {}", firsts.len());
+    for w in firsts.windows(5) {
+        assert!(w[4] - w[0] >= std::time::Duration::from_millis(900), "5 meter events within {:?}", w[4] - w[0]);
+    }
 
     // a restart reports nothing again: no identifier sent twice, the totals unchanged
     let sent = stub.calls("/v1/billing/meter_events").len();
     let app = app.restart(&[]).await;
     tokio::time::sleep(std::time::Duration::from_secs(7)).await;
-    let calls = stub.calls("/v1/billing/meter_events");
+    let calls: Vec<_> = stub.calls("/v1/billing/meter_events").into_iter().filter(|c| !c.refused).collect();
     let ids: std::collections::HashSet<_> = calls.iter().map(|c| c.form["identifier"].clone()).collect();
-    assert_eq!(ids.len(), calls.len(), "no identifier sent twice ({sent} before the restart, {} after)", calls.len());
+    assert_eq!(ids.len(), calls.len(), "no identifier accepted twice ({sent} calls before the restart, {} accepted after)", calls.len());
     assert_eq!((sum("rhone_machine_seconds"), sum("rhone_builds")), (seconds, builds));
     app.stop().await;
 }
@@ -373,5 +376,67 @@ async fn without_stripe_billing_is_off_and_nothing_is_limited() {
     for n in 1..=4 {
         assert_eq!(new_app(&app, &format!("free{n}")).await.0, StatusCode::CREATED);
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_spend_cap_refuses_deploys_tells_the_owners_once_and_stops_apps_only_when_chosen() {
+    let stub = StripeStub::start().await;
+    let sink = crate::smtp_sink::SmtpSink::start().await;
+    let app = spawn_app_with(&[
+        ("RHONE_STRIPE_SECRET_KEY", SECRET_KEY),
+        ("RHONE_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("RHONE_STRIPE_API_URL", &stub.url),
+        ("RHONE_STRIPE_PRICES", "starter=price_starter"),
+        ("RHONE_PLAN_LIMITS", "starter.builds=1"),
+        ("RHONE_USAGE_REPORT_SECS", "1"),
+        ("RHONE_SMTP_URL", &sink.url()),
+    ])
+    .await;
+    let (team, team_id) = own_team(&app).await;
+    let cap = format!("/teams/{team}/billing/cap");
+    // nonsense is refused, naming the field
+    for (body, field) in [(json!({"cap_cents": 0}), "cap_cents"), (json!({"cap_cents": -5}), "cap_cents"), (json!({"cap_cents": null, "stop_apps": true}), "stop_apps")] {
+        let (status, e) = app.json(Method::PUT, &cap, body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {e}");
+        assert!(e["error"].as_str().unwrap().starts_with(field), "{e}");
+    }
+    assert_eq!(signed(&app, &event("evt_cap", "checkout.session.completed", now(), checkout_completed(team_id, "cus_cap", "starter"))).await.0, StatusCode::OK);
+    // Starter ($20.00, one build included, 1 ¢ a build past it), capped at $20.01
+    let (status, b) = app.json(Method::PUT, &cap, json!({"cap_cents": 2001})).await;
+    assert_eq!((status, &b["spend_cap"], &b["stop_at_cap"], &b["cap_reached"]), (StatusCode::OK, &json!({"cents": 2001, "currency": "usd"}), &json!(false), &json!(false)), "{b}");
+    let repo = crate::helpers::Repo::new(&crate::helpers::files(&crate::helpers::python_app("capped")));
+    app.create_app("capped", &repo.path(), json!({})).await;
+    assert_eq!(app.deploy_and_wait("capped").await["status"], "live");
+    // the second build is allowed (the charge was $20.00) and brings it to $20.01: the cap
+    assert_eq!(app.deploy_and_wait("capped").await["status"], "live");
+    let (status, e) = app.json(Method::POST, "/apps/capped/deployments", json!({})).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{e}");
+    let msg = e["error"].as_str().unwrap();
+    assert!(msg.contains(&format!("team {team} reached its spend cap of $20.01 ($20.01 projected this billing period)")) && msg.contains(&format!("/t/{team}/billing")), "{msg}");
+    let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!((&b["cap_reached"], &b["projected"]["total"]["cents"]), (&json!(true), &json!(2001)), "{b}");
+
+    // the owner is told once (the builds limit and the cap); the app keeps running
+    let owner = app.get(&format!("/teams/{team}/members")).await.1[0]["email"].as_str().unwrap().to_string();
+    let mail = sink.wait_for(1, std::time::Duration::from_secs(30)).await;
+    assert_eq!(mail.len(), 1, "one email");
+    assert_eq!(mail[0].to, [owner.clone()]);
+    let body = mail[0].body();
+    assert!(body.contains("- Builds: 2 of 1 (reached)") && body.contains("- Spend cap reached: $20.01 projected this period, cap $20.01: new deploys are refused"), "{body}");
+    assert!(body.contains(&format!("/t/{team}/billing")), "{body}");
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    assert_eq!(sink.messages().await.len(), 1, "nothing told twice");
+    assert!(app.get("/apps/capped").await.1["stopped_at"].is_null(), "stopping is an opt-in");
+
+    // opting in at the cap stops the running app, once, in the audit log
+    let (status, b) = app.json(Method::PUT, &cap, json!({"cap_cents": 2001, "stop_apps": true})).await;
+    assert_eq!((status, &b["stop_at_cap"]), (StatusCode::OK, &json!(true)), "{b}");
+    let mail = sink.wait_for(2, std::time::Duration::from_secs(30)).await;
+    assert_eq!(mail.len(), 2, "the stop is told");
+    assert!(mail[1].body().contains("Its running apps were stopped"), "{}", mail[1].body());
+    assert!(!app.get("/apps/capped").await.1["stopped_at"].is_null(), "stopped at the cap");
+    let audit = app.get(&format!("/teams/{team}/audit?action=app.stop")).await.1;
+    assert_eq!((audit[0]["actor"].as_str(), audit[0]["target"].as_str()), (Some("billing"), Some("capped")), "{audit}");
     app.stop().await;
 }

@@ -21,12 +21,20 @@ pub struct Call {
     pub method: String,
     pub path: String,
     pub form: BTreeMap<String, String>,
+    /// When it arrived.
+    pub at: std::time::Instant,
+    /// Answered 429 (not counted).
+    pub refused: bool,
 }
 
 #[derive(Default)]
 struct State {
     calls: Vec<Call>,
     next: u32,
+    /// Meter events to refuse with 429 (Stripe's rate limit) before accepting any.
+    refuse_meter_events: u32,
+    /// How long a meter event waits before its answer.
+    meter_event_delay: std::time::Duration,
 }
 
 pub struct StripeStub {
@@ -39,6 +47,27 @@ pub fn object(kind: &str) -> Value {
     let path = format!("{}/tests/fixtures/stripe/objects.json", env!("CARGO_MANIFEST_DIR"));
     let all: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("stripe fixtures")).expect("json");
     all["resources"][kind].clone()
+}
+
+/// Stripe's event envelope around `data`.
+pub fn event(id: &str, kind: &str, created: i64, data: Value) -> String {
+    let mut e = object("event");
+    e["id"] = json!(id);
+    e["type"] = json!(kind);
+    e["created"] = json!(created);
+    e["data"] = json!({"object": data});
+    e.to_string()
+}
+
+/// A completed Checkout session of team `team_id` for `plan`, paid by `customer`.
+pub fn checkout_completed(team_id: i64, customer: &str, plan: &str) -> Value {
+    let mut s = object("checkout.session");
+    s["client_reference_id"] = json!(team_id.to_string());
+    s["customer"] = json!(customer);
+    s["subscription"] = json!("sub_test_1");
+    s["metadata"] = json!({"rhone_team": team_id.to_string(), "rhone_plan": plan});
+    s["status"] = json!("complete");
+    s
 }
 
 fn reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
@@ -61,13 +90,25 @@ async fn handle(state: Arc<Mutex<State>>, base: String, req: Request<Incoming>) 
     let query: BTreeMap<String, String> = url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()).into_owned().collect();
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let n = {
+    let (n, refused, delay) = {
         let mut st = state.lock().unwrap();
         st.next += 1;
+        let metered = path == "/v1/billing/meter_events";
+        let refused = metered && st.refuse_meter_events > 0;
+        if refused {
+            st.refuse_meter_events -= 1;
+        }
         let fields = if method == Method::GET { query.clone() } else { form.clone() };
-        st.calls.push(Call { method: method.to_string(), path: path.clone(), form: fields });
-        st.next
+        st.calls.push(Call { method: method.to_string(), path: path.clone(), form: fields, at: std::time::Instant::now(), refused });
+        (st.next, refused, if metered { st.meter_event_delay } else { std::time::Duration::ZERO })
     };
+    if path == "/v1/billing/meter_events" {
+        if refused {
+            let err = json!({"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Request rate limit exceeded."}});
+            return Ok(reply(StatusCode::TOO_MANY_REQUESTS, err));
+        }
+        tokio::time::sleep(delay).await;
+    }
     let f = |k: &str| form.get(k).cloned().map_or(Value::Null, Value::String);
     Ok(match (method, path.as_str()) {
         (Method::POST, "/v1/customers") => {
@@ -151,9 +192,20 @@ impl StripeStub {
         let mut seen = std::collections::HashSet::new();
         self.calls("/v1/billing/meter_events")
             .into_iter()
-            .filter(|c| seen.insert(c.form["identifier"].clone()))
+            .filter(|c| !c.refused && seen.insert(c.form["identifier"].clone()))
             .map(|c| (c.form["event_name"].clone(), c.form["payload[stripe_customer_id]"].clone(), c.form["payload[value]"].parse().unwrap(), c.form["identifier"].clone()))
             .collect()
+    }
+
+    /// Answers the next `n` meter events with 429, as Stripe's rate limiter does.
+    pub fn refuse_meter_events(&self, n: u32) {
+        self.state.lock().unwrap().refuse_meter_events = n;
+    }
+
+    /// Delays every meter event's answer by `d` (`tests/crash.rs`).
+    #[allow(dead_code)]
+    pub fn delay_meter_events(&self, d: std::time::Duration) {
+        self.state.lock().unwrap().meter_event_delay = d;
     }
 
     /// The requests made to `path`.

@@ -1,5 +1,5 @@
 //! A team's billing: `GET /teams/{team}/billing` (plan, limits, usage, projected charge, meters),
-//! `GET …/billing/invoices` (from Stripe), `POST …/billing/checkout`
+//! `GET …/billing/invoices` (from Stripe), `PUT …/billing/cap` (the spend cap), `POST …/billing/checkout`
 //! `{"plan": …}` → `{"url": …}` (Stripe Checkout), `POST …/billing/portal` → `{"url": …}` (the
 //! Billing Portal); and `POST /webhooks/stripe`, authenticated by its signature alone.
 
@@ -47,6 +47,20 @@ pub struct UsageRange {
 /// `GET /teams/{team}/billing/usage?from=&to=` (unix s): per meter, measured and reported.
 pub async fn usage(State(s): State<AppState>, Caller(a): Caller, Path(team): Path<String>, Query(q): Query<UsageRange>) -> ApiResult<Json<Vec<domain::billing::MeterUsage>>> {
     Ok(Json(s.services.team_usage(&a, &team, q.from, q.to).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapRequest {
+    /// `null`: no cap.
+    cap_cents: Option<i64>,
+    #[serde(default)]
+    stop_apps: bool,
+}
+
+/// `PUT /teams/{team}/billing/cap {"cap_cents": 5000, "stop_apps": false}`: the team's spend cap.
+pub async fn cap(State(s): State<AppState>, Caller(a): Caller, Path(team): Path<String>, Body(b): Body<CapRequest>) -> ApiResult<Json<TeamBilling>> {
+    Ok(Json(s.services.set_spend_cap(&a, &team, b.cap_cents, b.stop_apps).await?))
 }
 
 /// `GET /teams/{team}/billing/invoices`: the team's invoices from Stripe, newest first.

@@ -56,6 +56,7 @@ routes! {
     "/teams/{team}/billing/portal" => post billing::portal;
     "/teams/{team}/billing/usage" => get billing::usage;
     "/teams/{team}/billing/invoices" => get billing::invoices;
+    "/teams/{team}/billing/cap" => put billing::cap;
     "/teams/{team}/members/{user}" => patch teams::change_role, delete teams::remove_member;
     "/teams/{team}/invitations" => get invitations::list, post invitations::create;
     "/teams/{team}/invitations/{id}" => get invitations::show, delete invitations::revoke;

@@ -150,6 +150,9 @@ impl Services {
         if let Some(only) = actor.limits().and_then(|l| l.team_id) {
             teams.retain(|t| t.team.id == only);
         }
+        for t in &mut teams {
+            t.billing_warning = self.billing_warning(t.team.id).await?;
+        }
         Ok(teams)
     }
 
@@ -162,12 +165,12 @@ impl Services {
         };
         let team = self.store.insert_team(slug.as_str(), &name, actor.user.id).await?;
         self.record(&[team.id], actor.audit(AuditAction::TeamCreate, &team.slug, "")).await;
-        Ok(MyTeam { team, role: Role::Owner })
+        Ok(MyTeam { team, role: Role::Owner, billing_warning: None })
     }
 
     pub async fn team(&self, actor: &Actor, slug: &str) -> Result<MyTeam> {
         let (team, role) = self.team_for(actor, slug, Action::ReadTeam).await?;
-        Ok(MyTeam { team, role })
+        Ok(MyTeam { team, role, billing_warning: None })
     }
 
     /// Renames the team (its name, and its slug when given) and sets whether its members must use
@@ -184,13 +187,13 @@ impl Services {
         }
         if name.is_none() && new_slug.is_none() {
             let team = self.store.team_by_id(team.id).await?;
-            return Ok(MyTeam { team, role });
+            return Ok(MyTeam { team, role, billing_warning: None });
         }
         let name = name.map(parse_team_name).transpose()?.unwrap_or(team.name.clone());
         let new_slug = new_slug.map(|s| Slug::parse(s.trim())).transpose()?.map_or(team.slug.clone(), |s| s.to_string());
         let updated = self.store.update_team(team.id, &new_slug, &name).await?;
         self.record(&[team.id], actor.audit(AuditAction::TeamUpdate, &updated.slug, format!("was {} ({})", team.slug, team.name))).await;
-        Ok(MyTeam { team: updated, role })
+        Ok(MyTeam { team: updated, role, billing_warning: None })
     }
 
     /// Deletes a team that owns no apps; a personal team stays.
@@ -332,7 +335,7 @@ impl Services {
             None => Actor::session(user.clone(), None).audit(AuditAction::Join, &user.email, used.role.as_str()),
         };
         self.record(&[team.id], who).await;
-        Ok((user, MyTeam { team, role }))
+        Ok((user, MyTeam { team, role, billing_warning: None }))
     }
 
     /// A page of the team's audit log, newest first.

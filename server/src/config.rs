@@ -167,6 +167,7 @@ const KEYS: &[&str] = &[
     "dns_rfc2136_key_secret", "cloudflare_api_token", "cloudflare_api_url", "cloudflare_zone_id",
     "stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "stripe_prices", "stripe_metered_prices",
     "usage_report_secs", "billing_grace_days", "plan_limits", "plan_overage", "stripe_meter_events_per_sec",
+    "stripe_meter_event_names",
 ];
 
 /// The ACME settings: off unless a directory or an email is set.
@@ -565,6 +566,7 @@ mod tests {
         more.extend([("RHONE_PLAN_OVERAGE", "starter.build_cents=3, pro.gb_cents=0"), ("RHONE_STRIPE_METER_EVENTS_PER_SEC", "7")]);
         let b = Config::from_sources(None, env(&more)).unwrap().billing.expect("billing");
         assert_eq!((b.plan("starter").unwrap().overage.build_cents, b.plan("pro").unwrap().overage.gb_cents, b.meter_events_per_sec), (3, 0, 7));
+        assert_eq!(b.meter_event_names.of(domain::billing::Meter::Builds), "rhone_builds", "the default name");
         let live = Config::from_sources(None, env(&[("RHONE_STRIPE_SECRET_KEY", "sk_live_x")])).unwrap().billing.expect("billing");
         assert_eq!(live.meter_events_per_sec, 500, "half of Stripe's live limit");
         for (k, v, named) in [
@@ -573,6 +575,8 @@ mod tests {
             ("RHONE_PLAN_OVERAGE", "starter.seat_cents=3", "plan_overage"),
             ("RHONE_PLAN_OVERAGE", "starter.build_cents=-1", "plan_overage"),
             ("RHONE_STRIPE_METER_EVENTS_PER_SEC", "0", "stripe_meter_events_per_sec"),
+            ("RHONE_STRIPE_METER_EVENT_NAMES", "cpu=x", "stripe_meter_event_names"),
+            ("RHONE_STRIPE_METER_EVENT_NAMES", "builds=a b", "stripe_meter_event_names"),
             ("RHONE_STRIPE_API_URL", "stripe", "stripe_api_url"),
             ("RHONE_BILLING_GRACE_DAYS", "-1", "billing_grace_days"),
         ] {

@@ -28,6 +28,17 @@ pub struct Usage {
     pub machine_seconds: u64,
     #[serde(default)]
     pub bandwidth_bytes: u64,
+    /// Machine seconds by instance size (its memory limit in MB, or `default`).
+    #[serde(default)]
+    pub machine_by_size: Vec<SizeUsage>,
+}
+
+/// Machine time of one instance size.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SizeUsage {
+    /// The memory limit in MB, or `default`.
+    pub size: String,
+    pub seconds: u64,
 }
 
 /// A plan one can choose.

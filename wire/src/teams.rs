@@ -79,6 +79,9 @@ pub struct MyTeam {
     #[serde(flatten)]
     pub team: Team,
     pub role: Role,
+    /// A failed payment and what follows (billing on): said in a banner on the team's pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_warning: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

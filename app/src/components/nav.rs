@@ -83,6 +83,21 @@ pub fn Nav(user: SignedIn) -> impl IntoView {
                 </form>
             </div>
         </nav>
+        // the current team's payment trouble, on every page of it
+        <Suspense>
+            {move || Suspend::new(async move {
+                let list = teams.await.unwrap_or_default();
+                let current = match in_url.get() {
+                    Some(slug) => list.into_iter().find(|t| t.team.slug == slug),
+                    None => list.into_iter().find(|t| t.team.personal),
+                };
+                current.and_then(|t| t.billing_warning.map(|w| view! {
+                    <div role="alert" class="bg-red-100 px-4 py-2 text-sm text-red-900" data-testid="team-billing-warning">
+                        {w}" "<a class="underline" href=format!("/t/{}/billing", t.team.slug)>"Billing"</a>
+                    </div>
+                }))
+            })}
+        </Suspense>
     }
 }
 

@@ -119,7 +119,16 @@ fn usage_list(b: &TeamBilling) -> impl IntoView {
         ("machine_hours", "Machine-hours", format!("{hours:.1}"), hours, l.machine_hours),
         ("bandwidth_gb", "Bandwidth", bytes(u.bandwidth_bytes), gb, l.bandwidth_gb),
     ];
+    let sizes = (!u.machine_by_size.is_empty()).then(|| {
+        let parts: Vec<String> = u
+            .machine_by_size
+            .iter()
+            .map(|s| format!("{}: {:.1} h", if s.size == "default" { "default size".to_string() } else { format!("{} MB", s.size) }, s.seconds as f64 / 3600.0))
+            .collect();
+        format!("Machine-hours by size: {}", parts.join(" · "))
+    });
     view! {
+        {sizes.map(|s| view! { <p class="text-xs text-gray-600" data-testid="machine-by-size">{s}</p> })}
         <ul class="space-y-2" data-testid="usage">
             {rows.into_iter().map(|(key, label, shown, used, max)| {
                 let (limit_text, percent) = match max {

@@ -45,6 +45,32 @@ pub struct BillingSettings {
     pub usage_report: Duration,
     /// Meter events sent per second at most (Stripe allows 1000 in live mode, fewer in test mode).
     pub meter_events_per_sec: u32,
+    /// The event names of the Stripe meters (`rhone_machine_seconds`, … unless configured).
+    pub meter_event_names: MeterNames,
+}
+
+/// The event name each meter's events are sent under (its Stripe meter's `event_name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterNames {
+    pub machine_seconds: String,
+    pub bandwidth_bytes: String,
+    pub builds: String,
+}
+
+impl Default for MeterNames {
+    fn default() -> Self {
+        MeterNames { machine_seconds: Meter::MachineSeconds.event_name().into(), bandwidth_bytes: Meter::BandwidthBytes.event_name().into(), builds: Meter::Builds.event_name().into() }
+    }
+}
+
+impl MeterNames {
+    pub fn of(&self, meter: Meter) -> &str {
+        match meter {
+            Meter::MachineSeconds => &self.machine_seconds,
+            Meter::BandwidthBytes => &self.bandwidth_bytes,
+            Meter::Builds => &self.builds,
+        }
+    }
 }
 
 impl std::fmt::Debug for BillingSettings {
@@ -189,6 +215,11 @@ impl Limit {
     }
 }
 
+/// A subscription that still bills (a plan changes on it rather than by a new one).
+fn subscribed(account: &BillingAccount) -> bool {
+    account.subscription_id.is_some() && !matches!(account.subscription_status.as_deref(), Some("canceled" | "unpaid" | "incomplete_expired"))
+}
+
 /// The highest spend cap (a hundred million in the currency's units).
 const MAX_CAP_CENTS: i64 = 10_000_000_000;
 
@@ -290,6 +321,14 @@ impl Services {
         }
     }
 
+    /// The banner a team's pages show about its payment (billing on): a failed payment, and the
+    /// restriction after its grace period.
+    pub(crate) async fn billing_warning(&self, team_id: i64) -> Result<Option<String>> {
+        let Some(b) = self.billing_settings() else { return Ok(None) };
+        let account = self.store.billing_account(team_id).await?;
+        Ok(self.effective(b, &account).2)
+    }
+
     /// How much of `limit` team `team_id` uses, in measured units (builds, machine time and
     /// bandwidth since `period_start`, unix s).
     async fn used(&self, team_id: i64, limit: Limit, period_start: i64) -> Result<u64> {
@@ -315,6 +354,13 @@ impl Services {
             build_seconds: u64::try_from(build_ms / 1000).unwrap_or(0),
             machine_seconds: self.used(team_id, Limit::MachineHours, period_start).await?,
             bandwidth_bytes: self.used(team_id, Limit::BandwidthGb, period_start).await?,
+            machine_by_size: self
+                .store
+                .machine_ms_by_size(team_id, period_start.saturating_mul(1000), now_ms())
+                .await?
+                .into_iter()
+                .map(|(size, ms)| wire::billing::SizeUsage { size, seconds: u64::try_from(ms / 1000).unwrap_or(0) })
+                .collect(),
         })
     }
 
@@ -527,6 +573,17 @@ impl Services {
         let price = chosen.flat_price.clone().ok_or_else(|| Error::invalid("plan", format!("{} cannot be bought (no price configured)", chosen.name)))?;
         let customer = self.stripe_customer(b, &team, actor.user.email.as_str()).await?;
         let back = format!("{}/t/{}/billing", self.links().dashboard, team.slug);
+        // subscribed already: the plan changes on that subscription, in the Billing Portal (a second
+        // Checkout would start a second subscription)
+        let account = self.store.billing_account(team.id).await?;
+        if let Some(subscription) = account.subscription_id.as_deref().filter(|_| subscribed(&account)) {
+            if account.plan == chosen.name {
+                return Err(Error::Conflict(format!("team {} is on the {} plan already", team.slug, chosen.name)));
+            }
+            let url = stripe::client(b)?.portal_plan_change(&customer, subscription, &back).await?;
+            self.record(&[team.id], actor.audit(crate::teams::AuditAction::TeamUpdate, &team.slug, &format!("plan change to {} in the Billing Portal", chosen.name))).await;
+            return Ok(url);
+        }
         let url = stripe::client(b)?
             .checkout(&customer, &price, &chosen.metered_prices, team.id, &chosen.name, &format!("{back}?checkout=done"), &format!("{back}?checkout=canceled"))
             .await?;

@@ -122,6 +122,16 @@ impl Stripe {
             .collect())
     }
 
+    /// A Billing Portal session opening on the plan change of `subscription` (one subscription,
+    /// changed and prorated by Stripe), coming back to `back`.
+    pub(super) async fn portal_plan_change(&self, customer: &str, subscription: &str, back: &str) -> Result<String> {
+        use stripe_billing::billing_portal_session::{CreateBillingPortalSessionFlowData, CreateBillingPortalSessionFlowDataSubscriptionUpdate, CreateBillingPortalSessionFlowDataType};
+        let mut flow = CreateBillingPortalSessionFlowData::new(CreateBillingPortalSessionFlowDataType::SubscriptionUpdate);
+        flow.subscription_update = Some(CreateBillingPortalSessionFlowDataSubscriptionUpdate::new(subscription));
+        let s = stripe_billing::billing_portal_session::CreateBillingPortalSession::new().customer(customer).return_url(back).flow_data(flow).send(&self.client).await.map_err(refused)?;
+        Ok(s.url)
+    }
+
     /// A Billing Portal session for `customer`, coming back to `back`.
     pub(super) async fn portal(&self, customer: &str, back: &str) -> Result<String> {
         let s = stripe_billing::billing_portal_session::CreateBillingPortalSession::new().customer(customer).return_url(back).send(&self.client).await.map_err(refused)?;

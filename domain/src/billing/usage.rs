@@ -91,7 +91,7 @@ impl Services {
                         }
                         if let Some(client) = &stripe {
                             self.meter_pace.wait(gap).await;
-                            client.meter_event(meter.event_name(), &customer, value, &row.identifier, end / 1000 - 1).await?;
+                            client.meter_event(b.meter_event_names.of(meter), &customer, value, &row.identifier, end / 1000 - 1).await?;
                         }
                     }
                     self.store.record_usage_report(&row).await?;

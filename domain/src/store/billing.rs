@@ -175,6 +175,22 @@ impl Store {
         get(&r, "n")
     }
 
+    /// Milliseconds team `team_id`'s instances ran within `[from, to)` (unix ms), by size.
+    pub async fn machine_ms_by_size(&self, team_id: i64, from: i64, to: i64) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT size, CAST(COALESCE(SUM((CASE WHEN stopped_at IS NULL OR stopped_at > $3 THEN $3 ELSE stopped_at END)
+                                          - (CASE WHEN started_at < $2 THEN $2 ELSE started_at END)), 0) AS BIGINT) AS ms
+             FROM machine_runs WHERE team_id = $1 AND started_at < $3 AND (stopped_at IS NULL OR stopped_at > $2)
+             GROUP BY size ORDER BY size",
+        )
+        .bind(team_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok((get(r, "size")?, get(r, "ms")?))).collect()
+    }
+
     /// Builds started by team `team_id` within `[from, to)` (unix ms) and their build time (ms).
     pub async fn builds_between(&self, team_id: i64, from: i64, to: i64) -> Result<(i64, i64)> {
         let r = sqlx::query(

@@ -112,7 +112,7 @@ impl Store {
         .bind(user_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(|r| Ok(MyTeam { team: team(r)?, role: role(r, "role")?.ok_or_else(|| Error::internal("team role", "null"))? })).collect()
+        rows.iter().map(|r| Ok(MyTeam { team: team(r)?, role: role(r, "role")?.ok_or_else(|| Error::internal("team role", "null"))?, billing_warning: None })).collect()
     }
 
     /// A team by slug and `user_id`'s role in it (`None`: not a member).

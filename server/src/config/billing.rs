@@ -82,6 +82,20 @@ pub(super) fn billing(get: &dyn Fn(&str) -> Option<String>, usage_report: Durati
             _ => return Err(bad()),
         } = value;
     }
+    let mut meter_event_names = domain::billing::MeterNames::default();
+    for setting in get("stripe_meter_event_names").unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let bad = || ConfigError(format!("stripe_meter_event_names must be meter=event_name pairs (meters: machine_seconds, bandwidth_bytes, builds; names of letters, digits and _), got {setting:?}"));
+        let (meter, name) = setting.split_once('=').map(|(m, n)| (m.trim(), n.trim())).ok_or_else(bad)?;
+        if name.is_empty() || name.len() > 100 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(bad());
+        }
+        *match meter {
+            "machine_seconds" => &mut meter_event_names.machine_seconds,
+            "bandwidth_bytes" => &mut meter_event_names.bandwidth_bytes,
+            "builds" => &mut meter_event_names.builds,
+            _ => return Err(bad()),
+        } = name.to_string();
+    }
     Ok(Some(BillingSettings {
         secret_key: secret_key.trim().to_string(),
         webhook_secret: get("stripe_webhook_secret").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
@@ -90,5 +104,6 @@ pub(super) fn billing(get: &dyn Fn(&str) -> Option<String>, usage_report: Durati
         grace: Duration::from_secs(grace_days.saturating_mul(86_400)),
         usage_report,
         meter_events_per_sec,
+        meter_event_names,
     }))
 }

@@ -82,7 +82,7 @@ async fn limits_are_refused_with_402_until_a_paid_plan_lifts_them() {
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{e}");
     assert!(e["error"].as_str().unwrap().contains("allows 1 team members"), "{e}");
     let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
-    let nothing_run = json!({"apps": 3, "members": 1, "custom_domains": 0, "builds": 0, "build_seconds": 0, "machine_seconds": 0, "bandwidth_bytes": 0});
+    let nothing_run = json!({"apps": 3, "members": 1, "custom_domains": 0, "builds": 0, "build_seconds": 0, "machine_seconds": 0, "bandwidth_bytes": 0, "machine_by_size": []});
     assert_eq!(b["usage"], nothing_run, "refusals leave nothing behind");
     // at the apps limit (3 of 3), past 80 % of none else; nothing to pay on Free
     assert_eq!(b["thresholds"], json!([{"limit": "apps", "used": 3, "max": 3, "percent": 100}]), "{b}");
@@ -137,6 +137,15 @@ async fn limits_are_refused_with_402_until_a_paid_plan_lifts_them() {
     assert_eq!(status, StatusCode::OK, "{inv}");
     assert_eq!((inv[0]["number"].as_str(), inv[0]["status"].as_str(), &inv[0]["amount_due"]), (Some("RHONE-0001"), Some("paid"), &json!({"cents": 1000, "currency": "usd"})), "{inv}");
     assert_eq!(stub.calls("/v1/invoices")[0].form.get("customer").map(String::as_str), Some(customer), "this team's invoices only");
+    // subscribed: another plan is chosen in the Billing Portal, on the same subscription
+    let (status, c) = app.json(Method::POST, &format!("/teams/{team}/billing/checkout"), json!({"plan": "pro"})).await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    assert!(c["url"].as_str().unwrap().starts_with(&format!("{}/portal/bps_test_", stub.url)), "{c}");
+    let change = &stub.calls("/v1/billing_portal/sessions")[0].form;
+    assert_eq!((change.get("flow_data[type]").map(String::as_str), change.get("flow_data[subscription_update][subscription]").map(String::as_str)), (Some("subscription_update"), Some("sub_test_1")), "{change:?}");
+    assert_eq!(stub.calls("/v1/checkout/sessions").len(), 2, "no second subscription");
+    let (status, e) = app.json(Method::POST, &format!("/teams/{team}/billing/checkout"), json!({"plan": "starter"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{e}");
     // the same event again: recognized, nothing applied twice
     let (status, r) = signed(&app, &paid).await;
     assert_eq!((status, r["result"].as_str()), (StatusCode::OK, Some("duplicate")), "{r}");
@@ -188,6 +197,8 @@ async fn a_failed_payment_restricts_the_team_after_its_grace_and_a_paid_invoice_
     let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
     assert_eq!((b["plan"].as_str(), b["restricted"].as_bool(), b["limits"]["apps"].as_u64()), (Some("starter"), Some(true), Some(3)), "{b}");
     assert!(b["warning"].as_str().unwrap().contains("held to the free plan's limits until the invoice is paid"), "{b}");
+    let mine = app.get("/teams").await.1;
+    assert_eq!(mine[0]["billing_warning"], b["warning"], "every page of the team says it: {mine}");
     let (status, e) = new_app(&app, "g5").await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{e}");
     assert!(e["error"].as_str().unwrap().contains("held to it after a failed payment"), "{e}");
@@ -198,6 +209,7 @@ async fn a_failed_payment_restricts_the_team_after_its_grace_and_a_paid_invoice_
     assert_eq!(signed(&app, &event("evt_paid", "invoice.paid", t + 20, invoice)).await.0, StatusCode::OK);
     let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
     assert_eq!((b["restricted"].as_bool(), b["warning"].is_null(), b["limits"]["apps"].as_u64()), (Some(false), true, Some(10)), "{b}");
+    assert!(app.get("/teams").await.1[0].get("billing_warning").is_none(), "the banner is gone");
     assert_eq!(new_app(&app, "g5").await.0, StatusCode::CREATED);
     app.stop().await;
 }
@@ -268,6 +280,7 @@ async fn machine_time_bandwidth_and_builds_are_reported_to_the_meters_exactly_on
         ("RHONE_STRIPE_API_URL", &stub.url),
         ("RHONE_USAGE_REPORT_SECS", "1"),
         ("RHONE_STRIPE_METER_EVENTS_PER_SEC", "4"),
+        ("RHONE_STRIPE_METER_EVENT_NAMES", "builds=acme_builds"),
     ])
     .await;
     let (team, team_id) = own_team(&app).await;
@@ -309,9 +322,13 @@ async fn machine_time_bandwidth_and_builds_are_reported_to_the_meters_exactly_on
     let figure = |v: &Value, meter: &str, k: &str| v.as_array().unwrap().iter().find(|m| m["meter"] == meter).unwrap()[k].as_i64().unwrap();
     let (seconds, builds) = (figure(&shown, "rhone_machine_seconds", "measured"), figure(&shown, "rhone_builds", "measured"));
     assert!(seconds >= 2 && builds == 1, "{shown}");
+    // one size ran (no memory limit): all of the period's machine time is of that size
+    let usage = app.get(&format!("/teams/{team}/billing")).await.1["usage"].clone();
+    assert_eq!(usage["machine_by_size"], json!([{"size": "default", "seconds": usage["machine_seconds"]}]), "{usage}");
     assert_eq!((figure(&shown, "rhone_machine_seconds", "reported"), figure(&shown, "rhone_builds", "reported")), (seconds, builds), "{shown}");
     let sum = |name: &str| stub.meter_events().iter().filter(|e| e.0 == name && e.1 == customer).map(|e| e.2).sum::<i64>();
-    assert_eq!((sum("rhone_machine_seconds"), sum("rhone_builds")), (seconds, builds), "{:?}", stub.meter_events());
+    // the builds meter's events go by the name configured for it
+    assert_eq!((sum("rhone_machine_seconds"), sum("acme_builds"), sum("rhone_builds")), (seconds, builds, 0), "{:?}", stub.meter_events());
     let bytes = figure(&shown, "rhone_bandwidth_bytes", "measured");
     assert_eq!((bytes, figure(&shown, "rhone_bandwidth_bytes", "reported"), sum("rhone_bandwidth_bytes")), (before + 35, before + 35, before + 35), "{shown}");
     assert!(stub.meter_events().iter().all(|e| e.3.starts_with(&format!("rhone-{team_id}-"))), "deterministic identifiers");
@@ -337,7 +354,7 @@ async fn machine_time_bandwidth_and_builds_are_reported_to_the_meters_exactly_on
     let calls: Vec<_> = stub.calls("/v1/billing/meter_events").into_iter().filter(|c| !c.refused).collect();
     let ids: std::collections::HashSet<_> = calls.iter().map(|c| c.form["identifier"].clone()).collect();
     assert_eq!(ids.len(), calls.len(), "no identifier accepted twice ({sent} calls before the restart, {} accepted after)", calls.len());
-    assert_eq!((sum("rhone_machine_seconds"), sum("rhone_builds")), (seconds, builds));
+    assert_eq!((sum("rhone_machine_seconds"), sum("acme_builds")), (seconds, builds));
     app.stop().await;
 }
 

@@ -167,6 +167,7 @@ impl Services {
         }
         draft.runtime = self.runtime_choice(input.runtime.as_deref()).await?;
         self.check_limit(team.id, crate::billing::Limit::Apps).await?;
+        self.check_region(team.id).await?;
         let app = self.store.insert_app(&draft).await?;
         self.routes.register(&app.slug);
         tracing::info!(app.slug = %app.slug, team.slug = %team.slug, "app created");

@@ -13,6 +13,9 @@ pub struct Limits {
     pub machine_hours: Option<u64>,
     pub builds: Option<u64>,
     pub bandwidth_gb: Option<u64>,
+    /// Regions the team's apps may run in (an installation is one region).
+    #[serde(default)]
+    pub regions: Option<u64>,
 }
 
 /// What a team uses of its limits this period (machine time and bandwidth in their metered units).
@@ -28,6 +31,9 @@ pub struct Usage {
     pub machine_seconds: u64,
     #[serde(default)]
     pub bandwidth_bytes: u64,
+    /// Regions the team's apps run in (this installation's one, once it has an app).
+    #[serde(default)]
+    pub regions: u64,
     /// Machine seconds by instance size (its memory limit in MB, or `default`).
     #[serde(default)]
     pub machine_by_size: Vec<SizeUsage>,

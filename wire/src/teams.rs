@@ -171,9 +171,13 @@ mod tests {
 
     #[test]
     fn a_team_of_mine_is_flat_in_json() {
-        let t = MyTeam { team: Team { id: 1, slug: "a".into(), name: "A".into(), personal: false, require_2fa: false, created_at: 0 }, role: Role::Admin };
+        let mut t = MyTeam { team: Team { id: 1, slug: "a".into(), name: "A".into(), personal: false, require_2fa: false, created_at: 0 }, role: Role::Admin, billing_warning: None };
         let v = serde_json::to_value(&t).unwrap();
-        assert_eq!((v["slug"].as_str(), v["role"].as_str()), (Some("a"), Some("admin")));
+        assert_eq!((v["slug"].as_str(), v["role"].as_str(), v.get("billing_warning")), (Some("a"), Some("admin"), None), "no warning, no key");
+        assert_eq!(serde_json::from_value::<MyTeam>(v).unwrap(), t);
+        t.billing_warning = Some("A payment failed".into());
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(v["billing_warning"], "A payment failed");
         assert_eq!(serde_json::from_value::<MyTeam>(v).unwrap(), t);
     }
 }

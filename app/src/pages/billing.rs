@@ -256,6 +256,7 @@ fn limits_list(l: &Limits) -> impl IntoView {
             <li>{n(l.builds)}" builds"</li>
             <li>{n(l.machine_hours)}" machine-hours"</li>
             <li>{n(l.bandwidth_gb)}" GB bandwidth"</li>
+            <li>{n(l.regions)}" regions"</li>
         </ul>
     }
 }
@@ -337,6 +338,7 @@ fn name(limit: &str) -> &'static str {
         "builds" => "Builds",
         "machine_hours" => "Machine-hours",
         "bandwidth_gb" => "Bandwidth (GB)",
+        "regions" => "Regions",
         _ => "A limit",
     }
 }

@@ -128,10 +128,11 @@ pub enum Limit {
     Builds,
     MachineHours,
     BandwidthGb,
+    Regions,
 }
 
 impl Limit {
-    const ALL: [Limit; 6] = [Limit::Apps, Limit::Members, Limit::CustomDomains, Limit::Builds, Limit::MachineHours, Limit::BandwidthGb];
+    const ALL: [Limit; 7] = [Limit::Apps, Limit::Members, Limit::CustomDomains, Limit::Builds, Limit::MachineHours, Limit::BandwidthGb, Limit::Regions];
 
     fn words(self) -> &'static str {
         match self {
@@ -141,6 +142,7 @@ impl Limit {
             Limit::Builds => "builds this billing period",
             Limit::MachineHours => "machine-hours this billing period",
             Limit::BandwidthGb => "GB of bandwidth this billing period",
+            Limit::Regions => "regions (this installation is one)",
         }
     }
 
@@ -153,6 +155,7 @@ impl Limit {
             Limit::Builds => "builds",
             Limit::MachineHours => "machine_hours",
             Limit::BandwidthGb => "bandwidth_gb",
+            Limit::Regions => "regions",
         }
     }
 
@@ -165,6 +168,7 @@ impl Limit {
             Limit::Builds => limits.builds,
             Limit::MachineHours => limits.machine_hours,
             Limit::BandwidthGb => limits.bandwidth_gb,
+            Limit::Regions => limits.regions,
         }
     }
 
@@ -186,6 +190,7 @@ impl Limit {
             Limit::Builds => u.builds,
             Limit::MachineHours => u.machine_seconds,
             Limit::BandwidthGb => u.bandwidth_bytes,
+            Limit::Regions => u.regions,
         }
     }
 
@@ -247,6 +252,8 @@ fn thresholds(limits: &Limits, usage: &Usage) -> Vec<Threshold> {
         .into_iter()
         // one seat is the owner's own: nothing to warn about
         .filter(|l| !(*l == Limit::Members && limits.members.is_some_and(|m| m <= 1)))
+        // every app runs in this installation's one region: nothing to grow into
+        .filter(|l| *l != Limit::Regions)
         .filter_map(|l| {
             let max = l.max_in(limits)?;
             let used = l.used_in(usage);
@@ -337,6 +344,7 @@ impl Services {
             Limit::Apps => return self.store.count_team_apps(team_id).await,
             Limit::Members => return self.store.count_team_seats(team_id).await,
             Limit::CustomDomains => return self.store.count_team_domains(team_id).await,
+            Limit::Regions => return Ok(u64::from(self.store.count_team_apps(team_id).await? > 0)),
             Limit::Builds => self.store.builds_between(team_id, from, i64::MAX).await?.0,
             Limit::MachineHours => self.measured(team_id, Meter::MachineSeconds, from, now_ms()).await?,
             Limit::BandwidthGb => self.measured(team_id, Meter::BandwidthBytes, from, now_ms()).await?,
@@ -354,6 +362,7 @@ impl Services {
             build_seconds: u64::try_from(build_ms / 1000).unwrap_or(0),
             machine_seconds: self.used(team_id, Limit::MachineHours, period_start).await?,
             bandwidth_bytes: self.used(team_id, Limit::BandwidthGb, period_start).await?,
+            regions: self.used(team_id, Limit::Regions, period_start).await?,
             machine_by_size: self
                 .store
                 .machine_ms_by_size(team_id, period_start.saturating_mul(1000), now_ms())
@@ -390,6 +399,15 @@ impl Services {
             team.slug,
             team.slug
         )))
+    }
+
+    /// Refuses a team's first app when its plan allows no region (its apps would run in this
+    /// installation's one; a team with an app is in it already).
+    pub(crate) async fn check_region(&self, team_id: i64) -> Result<()> {
+        if self.billing_settings().is_none() || self.store.count_team_apps(team_id).await? > 0 {
+            return Ok(());
+        }
+        self.check_limit(team_id, Limit::Regions).await
     }
 
     /// Refuses a deploy (a build and more machine time) past the plan's builds, machine-hours or

@@ -30,17 +30,17 @@ pub fn default_plans() -> Vec<Plan> {
     vec![
         plan(
             "free",
-            Limits { apps: Some(3), members: Some(1), custom_domains: Some(0), machine_hours: Some(100), builds: Some(50), bandwidth_gb: Some(10) },
+            Limits { apps: Some(3), members: Some(1), custom_domains: Some(0), machine_hours: Some(100), builds: Some(50), bandwidth_gb: Some(10), regions: Some(1) },
             Overage::default(),
         ),
         plan(
             "starter",
-            Limits { apps: Some(10), members: Some(5), custom_domains: Some(10), machine_hours: Some(750), builds: Some(500), bandwidth_gb: Some(100) },
+            Limits { apps: Some(10), members: Some(5), custom_domains: Some(10), machine_hours: Some(750), builds: Some(500), bandwidth_gb: Some(100), regions: Some(1) },
             Overage { machine_hour_cents: 2, build_cents: 1, gb_cents: 10 },
         ),
         plan(
             "pro",
-            Limits { apps: None, members: Some(25), custom_domains: Some(100), machine_hours: Some(3000), builds: Some(3000), bandwidth_gb: Some(1000) },
+            Limits { apps: None, members: Some(25), custom_domains: Some(100), machine_hours: Some(3000), builds: Some(3000), bandwidth_gb: Some(1000), regions: Some(3) },
             Overage { machine_hour_cents: 1, build_cents: 1, gb_cents: 5 },
         ),
     ]

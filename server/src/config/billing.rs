@@ -49,7 +49,7 @@ pub(super) fn billing(get: &dyn Fn(&str) -> Option<String>, usage_report: Durati
         }
     }
     for setting in get("plan_limits").unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let bad = || ConfigError(format!("plan_limits must be plan.limit=number|unlimited pairs (limits: apps, members, custom_domains, machine_hours, builds, bandwidth_gb), got {setting:?}"));
+        let bad = || ConfigError(format!("plan_limits must be plan.limit=number|unlimited pairs (limits: apps, members, custom_domains, machine_hours, builds, bandwidth_gb, regions), got {setting:?}"));
         let (name, value) = setting.split_once('=').ok_or_else(bad)?;
         let (plan, limit) = name.trim().split_once('.').ok_or_else(bad)?;
         let value = match value.trim() {
@@ -65,6 +65,7 @@ pub(super) fn billing(get: &dyn Fn(&str) -> Option<String>, usage_report: Durati
             "machine_hours" => &mut l.machine_hours,
             "builds" => &mut l.builds,
             "bandwidth_gb" => &mut l.bandwidth_gb,
+            "regions" => &mut l.regions,
             _ => return Err(bad()),
         } = value;
     }

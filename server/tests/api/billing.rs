@@ -82,7 +82,7 @@ async fn limits_are_refused_with_402_until_a_paid_plan_lifts_them() {
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{e}");
     assert!(e["error"].as_str().unwrap().contains("allows 1 team members"), "{e}");
     let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
-    let nothing_run = json!({"apps": 3, "members": 1, "custom_domains": 0, "builds": 0, "build_seconds": 0, "machine_seconds": 0, "bandwidth_bytes": 0, "machine_by_size": []});
+    let nothing_run = json!({"apps": 3, "members": 1, "custom_domains": 0, "builds": 0, "build_seconds": 0, "machine_seconds": 0, "bandwidth_bytes": 0, "regions": 1, "machine_by_size": []});
     assert_eq!(b["usage"], nothing_run, "refusals leave nothing behind");
     // at the apps limit (3 of 3), past 80 % of none else; nothing to pay on Free
     assert_eq!(b["thresholds"], json!([{"limit": "apps", "used": 3, "max": 3, "percent": 100}]), "{b}");
@@ -455,5 +455,26 @@ async fn a_spend_cap_refuses_deploys_tells_the_owners_once_and_stops_apps_only_w
     assert!(!app.get("/apps/capped").await.1["stopped_at"].is_null(), "stopped at the cap");
     let audit = app.get(&format!("/teams/{team}/audit?action=app.stop")).await.1;
     assert_eq!((audit[0]["actor"].as_str(), audit[0]["target"].as_str()), (Some("billing"), Some("capped")), "{audit}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_plan_without_a_region_gets_no_app_and_one_with_a_region_has_it_in_use() {
+    let stub = StripeStub::start().await;
+    let app = spawn_app_with(&[("RHONE_STRIPE_SECRET_KEY", SECRET_KEY), ("RHONE_STRIPE_API_URL", &stub.url), ("RHONE_PLAN_LIMITS", "free.regions=0")]).await;
+    let (team, _) = own_team(&app).await;
+    let (status, e) = new_app(&app, "nowhere").await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("the free plan allows 0 regions (this installation is one)"), "{e}");
+    let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!((b["usage"]["regions"].as_u64(), b["usage"]["apps"].as_u64(), b["limits"]["regions"].as_u64()), (Some(0), Some(0), Some(0)), "{b}");
+    app.stop().await;
+    // the default free plan: one region, in use once there is an app, and no warning for it
+    let stub = StripeStub::start().await;
+    let app = spawn_app_with(&[("RHONE_STRIPE_SECRET_KEY", SECRET_KEY), ("RHONE_STRIPE_API_URL", &stub.url)]).await;
+    let (team, _) = own_team(&app).await;
+    assert_eq!(new_app(&app, "here").await.0, StatusCode::CREATED);
+    let (_, b) = app.get(&format!("/teams/{team}/billing")).await;
+    assert_eq!((b["usage"]["regions"].as_u64(), b["limits"]["regions"].as_u64(), &b["thresholds"]), (Some(1), Some(1), &json!([])), "{b}");
     app.stop().await;
 }

@@ -167,7 +167,7 @@ const KEYS: &[&str] = &[
     "dns_rfc2136_key_secret", "cloudflare_api_token", "cloudflare_api_url", "cloudflare_zone_id",
     "stripe_secret_key", "stripe_webhook_secret", "stripe_api_url", "stripe_prices", "stripe_metered_prices",
     "usage_report_secs", "billing_grace_days", "plan_limits", "plan_overage", "stripe_meter_events_per_sec",
-    "stripe_meter_event_names",
+    "stripe_meter_event_names", "billing_plans",
 ];
 
 /// The ACME settings: off unless a directory or an email is set.
@@ -567,6 +567,17 @@ mod tests {
         let b = Config::from_sources(None, env(&more)).unwrap().billing.expect("billing");
         assert_eq!((b.plan("starter").unwrap().overage.build_cents, b.plan("pro").unwrap().overage.gb_cents, b.meter_events_per_sec), (3, 0, 7));
         assert_eq!(b.meter_event_names.of(domain::billing::Meter::Builds), "rhone_builds", "the default name");
+        // the operator's own plans: a new one starts unlimited and is shaped by the other settings
+        let own = [("RHONE_STRIPE_SECRET_KEY", "sk_test_x"), ("RHONE_BILLING_PLANS", "free, Team"), ("RHONE_STRIPE_PRICES", "team=price_t"), ("RHONE_PLAN_LIMITS", "team.members=50")];
+        let b = Config::from_sources(None, env(&own)).unwrap().billing.expect("billing");
+        let names: Vec<&str> = b.plans.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["free", "team"]);
+        let team = b.plan("team").unwrap();
+        assert_eq!((team.flat_price.as_deref(), team.limits.members, team.limits.apps), (Some("price_t"), Some(50), None));
+        for plans in ["starter,pro", "free,free", "free,Gold Plan"] {
+            let e = Config::from_sources(None, env(&[("RHONE_STRIPE_SECRET_KEY", "sk_test_x"), ("RHONE_BILLING_PLANS", plans)])).unwrap_err().to_string();
+            assert!(e.contains("billing_plans"), "{plans}: {e}");
+        }
         let live = Config::from_sources(None, env(&[("RHONE_STRIPE_SECRET_KEY", "sk_live_x")])).unwrap().billing.expect("billing");
         assert_eq!(live.meter_events_per_sec, 500, "half of Stripe's live limit");
         for (k, v, named) in [

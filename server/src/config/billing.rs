@@ -24,6 +24,35 @@ fn per_plan(key: &str, v: &str, plans: &[domain::billing::Plan]) -> Result<Vec<(
     Ok(out)
 }
 
+/// The plans offered: `billing_plans` (`free,starter,team`) keeps the named defaults and adds each
+/// new name without limits (`plan_limits`, `stripe_prices` and `plan_overage` then shape it); `free`
+/// is always one of them (a team without a subscription is on it).
+fn choose_plans(names: Option<&str>) -> Result<Vec<domain::billing::Plan>, ConfigError> {
+    let defaults = default_plans();
+    let Some(names) = names.map(str::trim).filter(|n| !n.is_empty()) else { return Ok(defaults) };
+    let mut plans: Vec<domain::billing::Plan> = Vec::new();
+    for name in names.split(',').map(|n| n.trim().to_ascii_lowercase()).filter(|n| !n.is_empty()) {
+        if name.len() > 40 || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
+            return Err(ConfigError(format!("billing_plans: {name:?} is not a plan name (letters, digits, - and _)")));
+        }
+        if plans.iter().any(|p| p.name == name) {
+            return Err(ConfigError(format!("billing_plans names {name:?} twice")));
+        }
+        let plan = defaults.iter().find(|p| p.name == name).cloned().unwrap_or_else(|| domain::billing::Plan {
+            name: name.clone(),
+            flat_price: None,
+            metered_prices: Vec::new(),
+            limits: domain::billing::Limits::default(),
+            overage: domain::billing::Overage::default(),
+        });
+        plans.push(plan);
+    }
+    if !plans.iter().any(|p| p.name == "free") {
+        return Err(ConfigError("billing_plans must include free (the plan of a team without a subscription)".into()));
+    }
+    Ok(plans)
+}
+
 pub(super) fn billing(get: &dyn Fn(&str) -> Option<String>, usage_report: Duration, grace_days: u64) -> Result<Option<BillingSettings>, ConfigError> {
     let Some(secret_key) = get("stripe_secret_key").filter(|k| !k.trim().is_empty()) else { return Ok(None) };
     // half of Stripe's meter-event limit in live mode (1000/s); its test mode allows 25/s
@@ -37,7 +66,7 @@ pub(super) fn billing(get: &dyn Fn(&str) -> Option<String>, usage_report: Durati
         Ok(u) if matches!(u.scheme(), "https" | "http") && u.host_str().is_some() => {}
         _ => return Err(ConfigError(format!("stripe_api_url must be an http(s) URL, got {api_url:?}"))),
     }
-    let mut plans = default_plans();
+    let mut plans = choose_plans(get("billing_plans").as_deref())?;
     for (plan, price) in per_plan("stripe_prices", &get("stripe_prices").unwrap_or_default(), &plans)? {
         if let Some(p) = plans.iter_mut().find(|p| p.name == plan) {
             p.flat_price = Some(price);

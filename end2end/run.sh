@@ -100,6 +100,14 @@ pebble-challtestsrv -dns01 "127.0.0.1:$P4" -management "127.0.0.1:$P5" -http01 "
 DNS_PID=$!
 
 cd "$ROOT"
+# `serve <port> <proxy port> <data dir> <log>`: a Rhone of these tests in the background (the caller
+# adds its own settings in front).
+serve() {
+  RHONE_DATA_DIR="$3" RHONE_STOP_APPS=true RHONE_ADDR="127.0.0.1:$1" RHONE_PROXY_ADDR="127.0.0.1:$2" \
+    RHONE_BASE_DOMAIN=localhost RHONE_ADMIN_EMAIL="$ADMIN_EMAIL" RHONE_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+    RHONE_DEFAULT_RUNTIME=process RHONE_ALLOW_LOCAL_REPOS=true LEPTOS_SITE_ROOT="$ROOT/target/site" \
+    "$BIN" serve > "$4" 2>&1 &
+}
 RHONE_DNS_RESOLVERS="127.0.0.1:$P4" \
 RHONE_PUBLIC_IPS=203.0.113.7 \
 RHONE_GITHUB_APP_ID=4242 \
@@ -108,17 +116,7 @@ RHONE_GITHUB_CLIENT_ID=Iv1.e2e \
 RHONE_GITHUB_CLIENT_SECRET=e2e-client-secret \
 RHONE_GITHUB_API_URL="http://127.0.0.1:$P3" \
 RHONE_GITHUB_WEB_URL="http://127.0.0.1:$P3" \
-RHONE_DATA_DIR="$TMP/data" \
-RHONE_STOP_APPS=true \
-RHONE_ADDR="127.0.0.1:$P1" \
-RHONE_PROXY_ADDR="127.0.0.1:$P2" \
-RHONE_BASE_DOMAIN=localhost \
-RHONE_ADMIN_EMAIL="$ADMIN_EMAIL" \
-RHONE_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
-RHONE_DEFAULT_RUNTIME=process \
-RHONE_ALLOW_LOCAL_REPOS=true \
-LEPTOS_SITE_ROOT="$ROOT/target/site" \
-  "$BIN" serve > "$TMP/rhone.log" 2>&1 &
+  serve "$P1" "$P2" "$TMP/data" "$TMP/rhone.log"
 RHONE_PID=$!
 
 # A second Rhone with billing on (billing.spec.ts), against a local Stripe (end2end/stripe_standin.py):
@@ -130,17 +128,7 @@ RHONE_STRIPE_WEBHOOK_SECRET=whsec_e2e \
 RHONE_STRIPE_API_URL="http://127.0.0.1:$P8" \
 RHONE_STRIPE_PRICES="starter=price_e2e_starter,pro=price_e2e_pro" \
 RHONE_PLAN_LIMITS="free.apps=1" \
-RHONE_DATA_DIR="$TMP/data-billed" \
-RHONE_STOP_APPS=true \
-RHONE_ADDR="127.0.0.1:$P6" \
-RHONE_PROXY_ADDR="127.0.0.1:$P7" \
-RHONE_BASE_DOMAIN=localhost \
-RHONE_ADMIN_EMAIL="$ADMIN_EMAIL" \
-RHONE_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
-RHONE_DEFAULT_RUNTIME=process \
-RHONE_ALLOW_LOCAL_REPOS=true \
-LEPTOS_SITE_ROOT="$ROOT/target/site" \
-  "$BIN" serve > "$TMP/rhone-billed.log" 2>&1 &
+  serve "$P6" "$P7" "$TMP/data-billed" "$TMP/rhone-billed.log"
 BILLED_PID=$!
 
 BASE_URL="http://127.0.0.1:$P1"

@@ -107,6 +107,20 @@ pub struct MeterUsage {
     pub reported: i64,
 }
 
+/// A limit's name as people read it (`machine_hours` → `Machine-hours`).
+pub fn limit_label(key: &str) -> &'static str {
+    match key {
+        "apps" => "Apps",
+        "members" => "Members",
+        "custom_domains" => "Custom domains",
+        "builds" => "Builds",
+        "machine_hours" => "Machine-hours",
+        "bandwidth_gb" => "Bandwidth (GB)",
+        "regions" => "Regions",
+        _ => "A limit",
+    }
+}
+
 /// A limit the team is near (80 %) or at (100 %).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Threshold {

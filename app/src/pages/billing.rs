@@ -4,7 +4,7 @@
 //! Billing Portal).
 
 use leptos::prelude::*;
-use wire::billing::{Invoice, Limits, MeterUsage, PlanShown, Projection, TeamBilling, Threshold};
+use wire::billing::{limit_label, Invoice, Limits, MeterUsage, PlanShown, Projection, TeamBilling, Threshold};
 
 use crate::api::billing::{get_billing, list_invoices, BillingCheckout, BillingPortal, SetSpendCap};
 use crate::components::fmt::{bytes, datetime};
@@ -163,7 +163,7 @@ fn thresholds(list: &[Threshold]) -> impl IntoView {
                 } else {
                     ("border-amber-300 bg-amber-50 text-amber-900", "at 80 % of")
                 };
-                let text = format!("{}: {} {} the plan's {} ({} of {}).", name(&t.limit), t.used, words, t.max, t.used, t.max);
+                let text = format!("{}: {} {} the plan's {} ({} of {}).", limit_label(&t.limit), t.used, words, t.max, t.used, t.max);
                 view! { <p class=format!("rounded border px-3 py-2 text-sm {class}") role="status" data-testid=format!("threshold-{}", t.limit) data-percent=t.percent.to_string()>{text}</p> }
             }).collect_view()}
         </div>
@@ -328,17 +328,4 @@ fn day(s: i64) -> String {
 
 fn minutes(s: u64) -> String {
     if s < 60 { format!("{s}s") } else { format!("{}m {:02}s", s / 60, s % 60) }
-}
-
-fn name(limit: &str) -> &'static str {
-    match limit {
-        "apps" => "Apps",
-        "members" => "Members",
-        "custom_domains" => "Custom domains",
-        "builds" => "Builds",
-        "machine_hours" => "Machine-hours",
-        "bandwidth_gb" => "Bandwidth (GB)",
-        "regions" => "Regions",
-        _ => "A limit",
-    }
 }

@@ -17,15 +17,7 @@ const STOP: &str = "cap.stop";
 
 /// `Builds: 41 of 50 (80 %)`.
 fn line(t: &Threshold) -> String {
-    let what = match t.limit.as_str() {
-        "apps" => "Apps",
-        "members" => "Members",
-        "custom_domains" => "Custom domains",
-        "builds" => "Builds",
-        "machine_hours" => "Machine-hours",
-        "bandwidth_gb" => "Bandwidth (GB)",
-        _ => "A limit",
-    };
+    let what = wire::billing::limit_label(&t.limit);
     let state = if t.percent >= 100 { "reached" } else { "at 80 %" };
     format!("{what}: {} of {} ({state})", t.used, t.max)
 }

@@ -29,6 +29,7 @@ pub mod routing;
 pub mod runtime;
 pub mod store;
 pub mod teams;
+mod ttl;
 pub mod types;
 
 use std::path::PathBuf;

@@ -4,10 +4,8 @@
 //! engine, checkout directories on disk; computed on request, cached briefly, never on the proxy
 //! path).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::Result;
 use crate::logs::app_channel;
@@ -15,6 +13,7 @@ use crate::model::App;
 use crate::pipeline::Artifact;
 use crate::routing::Target;
 use crate::runtime::State;
+use crate::ttl::TtlMap;
 use crate::Services;
 
 /// How many of the app's last log lines a crashed app shows.
@@ -28,19 +27,22 @@ pub use wire::RunState;
 pub use wire::{AppListItem, AppOverview, AppState, DiskUsage, RuntimeStatus};
 
 /// Disk usage computed recently, per app, with the kept builds it was computed for.
-#[derive(Clone, Default)]
-pub(crate) struct UsageCache(Arc<Mutex<HashMap<i64, (Instant, Vec<String>, DiskUsage)>>>);
+#[derive(Clone)]
+pub(crate) struct UsageCache(TtlMap<i64, (Vec<String>, DiskUsage)>);
+
+impl Default for UsageCache {
+    fn default() -> Self {
+        UsageCache(TtlMap::new(USAGE_TTL))
+    }
+}
 
 impl UsageCache {
     fn get(&self, app_id: i64, kept: &[String]) -> Option<DiskUsage> {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&app_id).filter(|(at, k, _)| at.elapsed() < USAGE_TTL && k == kept).map(|(_, _, u)| *u)
+        self.0.get(&app_id).filter(|(k, _)| k == kept).map(|(_, u)| u)
     }
 
     fn put(&self, app_id: i64, kept: Vec<String>, usage: DiskUsage) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (at, _, _)| at.elapsed() < USAGE_TTL);
-        map.insert(app_id, (Instant::now(), kept, usage));
+        self.0.put(app_id, (kept, usage));
     }
 }
 

@@ -220,9 +220,14 @@ impl Limit {
     }
 }
 
+/// The subscription's status still bills (or there is none yet): its plan applies.
+fn billing_status_active(account: &BillingAccount) -> bool {
+    !matches!(account.subscription_status.as_deref(), Some("canceled" | "unpaid" | "incomplete_expired"))
+}
+
 /// A subscription that still bills (a plan changes on it rather than by a new one).
 fn subscribed(account: &BillingAccount) -> bool {
-    account.subscription_id.is_some() && !matches!(account.subscription_status.as_deref(), Some("canceled" | "unpaid" | "incomplete_expired"))
+    account.subscription_id.is_some() && billing_status_active(account)
 }
 
 /// The highest spend cap (a hundred million in the currency's units).
@@ -263,21 +268,12 @@ fn thresholds(limits: &Limits, usage: &Usage) -> Vec<Threshold> {
 }
 
 /// Stripe prices by id, kept an hour (the billing page shows the plan's price on every load).
-#[derive(Clone, Default)]
-pub(crate) struct PriceCache(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Money)>>>);
+#[derive(Clone)]
+pub(crate) struct PriceCache(crate::ttl::TtlMap<String, Money>);
 
-impl PriceCache {
-    const TTL: Duration = Duration::from_secs(3600);
-
-    fn get(&self, id: &str) -> Option<Money> {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(id).filter(|(at, _)| at.elapsed() < Self::TTL).map(|(_, m)| m.clone())
-    }
-
-    fn put(&self, id: &str, m: Money) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (at, _)| at.elapsed() < Self::TTL);
-        map.insert(id.to_string(), (std::time::Instant::now(), m));
+impl Default for PriceCache {
+    fn default() -> Self {
+        PriceCache(crate::ttl::TtlMap::new(Duration::from_secs(3600)))
     }
 }
 
@@ -303,8 +299,7 @@ impl Services {
     /// The plan whose limits apply to `account` now, whether that is a restriction, and the
     /// banner to show.
     fn effective<'a>(&self, b: &'a BillingSettings, account: &BillingAccount) -> (&'a Plan, bool, Option<String>) {
-        let active = !matches!(account.subscription_status.as_deref(), Some("canceled" | "unpaid" | "incomplete_expired"));
-        let paid = if active { b.plan(&account.plan).unwrap_or(b.free()) } else { b.free() };
+        let paid = if billing_status_active(account) { b.plan(&account.plan).unwrap_or(b.free()) } else { b.free() };
         let Some(failed) = account.payment_failed_at else { return (paid, false, None) };
         let grace = i64::try_from(b.grace.as_secs()).unwrap_or(i64::MAX / 4);
         let deadline = failed.saturating_add(grace);
@@ -353,12 +348,13 @@ impl Services {
     }
 
     async fn usage(&self, team_id: i64, period_start: i64) -> Result<Usage> {
-        let (_, build_ms) = self.store.builds_between(team_id, period_start.saturating_mul(1000), i64::MAX).await?;
+        // one query for the count and the build time
+        let (builds, build_ms) = self.store.builds_between(team_id, period_start.saturating_mul(1000), i64::MAX).await?;
         Ok(Usage {
             apps: self.used(team_id, Limit::Apps, period_start).await?,
             members: self.used(team_id, Limit::Members, period_start).await?,
             custom_domains: self.used(team_id, Limit::CustomDomains, period_start).await?,
-            builds: self.used(team_id, Limit::Builds, period_start).await?,
+            builds: u64::try_from(builds).unwrap_or(0),
             build_seconds: u64::try_from(build_ms / 1000).unwrap_or(0),
             machine_seconds: self.used(team_id, Limit::MachineHours, period_start).await?,
             bandwidth_bytes: self.used(team_id, Limit::BandwidthGb, period_start).await?,
@@ -553,11 +549,11 @@ impl Services {
 
     /// A Stripe price's amount, read once an hour at most.
     async fn price(&self, b: &BillingSettings, id: &str) -> Result<Money> {
-        if let Some(m) = self.prices.get(id) {
+        if let Some(m) = self.prices.0.get(id) {
             return Ok(m);
         }
         let m = stripe::client(b)?.price(id).await?;
-        self.prices.put(id, m.clone());
+        self.prices.0.put(id.to_string(), m.clone());
         Ok(m)
     }
 

@@ -24,6 +24,22 @@ fn per_plan(key: &str, v: &str, plans: &[domain::billing::Plan]) -> Result<Vec<(
     Ok(out)
 }
 
+/// `plan.field=value` settings separated by commas (`free.builds=100, pro.apps=unlimited`): each as
+/// (the plan's index, field, value, the setting as written), all trimmed; `bad` names a setting
+/// without a `.` or `=`, or naming no plan.
+fn plan_fields<'a>(raw: &'a str, plans: &[domain::billing::Plan], bad: impl Fn(&str) -> ConfigError) -> Result<Vec<(usize, &'a str, &'a str, &'a str)>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|setting| {
+            let (name, value) = setting.split_once('=').ok_or_else(|| bad(setting))?;
+            let (plan, field) = name.trim().split_once('.').ok_or_else(|| bad(setting))?;
+            let i = plans.iter().position(|p| p.name == plan.trim().to_ascii_lowercase()).ok_or_else(|| bad(setting))?;
+            Ok((i, field.trim(), value.trim(), setting))
+        })
+        .collect()
+}
+
 /// The plans offered: `billing_plans` (`free,starter,team`) keeps the named defaults and adds each
 /// new name without limits (`plan_limits`, `stripe_prices` and `plan_overage` then shape it); `free`
 /// is always one of them (a team without a subscription is on it).
@@ -77,17 +93,15 @@ pub(super) fn billing(get: &dyn Fn(&str) -> Option<String>, usage_report: Durati
             p.metered_prices = prices.split('|').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
         }
     }
-    for setting in get("plan_limits").unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let bad = || ConfigError(format!("plan_limits must be plan.limit=number|unlimited pairs (limits: apps, members, custom_domains, machine_hours, builds, bandwidth_gb, regions), got {setting:?}"));
-        let (name, value) = setting.split_once('=').ok_or_else(bad)?;
-        let (plan, limit) = name.trim().split_once('.').ok_or_else(bad)?;
-        let value = match value.trim() {
+    let limits_bad = |setting: &str| ConfigError(format!("plan_limits must be plan.limit=number|unlimited pairs (limits: apps, members, custom_domains, machine_hours, builds, bandwidth_gb, regions), got {setting:?}"));
+    for (i, limit, value, setting) in plan_fields(&get("plan_limits").unwrap_or_default(), &plans, limits_bad)? {
+        let bad = || limits_bad(setting);
+        let value = match value {
             "unlimited" => None,
             n => Some(n.parse::<u64>().map_err(|_| bad())?),
         };
-        let p = plans.iter_mut().find(|p| p.name == plan.trim().to_ascii_lowercase()).ok_or_else(bad)?;
-        let l = &mut p.limits;
-        *match limit.trim() {
+        let l = &mut plans[i].limits;
+        *match limit {
             "apps" => &mut l.apps,
             "members" => &mut l.members,
             "custom_domains" => &mut l.custom_domains,
@@ -98,14 +112,12 @@ pub(super) fn billing(get: &dyn Fn(&str) -> Option<String>, usage_report: Durati
             _ => return Err(bad()),
         } = value;
     }
-    for setting in get("plan_overage").unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let bad = || ConfigError(format!("plan_overage must be plan.rate=cents pairs (rates: machine_hour_cents, build_cents, gb_cents), got {setting:?}"));
-        let (name, value) = setting.split_once('=').ok_or_else(bad)?;
-        let (plan, rate) = name.trim().split_once('.').ok_or_else(bad)?;
-        let value = value.trim().parse::<u64>().ok().filter(|v| *v <= 1_000_000).ok_or_else(bad)?;
-        let p = plans.iter_mut().find(|p| p.name == plan.trim().to_ascii_lowercase()).ok_or_else(bad)?;
-        let o = &mut p.overage;
-        *match rate.trim() {
+    let overage_bad = |setting: &str| ConfigError(format!("plan_overage must be plan.rate=cents pairs (rates: machine_hour_cents, build_cents, gb_cents), got {setting:?}"));
+    for (i, rate, value, setting) in plan_fields(&get("plan_overage").unwrap_or_default(), &plans, overage_bad)? {
+        let bad = || overage_bad(setting);
+        let value = value.parse::<u64>().ok().filter(|v| *v <= 1_000_000).ok_or_else(bad)?;
+        let o = &mut plans[i].overage;
+        *match rate {
             "machine_hour_cents" => &mut o.machine_hour_cents,
             "build_cents" => &mut o.build_cents,
             "gb_cents" => &mut o.gb_cents,
